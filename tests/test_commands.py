@@ -3,14 +3,18 @@ import json, subprocess, sys
 from pathlib import Path
 import pytest
 
+BIN = Path(sys.executable).parent          # the venv's bin: commands work without activating it
+
+def cmd(name): return str(BIN/name) if (BIN/name).exists() else name
+
 def run(*args, cwd=None):
-    r = subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=600)
+    r = subprocess.run([cmd(args[0]), *args[1:]], capture_output=True, text=True, cwd=cwd, timeout=600)
     assert r.returncode == 0, f'{args} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}'
     return r.stdout + r.stderr
 
-@pytest.mark.parametrize('cmd', ['smadex_synth', 'smadex_run'])
-def test_help(cmd):
-    assert 'usage' in run(cmd, '--help').lower()
+@pytest.mark.parametrize('name', ['smadex_synth', 'smadex_run'])
+def test_help(name):
+    assert 'usage' in run(name, '--help').lower()
 
 def test_synth_then_run(tmp_path):
     out = tmp_path/'raw'
@@ -35,5 +39,5 @@ def test_run_generates_into_empty_folder(tmp_path):
 def test_bad_config_is_a_clear_error(tmp_path):
     cfg = tmp_path/'cfg.yaml'
     cfg.write_text('training:\n  n_fold: 3\n')
-    r = subprocess.run(['smadex_run', '--config', str(cfg)], capture_output=True, text=True)
+    r = subprocess.run([cmd('smadex_run'), '--config', str(cfg)], capture_output=True, text=True)
     assert r.returncode != 0 and "did you mean 'training.n_folds'" in r.stderr
