@@ -21,9 +21,9 @@ __all__ = ['TRAIN_START', 'TEST_START', 'PRESETS', 'MANIFEST', 'SPLIT_DIRS', 'CO
            'BOTTOM_TAXONOMY_SEED', 'ACTIONS', 'LANGUAGES', 'ANDROID_MAKES', 'REAL_CARRIERS', 'DAY', 'PROFILE',
            'SCORE_W', 'SCORE_SCALE', 'BUYER_RATES', 'PAY_PROB', 'PRICE_FLOOR', 'SIGMA_BODY', 'WHALE_SHIFT',
            'SIGMA_WHALE', 'REPEAT', 'REPEAT_FACTORS', 'REFUND_P', 'REFUND14', 'REFUND28', 'GAUSS_HERMITE',
-           'ORACLE_COLS', 'SYNTH_VERSION', 'REAL_MISSING', 'REAL_LABELS', 'partition_name', 'hour_rows', 'World',
-           'score', 'spend', 'oracle', 'generate_partition', 'synth_config', 'generate', 'smadex_synth', 'marginals',
-           'sample_table']
+           'ORACLE_COLS', 'SYNTH_VERSION', 'smadex_synth_main', 'REAL_MISSING', 'REAL_LABELS', 'partition_name',
+           'hour_rows', 'World', 'score', 'spend', 'oracle', 'generate_partition', 'synth_config', 'generate',
+           'smadex_synth', 'marginals', 'sample_table']
 
 # %% ../nbs/02_synth.ipynb #d2e74999
 TRAIN_START = datetime(2025, 10, 1, tzinfo=timezone.utc)
@@ -777,7 +777,7 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     man_path = out/MANIFEST
     if man_path.exists():
         old = json.loads(man_path.read_text())
-        if {k: old.get(k) for k in cfg} == cfg and not overwrite: return old
+        if {k: old.get(k) for k in cfg} == cfg and not overwrite: return dict(old, seconds=0.0, rows_per_s=0, reused=True)
         if not overwrite: raise FileExistsError(f'{out} holds another synthetic dataset ({old.get("preset")}, seed {old.get("seed")}); pass overwrite=True (--overwrite) or another --out')
     elif any((out/d).exists() for d in ('train', 'test', 'oracle')) and not overwrite:
         raise FileExistsError(f'{out} already holds data that this generator did not finish; pass overwrite=True (--overwrite) or another --out')
@@ -834,8 +834,12 @@ def smadex_synth(preset: Param('tiny, small, medium or full', str) = 'small',
     with friendly_errors('smadex_synth'):
         m = generate(out, preset, seed, train_hours, test_hours, rows_per_hour, test_rows_per_hour,
                      progress=True, overwrite=overwrite, workers=workers)
+    if m.get('reused'): print(f"{out} already holds this dataset ({m['preset']}, seed {m['seed']}): nothing to do"); return
     print(f"{out}: {m['rows_train']:,} train rows, {m['rows_test']:,} test rows ({m['preset']}, seed {m['seed']}) "
           f"in {m['seconds']:.1f}s, {m['rows_per_s']:,} rows/s")
+
+from .config import cli_entry
+smadex_synth_main = cli_entry(smadex_synth)    # the console script: accepts --train-hours as well as --train_hours
 
 # %% ../nbs/02_synth.ipynb #897904cb
 REAL_MISSING = dict(registration=52.57, retention_d1_to_d7=7.30, retention_d3_to_d7=7.30, retention_d7_to_d14=7.30,

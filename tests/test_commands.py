@@ -18,14 +18,14 @@ def test_help(name):
 
 def test_synth_then_run(tmp_path):
     out = tmp_path/'raw'
-    run('smadex_synth', '--preset', 'tiny', '--out', str(out), '--seed', '3')
+    run('smadex_synth', '--preset', 'tiny', '--out', str(out), '--seed', '3', '--train-hours', '6')
     man = json.loads((out/'_SYNTH.json').read_text())
     parts = sorted((out/'train'/'train').glob('datetime=*/part-00000-*.c000.snappy.parquet'))
     assert len(parts) == man['train_hours'] == 6
     assert len((out/'sample_submission.csv').read_text().splitlines()) == man['rows_test'] + 1
     cfg = tmp_path/'cfg.yaml'
     cfg.write_text(f'base: test\nseed: 3\ndata:\n  raw_dir: {out}\n')
-    text = run('smadex_run', '--config', str(cfg), '--json_out', str(tmp_path/'s.json'), cwd=tmp_path)
+    text = run('smadex_run', '--config', str(cfg), '--json-out', str(tmp_path/'s.json'), cwd=tmp_path)
     assert 'validation RMSLE' in text and 'generating' not in text        # the data was there: nothing generated
     s = json.loads((tmp_path/'s.json').read_text())
     assert s['train']['rows'] + s['val']['rows'] == man['rows_train']
