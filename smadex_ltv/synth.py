@@ -753,18 +753,36 @@ SYNTH_VERSION = 1
 
 _WORLDS: dict = {}
 
-def _job(args) -> tuple[str, int, pa.Array]:
-    "Generate and write one partition (in a worker process or in-process); returns (split, rows, row_ids of test)."
-    out, seed, split, t, mean_rows = args
-    world = _WORLDS.get(seed) or _WORLDS.setdefault(seed, World(seed))
-    n = hour_rows(mean_rows, t.hour)
-    data, orc = generate_partition(world, split, t, n, seed)
+def _write_partition(out, seed, split, t, data, orc):
+    "Write one partition's data file and oracle file (each atomically)."
     part = f'datetime={partition_name(t)}'
     d = Path(out)/SPLIT_DIRS[split]/part; d.mkdir(parents=True, exist_ok=True)
     _write_atomic(data, d/_part_file(seed, split, t))
     o = Path(out)/'oracle'/split/part; o.mkdir(parents=True, exist_ok=True)
     _write_atomic(orc, o/'oracle.parquet')
-    return split, n, data.column('row_id').combine_chunks() if split == 'test' else None
+
+def _job(args, writer=None):
+    """Generate one partition and write it: in place, or handed to `writer` (a one-thread pool) so the next
+    partition is generated while this one is written. Returns (split, rows, row_ids of test, pending write or None)."""
+    out, seed, split, t, mean_rows = args
+    world = _WORLDS.get(seed) or _WORLDS.setdefault(seed, World(seed))
+    n = hour_rows(mean_rows, t.hour)
+    data, orc = generate_partition(world, split, t, n, seed)
+    ids = data.column('row_id').combine_chunks() if split == 'test' else None
+    if writer is None: _write_partition(out, seed, split, t, data, orc); return split, n, ids, None
+    return split, n, ids, writer.submit(_write_partition, out, seed, split, t, data, orc)
+
+def _in_process(jobs):
+    "Generate in this process, overlapping the write of partition k with the generation of k+1 (at most one in flight)."
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as writer:
+        pending = None
+        for job in jobs:
+            split, n, ids, fut = _job(job, writer)
+            if pending is not None: pending.result()          # re-raises a failed write
+            pending = fut
+            yield split, n, ids, None
+        if pending is not None: pending.result()
 
 def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_hours=None, rows_per_hour=None,
              test_rows_per_hour=None, progress: bool = True, overwrite: bool = False, workers: int | None = None) -> dict:
@@ -798,11 +816,11 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
         import multiprocessing as mp
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'))
         results = pool.map(_job, jobs, chunksize=1)
-    else: results = map(_job, jobs)
+    else: results = _in_process(jobs)
     try:
         with open(sub_tmp, 'wb') as sub:
             sub.write(b'row_id,iap_revenue_d7\n')
-            for split, n, ids in tqdm(results, total=len(jobs), desc=f'synth {preset}', unit='part', disable=not progress):
+            for split, n, ids, _ in tqdm(results, total=len(jobs), desc=f'synth {preset}', unit='part', disable=not progress):
                 if split == 'test':
                     pacsv.write_csv(pa.table({'row_id': ids, 'iap_revenue_d7': pa.array(np.zeros(n))}), sub,
                                     write_options=pacsv.WriteOptions(include_header=False, quoting_style='none'))
