@@ -14,7 +14,7 @@ from scipy.special import expit, logit
 HORIZONS = ('buyer_d1', 'buyer_d7', 'buyer_d14', 'buyer_d28')
 
 # %% auto #0
-__all__ = ['HORIZONS', 'BuyerClassifier']
+__all__ = ['HORIZONS', 'save_boosters', 'load_boosters', 'BuyerClassifier']
 
 # %% ../../nbs/09_buyer.ipynb #29bf0f3c
 def _platt(p_raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -28,6 +28,24 @@ def _platt(p_raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def _apply_platt(p_raw, ab) -> np.ndarray:
     a, b = ab
     return expit(a * logit(np.clip(p_raw, 1e-7, 1 - 1e-7)) + b)
+
+def save_boosters(folder, boosters: dict, names: dict, meta: dict, meta_name: str) -> Path:
+    "Write each booster as a LightGBM text model `names[h]` and `meta` (plus the file names) as JSON `meta_name`, each atomically."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    for h, b in boosters.items():
+        tmp = folder/f'.{names[h]}.tmp'; b.save_model(str(tmp), num_iteration=b.best_iteration); os.replace(tmp, folder/names[h])
+    tmp = folder/f'.{meta_name}.tmp'; tmp.write_text(json.dumps({**meta, 'files': {h: names[h] for h in boosters}}))
+    os.replace(tmp, folder/meta_name)
+    return folder
+
+def load_boosters(folder, meta_name: str) -> tuple[dict, dict]:
+    "(meta, {horizon: Booster}) as written by `save_boosters`."
+    folder = Path(folder)
+    meta = json.loads((folder/meta_name).read_text())
+    boosters = {}
+    for h, name in meta['files'].items():
+        b = lgb.Booster(model_file=str(folder/name)); b.best_iteration = b.current_iteration(); boosters[h] = b
+    return meta, boosters
 
 class BuyerClassifier:
     "Stage 1: calibrated, horizon-ordered buyer probabilities from LightGBM."
@@ -110,23 +128,14 @@ class BuyerClassifier:
     # ---- persistence: LightGBM text models + one JSON ----
     def save(self, folder) -> Path:
         "`buyer_classifier.txt` (d7) and `buyer_classifier_<h>.txt`, plus `buyer_classifier.json`, each written atomically."
-        folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for h, b in self.boosters.items():
-            name = 'buyer_classifier.txt' if h == 'buyer_d7' else f'buyer_classifier_{h}.txt'
-            tmp = folder/f'.{name}.tmp'; b.save_model(str(tmp), num_iteration=b.best_iteration); os.replace(tmp, folder/name)
-            files[h] = name
-        meta = {'cfg': self.cfg, 'platt': self.platt, 'features': self.features_, 'files': files}
-        tmp = folder/'.buyer_classifier.json.tmp'; tmp.write_text(json.dumps(meta)); os.replace(tmp, folder/'buyer_classifier.json')
-        return folder
+        names = {h: 'buyer_classifier.txt' if h == 'buyer_d7' else f'buyer_classifier_{h}.txt' for h in self.boosters}
+        return save_boosters(folder, self.boosters, names, {'cfg': self.cfg, 'platt': self.platt, 'features': self.features_},
+                             'buyer_classifier.json')
 
     @classmethod
     def load(cls, folder) -> 'BuyerClassifier':
-        folder = Path(folder)
-        meta = json.loads((folder/'buyer_classifier.json').read_text())
-        m = cls(**{k: v for k, v in meta['cfg'].items()})
-        m.features_, m.platt = meta['features'], {k: tuple(v) for k, v in meta['platt'].items()}
-        for h, name in meta['files'].items():
-            b = lgb.Booster(model_file=str(folder/name)); b.best_iteration = b.current_iteration()
-            m.boosters[h] = b
+        meta, boosters = load_boosters(folder, 'buyer_classifier.json')
+        m = cls(**meta['cfg'])
+        m.features_, m.platt, m.boosters = meta['features'], {k: tuple(v) for k, v in meta['platt'].items()}, boosters
         return m
+

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import lightgbm as lgb
+from .buyer import save_boosters, load_boosters
 
 log = logging.getLogger('smadex_ltv')
 REV_HORIZONS = ('iap_revenue_d7', 'iap_revenue_d14', 'iap_revenue_d28')
@@ -89,22 +90,14 @@ class OrderedRevenueModel:
 
     def save(self, folder) -> Path:
         "`odmn_revenue_d7.txt`, `_d14`, `_d28` and `odmn_revenue.json`, each written atomically."
-        folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for h, b in self.boosters.items():
-            name = f"odmn_revenue_{h.split('_')[-1]}.txt"
-            tmp = folder/f'.{name}.tmp'; b.save_model(str(tmp), num_iteration=b.best_iteration); os.replace(tmp, folder/name)
-            files[h] = name
-        meta = {'cfg': self.cfg, 'features': self.features_, 'horizons': self.horizons_, 'files': files}
-        tmp = folder/'.odmn_revenue.json.tmp'; tmp.write_text(json.dumps(meta)); os.replace(tmp, folder/'odmn_revenue.json')
-        return folder
+        names = {h: f"odmn_revenue_{h.split('_')[-1]}.txt" for h in self.boosters}
+        return save_boosters(folder, self.boosters, names, {'cfg': self.cfg, 'features': self.features_, 'horizons': self.horizons_},
+                             'odmn_revenue.json')
 
     @classmethod
     def load(cls, folder) -> 'OrderedRevenueModel':
-        folder = Path(folder)
-        meta = json.loads((folder/'odmn_revenue.json').read_text())
+        meta, boosters = load_boosters(folder, 'odmn_revenue.json')
         m = cls(**meta['cfg'])
-        m.features_, m.horizons_ = meta['features'], meta['horizons']
-        for h, name in meta['files'].items():
-            b = lgb.Booster(model_file=str(folder/name)); b.best_iteration = b.current_iteration(); m.boosters[h] = b
+        m.features_, m.horizons_, m.boosters = meta['features'], meta['horizons'], boosters
         return m
+
