@@ -78,6 +78,7 @@ class DataLoader:
             if not (m and p.is_dir()): continue
             files = tuple(sorted(f for f in p.glob('*.parquet') if not f.name.startswith('.')))
             if files: parts.append(Partition(m.group(1), files))
+            else: log.warning('partition folder %s holds no parquet file: skipped', p)
         return parts
 
     def partitions(self, split: str = 'train', start: str | None = None, end: str | None = None,
