@@ -49,6 +49,9 @@ SPEC: dict[str, tuple[str, str]] = {
     'training.chunk_size': ('int', 'Rows per chunk for chunked loading.'),
     'training.batch_size': ('int', 'Rows per batch for feature building.'),
     'training.n_folds': ('int', 'Folds for out-of-fold predictions (stacking).'),
+    'training.es_size': ('float', 'Share of the training rows kept aside for early stopping and calibration (validation rows are never used).'),
+    'training.feature_fit_rows': ('int', 'Features (vocabularies, group statistics, imputer) are fitted on at most this many training rows (seeded sample).'),
+    'training.n_jobs': ('int?', 'Threads for the learners; null = all cores.'),
     'training.cache_features': ('bool', 'Cache built features as parquet under `processed_dir`.'),
     # sampling
     'sampling.histos.enabled': ('bool', 'Rebalance training folds with HistOS/HistUS.'),
@@ -76,6 +79,7 @@ SPEC: dict[str, tuple[str, str]] = {
     'models.stacking.huber_alpha': ('float', "Huber loss threshold of the meta-learner."),
     'models.stacking.n_estimators': ('int', 'Meta-learner boosting rounds.'),
     'models.stacking.params': ('dict', 'Further meta-learner parameters, passed through.'),
+    'models.stacking.base_max_rows': ('int?', 'Base learners are fitted on at most this many rows of each fold (seeded sample); null = all.'),
     # inference
     'inference.chunk_size': ('int', 'Rows per chunk when predicting.'),
     'inference.batch_size': ('int', 'Rows per model call.'),

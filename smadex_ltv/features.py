@@ -151,12 +151,16 @@ class FeatureEngineer:
         parts = ([base] if self.on('nested') else []) + [pd.DataFrame({k: np.asarray(v, np.float32) for k, v in new.items()}, index=base.index)]
         if encoding == 'lightgbm': parts.append(pd.DataFrame(codes, index=base.index))
         X = pd.concat(parts, axis=1)
-        if encoding == 'linear':
-            med = {**(self.parser.medians_ or {})}
-            X = X.fillna({c: np.float32(med.get(c, 0.0)) for c in X.columns}).fillna(0.0)
+        if encoding == 'linear': X = self.to_linear(X)
         bad = [c for c in X.columns if c in LABELS]
         assert not bad, f'label columns leaked into features: {bad}'
         return X
+
+    def to_linear(self, X: pd.DataFrame) -> pd.DataFrame:
+        "The 'linear' encoding of an already built 'lightgbm' matrix: codes dropped, NaN imputed (train medians, else 0). No second parse."
+        X = X.drop(columns=[c for c in X.columns if c.startswith('cat_')])
+        med = self.parser.medians_ or {}
+        return X.fillna({c: np.float32(med.get(c, 0.0)) for c in X.columns}).fillna(0.0)
 
     @property
     def categorical_features_(self) -> list[str]:

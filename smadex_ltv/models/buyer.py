@@ -51,9 +51,10 @@ class BuyerClassifier:
     "Stage 1: calibrated, horizon-ordered buyer probabilities from LightGBM."
     def __init__(self, num_leaves: int = 63, learning_rate: float = 0.05, n_estimators: int = 2000,
                  early_stopping_rounds: int = 100, params: dict | None = None, histos: dict | None = None,
-                 seed: int = 0, n_jobs: int = 2):
+                 seed: int = 0, n_jobs: int = 2, horizons: list | None = None):
         self.cfg = dict(num_leaves=num_leaves, learning_rate=learning_rate, n_estimators=n_estimators,
-                        early_stopping_rounds=early_stopping_rounds, params=params or {}, histos=histos, seed=seed, n_jobs=n_jobs)
+                        early_stopping_rounds=early_stopping_rounds, params=params or {}, histos=histos, seed=seed, n_jobs=n_jobs,
+                        horizons=list(horizons) if horizons is not None else None)
         self.boosters: dict[str, lgb.Booster] = {}
         self.platt: dict[str, tuple] = {}
 
@@ -62,7 +63,7 @@ class BuyerClassifier:
         "Build from a smadex_ltv Config (`models.buyer`, `sampling.histos`, `seed`)."
         m, h = cfg.models.buyer, cfg.sampling.histos
         histos = h.to_dict() if h.enabled else None
-        return cls(m.num_leaves, m.learning_rate, m.n_estimators, m.early_stopping_rounds, m.params, histos, cfg.seed, n_jobs)
+        return cls(m.num_leaves, m.learning_rate, m.n_estimators, m.early_stopping_rounds, m.params, histos, cfg.seed, n_jobs, m.horizons)
 
     def _params(self) -> dict:
         c = self.cfg
@@ -97,8 +98,11 @@ class BuyerClassifier:
         y7, y7v = labels['buyer_d7'].to_numpy(), labels_val['buyer_d7'].to_numpy()
         self._train('buyer_d7', X, y7, w, X_val, y7v, categorical)
         for h, base, cond in (('buyer_d14', 'buyer_d7', 0), ('buyer_d28', 'buyer_d14', 0), ('buyer_d1', 'buyer_d7', 1)):
+            if self.cfg['horizons'] is not None and h not in self.cfg['horizons']: continue    # not asked for
             if h not in labels or base not in labels:
                 log.warning('stage 1: no %s labels, horizon skipped', h); continue
+            if base not in self.boosters:
+                log.warning('stage 1: %s builds on %s, which was skipped; skipped too', h, base); continue
             m, mv = labels[base].to_numpy() == cond, labels_val[base].to_numpy() == cond
             yh, yhv = labels[h].to_numpy()[m], labels_val[h].to_numpy()[mv]
             if len(np.unique(yh)) < 2 or len(np.unique(yhv)) < 2:
@@ -138,4 +142,5 @@ class BuyerClassifier:
         m = cls(**meta['cfg'])
         m.features_, m.platt, m.boosters = meta['features'], {k: tuple(v) for k, v in meta['platt'].items()}, boosters
         return m
+
 

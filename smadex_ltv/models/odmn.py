@@ -24,9 +24,10 @@ class OrderedRevenueModel:
     "Stage 2: E[log1p revenue_h | buyer, x] for d7 <= d14 <= d28 by construction (base model + positive increments)."
     def __init__(self, num_leaves: int = 31, learning_rate: float = 0.05, n_estimators: int = 2000,
                  early_stopping_rounds: int = 100, params: dict | None = None, histus: dict | None = None,
-                 seed: int = 0, n_jobs: int = 2):
+                 seed: int = 0, n_jobs: int = 2, horizons: list | None = None):
         self.cfg = dict(num_leaves=num_leaves, learning_rate=learning_rate, n_estimators=n_estimators,
-                        early_stopping_rounds=early_stopping_rounds, params=params or {}, histus=histus, seed=seed, n_jobs=n_jobs)
+                        early_stopping_rounds=early_stopping_rounds, params=params or {}, histus=histus, seed=seed, n_jobs=n_jobs,
+                        horizons=list(horizons) if horizons is not None else None)
         self.boosters: dict[str, lgb.Booster] = {}
         self.horizons_: list[str] = []
 
@@ -34,7 +35,7 @@ class OrderedRevenueModel:
     def from_config(cls, cfg, n_jobs: int = 2) -> 'OrderedRevenueModel':
         m, h = cfg.models.odmn, cfg.sampling.histos
         return cls(m.num_leaves, m.learning_rate, m.n_estimators, m.early_stopping_rounds, m.params,
-                   h.to_dict() if h.enabled else None, cfg.seed, n_jobs)
+                   h.to_dict() if h.enabled else None, cfg.seed, n_jobs, m.horizons)
 
     def _params(self, objective: str) -> dict:
         c = self.cfg
@@ -57,7 +58,7 @@ class OrderedRevenueModel:
             if need not in labels: raise ValueError(f'stage 2 needs the {need} labels')
         self.features_ = list(X.columns)
         b, bv = labels['buyer_d7'].to_numpy() == 1, labels_val['buyer_d7'].to_numpy() == 1
-        if b.sum() < 10 or bv.sum() < 5: raise ValueError(f'stage 2 needs buyers: {int(b.sum())} in train, {int(bv.sum())} in validation')
+        if b.sum() < 10 or bv.sum() < 2: raise ValueError(f'stage 2 needs buyers: {int(b.sum())} in train, {int(bv.sum())} in validation')
         Xb, Xvb, Lb, Lvb = X[b], X_val[bv], labels[b], labels_val[bv]
         keep = np.arange(len(Xb))
         if self.cfg['histus']:
@@ -67,6 +68,7 @@ class OrderedRevenueModel:
         self._train('iap_revenue_d7', 'regression', Xb.iloc[keep], _l1p(Lb['iap_revenue_d7'])[keep], Xvb, _l1p(Lvb['iap_revenue_d7']), categorical)
         self.horizons_ = ['iap_revenue_d7']
         for prev, h in (('iap_revenue_d7', 'iap_revenue_d14'), ('iap_revenue_d14', 'iap_revenue_d28')):
+            if self.cfg['horizons'] is not None and h not in self.cfg['horizons']: continue    # not asked for
             if h not in labels or prev not in self.horizons_:
                 log.warning('stage 2: no %s labels, horizon skipped', h); continue
             inc = np.maximum(_l1p(Lb[h]) - _l1p(Lb[prev]), 0)
@@ -100,4 +102,5 @@ class OrderedRevenueModel:
         m = cls(**meta['cfg'])
         m.features_, m.horizons_, m.boosters = meta['features'], meta['horizons'], boosters
         return m
+
 

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/11_stacking.ipynb #7f4c2841
 from __future__ import annotations
-import json, os, pickle
+import copy, json, os, pickle
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -27,55 +27,74 @@ def _base_learner(name: str, seed: int, n_jobs: int):
         return make_pipeline(StandardScaler(), ElasticNet(alpha=0.001, l1_ratio=0.5, max_iter=2000, random_state=seed))
     if name == 'random_forest':
         from sklearn.ensemble import RandomForestRegressor
-        return RandomForestRegressor(n_estimators=100, min_samples_leaf=50, max_features=0.3, n_jobs=n_jobs, random_state=seed)
+        # bootstrap samples of 30% of the rows and depth 14: a forest that fits in minutes on 2 cores at 200k rows
+        return RandomForestRegressor(n_estimators=60, min_samples_leaf=50, max_features=0.3, max_depth=14, max_samples=0.3,
+                                     n_jobs=n_jobs, random_state=seed)
     if name == 'xgboost':
         from xgboost import XGBRegressor
         return XGBRegressor(n_estimators=200, learning_rate=0.05, max_depth=6, subsample=0.8, colsample_bytree=0.8,
                             tree_method='hist', n_jobs=n_jobs, random_state=seed)
     raise ValueError(f"unknown base learner {name!r}: use elasticnet, random_forest or xgboost")
 
+def _base_matrix(name: str, X: pd.DataFrame, Xlin: pd.DataFrame) -> pd.DataFrame:
+    "ElasticNet reads the imputed matrix, RandomForest a NaN-free one (-1 for missing), XGBoost the NaN-aware one."
+    return Xlin if name == 'elasticnet' else X.fillna(np.float32(-1)) if name == 'random_forest' else X
+
 class StackingEnsemble:
     "Stage 3: out-of-fold meta-features from stages 1-2 and base learners, LightGBM Huber meta-learner."
     def __init__(self, n_folds: int = 5, base_learners=('elasticnet', 'random_forest', 'xgboost'), n_estimators: int = 500,
                  huber_alpha: float = 1.0, params: dict | None = None, stage1: dict | None = None, stage2: dict | None = None,
-                 seed: int = 0, n_jobs: int = 2):
+                 base_max_rows: int | None = 200_000, seed: int = 0, n_jobs: int = 2):
         if n_folds < 2: raise ValueError(f'n_folds must be >= 2, got {n_folds}')
         self.cfg = dict(n_folds=n_folds, base_learners=list(base_learners), n_estimators=n_estimators, huber_alpha=huber_alpha,
-                        params=params or {}, stage1=stage1 or {}, stage2=stage2 or {}, seed=seed, n_jobs=n_jobs)
+                        params=params or {}, stage1=stage1 or {}, stage2=stage2 or {}, base_max_rows=base_max_rows, seed=seed, n_jobs=n_jobs)
 
-    def _stages(self, X, Xlin, L, cat, fit_idx, es_idx):
-        "Stage 1, stage 2 and base learners fitted on rows `fit_idx`, early stopping on `es_idx`."
+    @classmethod
+    def from_config(cls, cfg, n_jobs: int = 2) -> 'StackingEnsemble':
+        "Build from a smadex_ltv Config: `training.n_folds`, `models.stacking`, and stage 1/2 settings for the fold models."
+        m, b, o, h = cfg.models.stacking, cfg.models.buyer, cfg.models.odmn, cfg.sampling.histos
+        s1 = dict(num_leaves=b.num_leaves, learning_rate=b.learning_rate, n_estimators=b.n_estimators,
+                  early_stopping_rounds=b.early_stopping_rounds, params=b.params, histos=h.to_dict() if h.enabled else None)
+        s2 = dict(num_leaves=o.num_leaves, learning_rate=o.learning_rate, n_estimators=o.n_estimators,
+                  early_stopping_rounds=o.early_stopping_rounds, params=o.params, histus=h.to_dict() if h.enabled else None)
+        return cls(cfg.training.n_folds, m.base_learners, m.n_estimators, m.huber_alpha, m.params, s1, s2, m.base_max_rows, cfg.seed, n_jobs)
+
+    def _fold_stages(self, X, Xlin, L, cat, fit_idx, es_idx):
+        "Stage 1 (d7 only), stage 2 (d7 only) and the base learners fitted on rows `fit_idx`, early stopping on `es_idx`."
         c = self.cfg
-        s1 = BuyerClassifier(seed=c['seed'], n_jobs=c['n_jobs'], **c['stage1']).fit(
+        s1 = BuyerClassifier(seed=c['seed'], n_jobs=c['n_jobs'], **{**c['stage1'], 'horizons': ['buyer_d7']}).fit(
             X.iloc[fit_idx], L.iloc[fit_idx], X.iloc[es_idx], L.iloc[es_idx], revenue=L.iap_revenue_d7.to_numpy()[fit_idx], categorical=cat)
-        s2 = OrderedRevenueModel(seed=c['seed'], n_jobs=c['n_jobs'], **c['stage2']).fit(
+        s2 = OrderedRevenueModel(seed=c['seed'], n_jobs=c['n_jobs'], **{**c['stage2'], 'horizons': ['iap_revenue_d7']}).fit(
             X.iloc[fit_idx], L.iloc[fit_idx], X.iloc[es_idx], L.iloc[es_idx], categorical=cat)
+        return s1, s2, self._fit_bases(X, Xlin, L, fit_idx)
+
+    def _fit_bases(self, X, Xlin, L, fit_idx) -> dict:
+        c = self.cfg
+        cap = c['base_max_rows']
+        if cap and len(fit_idx) > cap:                       # a seeded subsample keeps RandomForest/ElasticNet affordable
+            fit_idx = np.sort(np.random.default_rng(c['seed']).choice(fit_idx, cap, replace=False))
         ly = _l1p(L.iap_revenue_d7.to_numpy())
         bases = {}
         for name in c['base_learners']:
             m = _base_learner(name, c['seed'], c['n_jobs'])
-            Xb = Xlin if name == 'elasticnet' else X.fillna(np.float32(-1)) if name == 'random_forest' else X
-            m.fit(Xb.iloc[fit_idx], ly[fit_idx]); bases[name] = m
-        return s1, s2, bases
+            m.fit(_base_matrix(name, X, Xlin).iloc[fit_idx], ly[fit_idx]); bases[name] = m
+        return bases
 
-    def _meta(self, s1, s2, bases, X, Xlin) -> pd.DataFrame:
-        P = s1.predict_proba(X); M = s2.predict_log(X)
-        f = pd.DataFrame(index=X.index)
-        # a fixed set of columns: a horizon a fold could not fit (one class in its rows) is missing (NaN) there
-        for k in ('buyer_d1', 'buyer_d7', 'buyer_d14', 'buyer_d28'): f[f'p_{k}'] = P[k].to_numpy() if k in P else np.nan
-        for k in ('iap_revenue_d7', 'iap_revenue_d14', 'iap_revenue_d28'): f[f'm_{k}'] = M[k].to_numpy() if k in M else np.nan
+    def _meta(self, p7, m7, bases, X, Xlin) -> pd.DataFrame:
+        "The meta-learner's input: P(buyer_d7), E[log1p y7 | buyer], their blends, base forecasts, a few raw features."
+        f = pd.DataFrame({'p_buyer_d7': np.asarray(p7), 'm_iap_revenue_d7': np.asarray(m7)}, index=X.index)
         f['blend_log'] = f.p_buyer_d7 * f.m_iap_revenue_d7
         f['blend_amount'] = f.p_buyer_d7 * np.expm1(f.m_iap_revenue_d7)
-        for name, m in bases.items():
-            Xb = Xlin if name == 'elasticnet' else X.fillna(np.float32(-1)) if name == 'random_forest' else X
-            f[f'base_{name}'] = m.predict(Xb)
+        for name, m in bases.items(): f[f'base_{name}'] = m.predict(_base_matrix(name, X, Xlin))
         for r in RAW_META:
             if r in X: f[f'raw_{r}'] = X[r].to_numpy()
         return f
 
-    def fit(self, X: pd.DataFrame, X_linear: pd.DataFrame, labels: pd.DataFrame, categorical: list | None = None) -> 'StackingEnsemble':
-        """Out-of-fold meta-features on the training rows, then the meta-learner on them, then every stage refitted on all rows.
-        `X_linear` is the imputed matrix for the linear learner (`FeatureEngineer.transform(t, encoding='linear')`)."""
+    def fit(self, X: pd.DataFrame, X_linear: pd.DataFrame, labels: pd.DataFrame, categorical: list | None = None,
+            stages: tuple | None = None) -> 'StackingEnsemble':
+        """Out-of-fold meta-features on the training rows, then the meta-learner on them, then the final stages.
+        `X_linear` is the imputed matrix for the linear learner (`FeatureEngineer.to_linear(X)`). `stages` = (stage 1, stage 2)
+        already fitted on these rows (the pipeline's) are used as the final stages; otherwise both are fitted here on all rows."""
         c = self.cfg; n = len(X)
         rng = np.random.default_rng(c['seed'])
         from smadex_ltv.data import stratified_split
@@ -88,36 +107,48 @@ class StackingEnsemble:
         for k in range(c['n_folds']):
             rest = np.nonzero(folds != k)[0]
             fit_i, es_i = stratified_split(b[rest], 0.15, c['seed'] + k)
-            s1, s2, bases = self._stages(X, X_linear, labels, categorical, rest[fit_i], rest[es_i])
+            s1, s2, bases = self._fold_stages(X, X_linear, labels, categorical, rest[fit_i], rest[es_i])
             held = np.nonzero(folds == k)[0]
-            oof.append(self._meta(s1, s2, bases, X.iloc[held], X_linear.iloc[held]).set_index(pd.Index(held)))
+            Xh = X.iloc[held]
+            f = self._meta(s1.predict_proba(Xh)['buyer_d7'], s2.predict_log(Xh)['iap_revenue_d7'], bases, Xh, X_linear.iloc[held])
+            oof.append(f.set_index(pd.Index(held)))
         F = pd.concat(oof).sort_index()
         self.meta_features_ = list(F.columns)
         y = labels.iap_revenue_d7.to_numpy()
-        ly = _l1p(y)
         params = {'objective': 'huber', 'alpha': c['huber_alpha'], 'learning_rate': 0.03, 'num_leaves': 15, 'min_data_in_leaf': 50,
                   'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1, **c['params']}
-        self.meta_ = lgb.train(params, lgb.Dataset(F, ly), num_boost_round=c['n_estimators'])
+        self.meta_ = lgb.train(params, lgb.Dataset(F, _l1p(y)), num_boost_round=c['n_estimators'])
         s = F.blend_amount.sum()
         self.smear_ = float(np.maximum(y, 0).sum() / s) if s > 0 else 1.0
         self.oof_ = F
-        fit_i, es_i = stratified_split(b, 0.15, c['seed'])
-        self.s1_, self.s2_, self.bases_ = self._stages(X, X_linear, labels, categorical, fit_i, es_i)
+        if stages is None:
+            fit_i, es_i = stratified_split(b, 0.15, c['seed'])
+            self.s1_ = BuyerClassifier(seed=c['seed'], n_jobs=c['n_jobs'], **c['stage1']).fit(
+                X.iloc[fit_i], labels.iloc[fit_i], X.iloc[es_i], labels.iloc[es_i], revenue=y[fit_i], categorical=categorical)
+            self.s2_ = OrderedRevenueModel(seed=c['seed'], n_jobs=c['n_jobs'], **c['stage2']).fit(
+                X.iloc[fit_i], labels.iloc[fit_i], X.iloc[es_i], labels.iloc[es_i], categorical=categorical)
+        else: self.s1_, self.s2_ = stages
+        self.bases_ = self._fit_bases(X, X_linear, labels, np.arange(n))
         return self
 
     def predict(self, X: pd.DataFrame, X_linear: pd.DataFrame) -> pd.DataFrame:
-        "`pred_rmsle`, `pred_expected`, `p_buyer` and the stage outputs of every row."
-        F = self._meta(self.s1_, self.s2_, self.bases_, X, X_linear)[self.meta_features_]
+        "`pred_rmsle`, `pred_expected`, `p_buyer` and the stage outputs (every horizon) of every row."
+        P, M = self.s1_.predict_proba(X), self.s2_.predict_log(X)
+        F = self._meta(P['buyer_d7'], M['iap_revenue_d7'], self.bases_, X, X_linear)[self.meta_features_]
         log_pred = np.maximum(self.meta_.predict(F), 0.0)
         out = pd.DataFrame({'pred_rmsle': np.expm1(log_pred), 'pred_expected': F.blend_amount.to_numpy() * self.smear_,
                             'p_buyer': F.p_buyer_d7.to_numpy()}, index=X.index)
-        for c in F:
-            if c.startswith('p_buyer_d') or c.startswith('m_'): out[c] = F[c].to_numpy()
+        for h in P: out[f'p_{h}'] = P[h].to_numpy()
+        for h in M: out[f'm_{h}'] = M[h].to_numpy()
         return out
 
-    def save(self, path) -> Path:
-        "One pickle (`stacking_ensemble.pkl`), written atomically; the pipeline's manifest hashes it before anyone unpickles it."
+    def save(self, path, include_stages: bool = True) -> Path:
+        """One pickle (`stacking_ensemble.pkl`), written atomically, without the out-of-fold table. `include_stages=False`
+        leaves stages 1-2 out (the pipeline keeps them as LightGBM text models and reattaches them on load).
+        The pipeline's manifest hashes the file before anyone unpickles it."""
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        obj = copy.copy(self); obj.__dict__.pop('oof_', None)
+        if not include_stages: obj.s1_ = obj.s2_ = None
         tmp = path.with_name(f'.{path.name}.tmp')
-        with open(tmp, 'wb') as fh: pickle.dump(self, fh)
+        with open(tmp, 'wb') as fh: pickle.dump(obj, fh)
         os.replace(tmp, path); return path
