@@ -158,9 +158,12 @@ class FeatureEngineer:
 
     def to_linear(self, X: pd.DataFrame) -> pd.DataFrame:
         "The 'linear' encoding of an already built 'lightgbm' matrix: codes dropped, NaN imputed (train medians, else 0). No second parse."
-        X = X.drop(columns=[c for c in X.columns if c.startswith('cat_')])
+        keep = [c for c in X.columns if not c.startswith('cat_')]
+        V = X[keep].to_numpy(np.float32, copy=True)              # one block: a per-column fillna costs ~0.2 ms a column
         med = self.parser.medians_ or {}
-        return X.fillna({c: np.float32(med.get(c, 0.0)) for c in X.columns}).fillna(0.0)
+        fill = np.nan_to_num(np.array([med.get(c, 0.0) for c in keep], np.float32), nan=0.0)
+        r, c = np.nonzero(np.isnan(V)); V[r, c] = fill[c]
+        return pd.DataFrame(V, columns=keep, index=X.index)
 
     @property
     def categorical_features_(self) -> list[str]:

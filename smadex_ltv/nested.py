@@ -18,8 +18,8 @@ BIG = 1e30
 
 # %% auto #0
 __all__ = ['log', 'DAY', 'BIG', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 'CATALOGUE', 'SCALAR_NUMERIC', 'SCALAR_TIME',
-           'MONTHS', 'RECENCY_DAYS', 'Encoded', 'Segments', 'NestedFeatureParser', 'feature_table', 'bench_parse',
-           'peak_rss_one_partition']
+           'MONTHS', 'RECENCY_DAYS', 'Encoded', 'Segments', 'NestedFeatureParser', 'reference_features',
+           'feature_table', 'bench_parse', 'peak_rss_one_partition']
 
 # %% ../nbs/05_nested.ipynb #501f137c
 def _unique(a: np.ndarray) -> np.ndarray:
@@ -425,6 +425,124 @@ class NestedFeatureParser:
         p = cls(st['top_k_actions'], st['impute'])
         p.actions_, p.medians_, p.feature_names_ = st['actions'], st['medians'], st['feature_names']
         return p
+
+# %% ../nbs/05_nested.ipynb #ba26c728
+import math, datetime as _dt
+
+def _ref_vals(entries):
+    out = []
+    for k, v in entries:
+        if v is None or (isinstance(v, float) and math.isnan(v)): out.append((k, None))
+        else: out.append((k, max(-BIG, min(BIG, float(v)))))
+    return out
+
+def _last(entries, key):
+    r = None
+    for k, v in entries:
+        if k == key: r = v
+    return r
+
+def reference_features(t: pa.Table, actions: list) -> pd.DataFrame:
+    "Slow, obviously-correct per-row features (tests only)."
+    rows = t.to_pylist()
+    res = []
+    for r in rows:
+        T = _dt.datetime.strptime(r['datetime'], '%Y-%m-%d-%H-%M').replace(tzinfo=_dt.timezone.utc).timestamp()
+        f = {}
+        for c, spec in CATALOGUE.items():
+            e = r.get(c)
+            f[f'{c}__isnull'] = 1.0 if e is None else 0.0
+            kind = spec['kind']
+            if kind in ('value', 'time', 'hist'):
+                ev = _ref_vals(e) if e is not None else None
+                if kind == 'time' and ev is not None: ev = [(k, None if v is None else (T - v) / DAY) for k, v in ev]
+                if kind == 'hist' and ev is not None: ev = [(k, v if (v is not None and v > 0) else None) for k, v in ev]
+                valid = [v for _, v in ev] if ev is not None else []
+                valid = [v for v in valid if v is not None]
+            if kind == 'value':
+                if ev is None:
+                    for st in STATS: f[f'{c}__{st}'] = np.nan
+                else:
+                    f[f'{c}__count'] = len(ev); f[f'{c}__sum'] = sum(valid)
+                    m = sum(valid) / len(valid) if valid else np.nan
+                    f[f'{c}__mean'] = m
+                    f[f'{c}__max'] = max(valid) if valid else np.nan; f[f'{c}__min'] = min(valid) if valid else np.nan
+                    f[f'{c}__std'] = math.sqrt(sum((v - m) ** 2 for v in valid) / len(valid)) if valid else np.nan
+                for k in spec.get('keys', ()):
+                    x = _last(ev, k) if ev is not None else None
+                    f[f'{c}__{k}'] = np.nan if x is None else x
+                if spec.get('own'):
+                    o = r.get(spec['own'])
+                    f[f'{c}__has_own'] = np.nan if ev is None else float(any(k == o for k, _ in ev))
+                    x = _last(ev, o) if ev is not None else None
+                    f[f'{c}__own'] = np.nan if x is None else x
+            elif kind == 'time':
+                f[f'{c}__count'] = np.nan if ev is None else len(ev)
+                f[f'{c}__days_since_latest'] = min(valid) if valid else np.nan
+                f[f'{c}__days_since_earliest'] = max(valid) if valid else np.nan
+                f[f'{c}__recency'] = np.nan if ev is None else sum(math.exp(-max(a, 0) / RECENCY_DAYS) for a in valid)
+                if spec.get('own'):
+                    x = _last(ev, r.get(spec['own'])) if ev is not None else None
+                    f[f'{c}__days_since_own'] = np.nan if x is None else x
+            elif kind == 'hist':
+                if ev is None:
+                    for k in ('total', 'nkeys', 'top1_share', 'entropy') + (('own_share',) if spec.get('own') else ()): f[f'{c}__{k}'] = np.nan
+                else:
+                    tot = sum(valid)
+                    f[f'{c}__total'] = tot; f[f'{c}__nkeys'] = len(ev)
+                    f[f'{c}__top1_share'] = max(valid) / tot if valid else np.nan
+                    f[f'{c}__entropy'] = -sum((v / tot) * math.log(v / tot) for v in valid) if valid else np.nan
+                    if spec.get('own'):
+                        x = _last(ev, r.get(spec['own']))
+                        f[f'{c}__own_share'] = 0.0 if x is None else x / tot
+            elif kind == 'list':
+                f[f'{c}__len'] = np.nan if e is None else len(e)
+                f[f'{c}__distinct'] = np.nan if e is None else len(set(e))
+                f[f'{c}__has_adv'] = np.nan if e is None else float(r['advertiser_bundle'] in e)
+            else:   # map of maps
+                adv = r['advertiser_bundle']
+                names = ['n_bundles', 'has_adv'] + (['total', 'at_adv'] + [f'action_{x}' for x in actions] + ['action_other']
+                                                     if spec['agg'] == 'sum' else ['days_since_latest', 'days_since_latest_at_adv'])
+                if e is None:
+                    for k in names: f[f'{c}__{k}'] = np.nan
+                    continue
+                f[f'{c}__n_bundles'] = len(e); f[f'{c}__has_adv'] = float(any(b == adv for b, _ in e))
+                if spec['agg'] == 'sum':
+                    per = [(b, sum(v for _, v in _ref_vals(inner) if v is not None)) for b, inner in e]
+                    f[f'{c}__total'] = sum(s for _, s in per)
+                    x = _last(per, adv); f[f'{c}__at_adv'] = np.nan if x is None else x
+                    for a in actions + ['other']:
+                        f[f'{c}__action_{a}'] = sum(v for _, inner in e for k, v in _ref_vals(inner) if v is not None
+                                                    and (k == a if a != 'other' else k not in actions))
+                else:
+                    ages = []
+                    for b, inner in e:
+                        vs = [v for _, v in _ref_vals(inner) if v is not None]
+                        ages.append((b, (T - max(vs)) / DAY if vs else None))
+                    va = [a for _, a in ages if a is not None]
+                    f[f'{c}__days_since_latest'] = min(va) if va else np.nan
+                    x = _last(ages, adv); f[f'{c}__days_since_latest_at_adv'] = np.nan if x is None else x
+        for c, spec in CATALOGUE.items():
+            if spec.get('overlap'):
+                a, b = r.get(c), r.get(spec['overlap'])
+                f[f'{c}__overlap_{spec["overlap"]}'] = np.nan if a is None or b is None else len(set(a) & set(b))
+        for c in ['release_msrp', 'avg_act_days', 'avg_days_ins', 'weekend_ratio', 'wifi_ratio', 'weeks_since_first_seen', 'weekday',
+                  'first_request_ts', 'last_buy', 'last_ins', 'hour', 'release_date', 'dev_osv']:
+            f[f'{c}__isnull'] = float(r.get(c) is None)
+        for c in SCALAR_NUMERIC: f[c] = np.nan if r.get(c) is None else float(r[c])
+        for c in SCALAR_TIME: f[f'{c}__days_since'] = np.nan if r.get(c) is None else (T - r[c]) / DAY
+        import re as _re
+        f['hour'] = float(r['hour']) if r.get('hour') is not None and _re.fullmatch(r'-?\d+(\.\d+)?', r['hour']) else np.nan
+        rd = r.get('release_date')
+        if rd is None or rd[5:] not in MONTHS or not rd[:4].isdigit(): f['months_since_release'] = np.nan
+        else:
+            req = _dt.datetime.fromtimestamp(T, _dt.timezone.utc)
+            f['months_since_release'] = (req.year - int(rd[:4])) * 12 + (req.month - 1 - MONTHS.index(rd[5:]))
+        osv = r.get('dev_osv'); import re as _re
+        mm = _re.match(r'^(\d+)', osv) if osv is not None else None
+        f['dev_osv_major'] = float(mm.group(1)) if mm else np.nan
+        res.append(f)
+    return pd.DataFrame(res)
 
 # %% ../nbs/05_nested.ipynb #596f3ed0
 def feature_table(parser: NestedFeatureParser) -> pd.DataFrame:

@@ -26,7 +26,7 @@ ARTIFACT_VERSION = 1
 # %% auto #0
 __all__ = ['log', 'MODEL_LABELS', 'META_COLS', 'ARTIFACT_VERSION', 'plan_split', 'features_in_batches', 'sha256_file',
            'library_versions', 'ArtifactError', 'write_artifacts', 'verify_artifacts', 'load_artifacts', 'run_folder',
-           'classification_metrics', 'TrainingPipeline', 'prediction_histograms']
+           'classification_metrics', 'TrainingPipeline', 'report_markdown', 'prediction_histograms']
 
 # %% ../nbs/12_pipeline.ipynb #00f8dd77
 def _label_cols(dl: DataLoader, window: dict) -> list[str]:
@@ -411,22 +411,7 @@ class TrainingPipeline:
 
     def summary_md(self) -> str:
         "A short markdown summary of the run."
-        r = self.report; v = r['pipeline'].get('val', {}); ref = r['pipeline'].get('reference', {})
-        rows = [('pipeline (pred_rmsle / pred_expected)', v)] + [(k, ref[k]) for k in ('oracle', 'constant') if k in ref]
-        f = lambda d, k, fmt='{:.4f}': fmt.format(d[k]) if d.get(k) is not None else '–'
-        lines = [f"# Run `{r['run']}` (config `{r['config']}`)", '',
-                 f"{r['data']['train']['rows']:,} training rows, {r['data']['val']['rows']:,} validation rows, {r['data']['n_features']} features; "
-                 f"timings (s): " + ', '.join(f'{k} {v}' for k, v in r['timings_s'].items()), '',
-                 '| on validation | RMSLE | normalized Gini | buyer AUC | calibration Σŷ/Σy | top-1% capture |', '|---|---|---|---|---|---|']
-        for name, d in rows:
-            lines.append(f"| {name} | {f(d, 'rmsle')} | {f(d, 'normalized_gini')} | {f(d, 'buyer_auc')} | {f(d, 'calibration', '{:.3f}')} | {f(d, 'top1_capture', '{:.3f}')} |")
-        s1 = r['stage1'].get('val', {})
-        if s1: lines += ['', f"Stage 1 (validation, threshold {s1['threshold']:.3f}): accuracy {s1['accuracy']:.4f}, precision {s1['precision']:.3f}, "
-                         f"recall {s1['recall']:.3f}, F1 {s1['f1']:.3f}, ROC-AUC {s1['auc']:.4f}, Brier {s1['brier']:.5f}."]
-        s2 = r['stage2'].get('iap_revenue_d7')
-        if s2: lines += [f"Stage 2 (validation buyers, d7): RMSLE {s2['rmsle']:.4f}, RMSE {s2['rmse']:.2f}, MAE {s2['mae']:.2f}, R² of log1p {s2['r2_log1p']:.3f}."]
-        if 'order_violations' in v: lines += [f"Horizon order violations: {v['order_violations']}."]
-        return '\n'.join(lines) + '\n'
+        return report_markdown(self.report)
 
     def write_reports(self) -> dict:
         "`reports/<run>.json`, `reports/<run>.md`, `reports/<run>_predictions.png`, `logs/validation_<run>.log`."
@@ -461,6 +446,29 @@ class TrainingPipeline:
         finally:
             log.removeHandler(fh); fh.close()
         return self.report
+
+def report_markdown(r: dict) -> str:
+    "A short markdown summary of a run's report (also what `smadex_validate` prints)."
+    v = r['pipeline'].get('val', {}); ref = r['pipeline'].get('reference', {})
+    rows = [('pipeline (pred_rmsle / pred_expected)', v)] + [(k, ref[k]) for k in ('oracle', 'constant') if k in ref]
+    f = lambda d, k, fmt='{:.4f}': fmt.format(d[k]) if d.get(k) is not None else '–'
+    lines = [f"# Run `{r['run']}` (config `{r['config']}`)", '',
+             f"{r['data']['train']['rows']:,} training rows, {r['data']['val']['rows']:,} validation rows, {r['data']['n_features']} features; "
+             f"timings (s): " + ', '.join(f'{k} {v}' for k, v in r['timings_s'].items()), '',
+             '| on validation | RMSLE | normalized Gini | buyer AUC | calibration Σŷ/Σy | top-1% capture |', '|---|---|---|---|---|---|']
+    for name, d in rows:
+        lines.append(f"| {name} | {f(d, 'rmsle')} | {f(d, 'normalized_gini')} | {f(d, 'buyer_auc')} | {f(d, 'calibration', '{:.3f}')} | {f(d, 'top1_capture', '{:.3f}')} |")
+    s1 = r['stage1'].get('val', {})
+    if s1: lines += ['', f"Stage 1 (validation, threshold {s1['threshold']:.3f}): accuracy {s1['accuracy']:.4f}, precision {s1['precision']:.3f}, "
+                     f"recall {s1['recall']:.3f}, F1 {s1['f1']:.3f}, ROC-AUC {s1['auc']:.4f}, Brier {s1['brier']:.5f}."]
+    s2 = r['stage2'].get('iap_revenue_d7')
+    if s2: lines += [f"Stage 2 (validation buyers, d7): RMSLE {s2['rmsle']:.4f}, RMSE {s2['rmse']:.2f}, MAE {s2['mae']:.2f}, R² of log1p {s2['r2_log1p']:.3f}."]
+    for seg in ('os', 'country'):
+        cb = v.get(f'calibration_by_{seg}')
+        if cb: lines += [f"pred_expected calibration Σŷ/Σy by {seg} (largest revenue first): "
+                         + ', '.join(f'{k} {x:.3f}' for k, x in list(cb.items())[:5] if x is not None) + '.']
+    if 'order_violations' in v: lines += [f"Horizon order violations: {v['order_violations']}."]
+    return '\n'.join(lines) + '\n'
 
 def prediction_histograms(pred: pd.DataFrame, y: np.ndarray):
     "log1p histograms of the labels, pred_rmsle and pred_expected, and of P(buyer)."

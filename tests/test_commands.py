@@ -12,29 +12,64 @@ def run(*args, cwd=None):
     assert r.returncode == 0, f'{args} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}'
     return r.stdout + r.stderr
 
-@pytest.mark.parametrize('name', ['smadex_synth', 'smadex_run'])
+@pytest.mark.parametrize('name', ['smadex_synth', 'smadex_run', 'smadex_train', 'smadex_predict', 'smadex_evaluate',
+                                  'smadex_validate', 'smadex_compare', 'smadex_submit', 'smadex_bench'])
 def test_help(name):
     assert 'usage' in run(name, '--help').lower()
 
-def test_synth_then_run(tmp_path):
+def _cfg(tmp_path, raw, seed=None):
+    "A config based on `test` that writes everything under tmp_path."
+    cfg = tmp_path/'cfg.yaml'
+    lines = ['base: test'] + ([f'seed: {seed}'] if seed is not None else []) + ['data:', f'  raw_dir: {raw}']
+    lines += [f'  {k}: {tmp_path/k}' for k in ('models_dir', 'logs_dir', 'reports_dir', 'processed_dir')]
+    lines += ['inference:', f'  output: {tmp_path/"sub"/"submission.csv"}']
+    cfg.write_text('\n'.join(lines) + '\n')
+    return cfg
+
+def test_synth_train_predict_submit(tmp_path):
+    "The path a user takes: generate, train, predict, check the submission, evaluate, look at the reports."
     out = tmp_path/'raw'
     run('smadex_synth', '--preset', 'tiny', '--out', str(out), '--seed', '3', '--train-hours', '6')
     man = json.loads((out/'_SYNTH.json').read_text())
     parts = sorted((out/'train'/'train').glob('datetime=*/part-00000-*.c000.snappy.parquet'))
     assert len(parts) == man['train_hours'] == 6
-    assert len((out/'sample_submission.csv').read_text().splitlines()) == man['rows_test'] + 1
-    cfg = tmp_path/'cfg.yaml'
-    cfg.write_text(f'base: test\nseed: 3\ndata:\n  raw_dir: {out}\n')
-    text = run('smadex_run', '--config', str(cfg), '--json-out', str(tmp_path/'s.json'), cwd=tmp_path)
-    assert 'validation RMSLE' in text and 'generating' not in text        # the data was there: nothing generated
-    s = json.loads((tmp_path/'s.json').read_text())
-    assert s['train']['rows'] + s['val']['rows'] == man['rows_train']
+    cfg = _cfg(tmp_path, out, seed=3)
+    text = run('smadex_train', '--config', str(cfg), '--run-name', 'first', '--n-jobs', '1', cwd=tmp_path)
+    assert 'generating' not in text and 'oracle' in text                          # the data was there: nothing generated
+    art = tmp_path/'models_dir'/'first'
+    files = json.loads((art/'manifest.json').read_text())['files']
+    assert {'buyer_classifier.txt', 'odmn_revenue_d7.txt', 'stacking_ensemble.pkl', 'features_state.json'} <= set(files)
+    assert (tmp_path/'logs_dir'/'train_first.log').stat().st_size > 0
+    rep = json.loads((tmp_path/'reports_dir'/'first.json').read_text())
+    assert rep['data']['train']['rows'] + rep['data']['val']['rows'] == man['rows_train']
+    text = run('smadex_predict', '--config', str(cfg), '--run-name', 'first', '--chunk-size', '300', cwd=tmp_path)
+    assert 'submission check: ok' in text and 'single-row latency' in text
+    sub = (tmp_path/'sub'/'submission.csv').read_text().splitlines()
+    assert sub[0] == 'row_id,iap_revenue_d7' and len(sub) == man['rows_test'] + 1
+    assert 'ok' in run('smadex_submit', '--config', str(cfg), '--dry-run', '--align-order', cwd=tmp_path)
+    sample = (out/'sample_submission.csv').read_text().splitlines()
+    assert [l.split(',')[0] for l in (tmp_path/'sub'/'submission.csv').read_text().splitlines()] == [l.split(',')[0] for l in sample]
+    ev = run('smadex_evaluate', '--config', str(cfg), '--run-name', 'first', '--split', 'val', '--json-out', str(tmp_path/'e.json'), cwd=tmp_path)
+    assert 'rmsle' in ev
+    assert abs(json.loads((tmp_path/'e.json').read_text())['system']['rmsle'] - rep['pipeline']['val']['rmsle']) < 1e-9
+    assert 'Stage 1' in run('smadex_validate', '--config', str(cfg), '--run-name', 'first', cwd=tmp_path)
+    assert 'RMSLE' in run('smadex_compare', 'first', str(tmp_path/'reports_dir'/'first.json'), '--config', str(cfg), cwd=tmp_path)
+    # a broken submission fails the check with the reason and a non-zero exit
+    lines = (tmp_path/'sub'/'submission.csv').read_text().splitlines()
+    (tmp_path/'sub'/'submission.csv').write_text('\n'.join(lines[:-3]) + '\n')
+    r = subprocess.run([cmd('smadex_submit'), '--config', str(cfg)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1 and 'missing' in r.stdout
+    # a tampered artifact is refused
+    with open(art/'stacking_ensemble.pkl', 'ab') as fh: fh.write(b'0')
+    r = subprocess.run([cmd('smadex_predict'), '--config', str(cfg), '--run-name', 'first'], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and 'SHA-256' in r.stderr
 
 def test_run_generates_into_empty_folder(tmp_path):
-    cfg = tmp_path/'cfg.yaml'
-    cfg.write_text(f'base: test\ndata:\n  raw_dir: {tmp_path/"fresh"}\n')
+    "The README's main command on an empty data folder: generated, trained, predicted, checked."
+    cfg = _cfg(tmp_path, tmp_path/'fresh')
     text = run('smadex_run', '--config', str(cfg), cwd=tmp_path)
     assert 'generating the synthetic' in text and (tmp_path/'fresh'/'_SYNTH.json').exists()
+    assert 'passes the check' in text and 'oracle (the limit)' in text
 
 def test_bad_config_is_a_clear_error(tmp_path):
     cfg = tmp_path/'cfg.yaml'

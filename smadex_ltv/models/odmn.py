@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import lightgbm as lgb
-from .buyer import save_boosters, load_boosters
+from .buyer import save_boosters, load_boosters, _matrix, _threads
 
 log = logging.getLogger('smadex_ltv')
 REV_HORIZONS = ('iap_revenue_d7', 'iap_revenue_d14', 'iap_revenue_d28')
@@ -80,15 +80,15 @@ class OrderedRevenueModel:
 
     def predict_log(self, X: pd.DataFrame) -> pd.DataFrame:
         "E[log1p revenue_h | buyer_d7, x] per fitted horizon; each column >= the previous by construction."
-        X = X[self.features_]
+        idx, X = X.index, _matrix(X, self.features_)
         b = self.boosters['iap_revenue_d7']
-        out = {'iap_revenue_d7': np.maximum(b.predict(X, num_iteration=b.best_iteration), 0.0)}   # log1p of revenue >= 0
+        out = {'iap_revenue_d7': np.maximum(b.predict(X, num_iteration=b.best_iteration, **_threads(X)), 0.0)}   # log1p of revenue >= 0
         prev = out['iap_revenue_d7']
         for h in self.horizons_[1:]:
             bh = self.boosters[h]
-            prev = prev + bh.predict(X, num_iteration=bh.best_iteration)    # poisson: exp(score) > 0
+            prev = prev + bh.predict(X, num_iteration=bh.best_iteration, **_threads(X))    # poisson: exp(score) > 0
             out[h] = prev
-        return pd.DataFrame(out, index=X.index)
+        return pd.DataFrame(out, index=idx)
 
     def save(self, folder) -> Path:
         "`odmn_revenue_d7.txt`, `_d14`, `_d28` and `odmn_revenue.json`, each written atomically."

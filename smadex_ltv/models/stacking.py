@@ -40,6 +40,16 @@ def _base_matrix(name: str, X: pd.DataFrame, Xlin: pd.DataFrame) -> pd.DataFrame
     "ElasticNet reads the imputed matrix, RandomForest a NaN-free one (-1 for missing), XGBoost the NaN-aware one."
     return Xlin if name == 'elasticnet' else X.fillna(np.float32(-1)) if name == 'random_forest' else X
 
+def _predict_base(m, Xb) -> np.ndarray:
+    "A base learner's forecast; single-threaded for small inputs (thread start-up dominates a one-row call)."
+    est = m[-1] if hasattr(m, 'steps') else m
+    nj = getattr(est, 'n_jobs', None)
+    if hasattr(est, 'get_booster'): Xb = Xb.to_numpy(np.float32)    # XGBoost: skip its per-column pandas checks
+    if len(Xb) >= 2_000 or nj in (None, 1): return m.predict(Xb)
+    est.set_params(n_jobs=1)
+    try: return m.predict(Xb)
+    finally: est.set_params(n_jobs=nj)
+
 class StackingEnsemble:
     "Stage 3: out-of-fold meta-features from stages 1-2 and base learners, LightGBM Huber meta-learner."
     def __init__(self, n_folds: int = 5, base_learners=('elasticnet', 'random_forest', 'xgboost'), n_estimators: int = 500,
@@ -85,7 +95,7 @@ class StackingEnsemble:
         f = pd.DataFrame({'p_buyer_d7': np.asarray(p7), 'm_iap_revenue_d7': np.asarray(m7)}, index=X.index)
         f['blend_log'] = f.p_buyer_d7 * f.m_iap_revenue_d7
         f['blend_amount'] = f.p_buyer_d7 * np.expm1(f.m_iap_revenue_d7)
-        for name, m in bases.items(): f[f'base_{name}'] = m.predict(_base_matrix(name, X, Xlin))
+        for name, m in bases.items(): f[f'base_{name}'] = _predict_base(m, _base_matrix(name, X, Xlin))
         for r in RAW_META:
             if r in X: f[f'raw_{r}'] = X[r].to_numpy()
         return f
@@ -135,7 +145,7 @@ class StackingEnsemble:
         "`pred_rmsle`, `pred_expected`, `p_buyer` and the stage outputs (every horizon) of every row."
         P, M = self.s1_.predict_proba(X), self.s2_.predict_log(X)
         F = self._meta(P['buyer_d7'], M['iap_revenue_d7'], self.bases_, X, X_linear)[self.meta_features_]
-        log_pred = np.maximum(self.meta_.predict(F), 0.0)
+        log_pred = np.maximum(self.meta_.predict(F.to_numpy(np.float64), **({'num_threads': 1} if len(F) < 2_000 else {})), 0.0)
         out = pd.DataFrame({'pred_rmsle': np.expm1(log_pred), 'pred_expected': F.blend_amount.to_numpy() * self.smear_,
                             'p_buyer': F.p_buyer_d7.to_numpy()}, index=X.index)
         for h in P: out[f'p_{h}'] = P[h].to_numpy()
