@@ -4,7 +4,8 @@
 
 # %% ../../nbs/11_stacking.ipynb #7f4c2841
 from __future__ import annotations
-import copy, json, os, pickle
+import copy, json, os, pickle, warnings
+from sklearn.exceptions import ConvergenceWarning
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -24,7 +25,9 @@ def _base_learner(name: str, seed: int, n_jobs: int):
         from sklearn.linear_model import ElasticNet
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
-        return make_pipeline(StandardScaler(), ElasticNet(alpha=0.001, l1_ratio=0.5, max_iter=2000, random_state=seed))
+        # tol 1e-3: coordinate descent on ~400 standardised, correlated columns rarely meets sklearn's 1e-4 within
+        # max_iter, and the last digits do not matter to a meta-feature (the warning is silenced in `_fit_bases`)
+        return make_pipeline(StandardScaler(), ElasticNet(alpha=0.001, l1_ratio=0.5, max_iter=2000, tol=1e-3, random_state=seed))
     if name == 'random_forest':
         from sklearn.ensemble import RandomForestRegressor
         # bootstrap samples of 30% of the rows and depth 14: a forest that fits in minutes on 2 cores at 200k rows
@@ -87,7 +90,10 @@ class StackingEnsemble:
         bases = {}
         for name in c['base_learners']:
             m = _base_learner(name, c['seed'], c['n_jobs'])
-            m.fit(_base_matrix(name, X, Xlin).iloc[fit_idx], ly[fit_idx]); bases[name] = m
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', ConvergenceWarning)
+                m.fit(_base_matrix(name, X, Xlin).iloc[fit_idx], ly[fit_idx])
+            bases[name] = m
         return bases
 
     def _meta(self, p7, m7, bases, X, Xlin) -> pd.DataFrame:
