@@ -74,11 +74,12 @@ SPEC: dict[str, tuple[str, str]] = {
     'models.odmn.n_estimators': ('int', 'Maximum boosting rounds.'),
     'models.odmn.early_stopping_rounds': ('int', 'Early stopping patience.'),
     'models.odmn.params': ('dict', 'Further LightGBM parameters, passed through.'),
-    'models.stacking.base_learners': ('list[str]', 'Base learners of stage 3 (`elasticnet`, `random_forest`, `xgboost`).'),
+    'models.stacking.base_learners': ('list[str]', 'Base learners of stage 3 (`elasticnet`, `random_forest`, `xgboost`, `lightgbm`).'),
     'models.stacking.meta_learner': ('enum:lightgbm', 'Meta-learner of stage 3.'),
     'models.stacking.huber_alpha': ('float', "Huber loss threshold of the meta-learner."),
     'models.stacking.n_estimators': ('int', 'Meta-learner boosting rounds.'),
     'models.stacking.params': ('dict', 'Further meta-learner parameters, passed through.'),
+    'models.stacking.expected': ('enum:tweedie|smearing', '`pred_expected` from a Tweedie meta-learner (default) or from P(buyer)·expm1(m7) with one smearing factor.'),
     'models.stacking.base_max_rows': ('int?', 'Base learners are fitted on at most this many rows of each fold (seeded sample); null = all.'),
     # inference
     'inference.chunk_size': ('int', 'Rows per chunk when predicting.'),

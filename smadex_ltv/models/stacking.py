@@ -15,9 +15,10 @@ from .odmn import OrderedRevenueModel, _l1p
 
 RAW_META = ['iap_revenue_usd_bundle__sum', 'iap_revenue_usd_bundle__own', 'whale_users_bundle_total_revenue__max',
             'last_buy_ts_bundle__days_since_latest', 'avg_daily_sessions__own', 'release_msrp']
+EXPECTED_SEGMENTS = ['cat_dev_os', 'cat_country']
 
 # %% auto #0
-__all__ = ['RAW_META', 'StackingEnsemble']
+__all__ = ['RAW_META', 'EXPECTED_SEGMENTS', 'UNCAPPED', 'StackingEnsemble']
 
 # %% ../../nbs/11_stacking.ipynb #1024da2a
 def _base_learner(name: str, seed: int, n_jobs: int):
@@ -37,7 +38,13 @@ def _base_learner(name: str, seed: int, n_jobs: int):
         from xgboost import XGBRegressor
         return XGBRegressor(n_estimators=200, learning_rate=0.05, max_depth=6, subsample=0.8, colsample_bytree=0.8,
                             tree_method='hist', n_jobs=n_jobs, random_state=seed)
-    raise ValueError(f"unknown base learner {name!r}: use elasticnet, random_forest or xgboost")
+    if name == 'lightgbm':
+        # the strong single model users would otherwise pick (LightGBM on log1p y, every feature, every fold row)
+        from lightgbm import LGBMRegressor
+        return LGBMRegressor(n_estimators=150, learning_rate=0.05, num_leaves=63, min_child_samples=100, subsample=0.8,
+                             subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0, n_jobs=n_jobs, random_state=seed, verbose=-1)
+    raise ValueError(f"unknown base learner {name!r}: use elasticnet, random_forest, xgboost or lightgbm")
+UNCAPPED = ('lightgbm',)     # base learners that see every fold row (the others at most base_max_rows)
 
 def _base_matrix(name: str, X: pd.DataFrame, Xlin: pd.DataFrame) -> pd.DataFrame:
     "ElasticNet reads the imputed matrix, RandomForest a NaN-free one (-1 for missing), XGBoost the NaN-aware one."
@@ -47,6 +54,8 @@ def _predict_base(m, Xb) -> np.ndarray:
     "A base learner's forecast; single-threaded for small inputs (thread start-up dominates a one-row call)."
     est = m[-1] if hasattr(m, 'steps') else m
     nj = getattr(est, 'n_jobs', None)
+    if hasattr(est, 'booster_'):                             # LightGBM: its booster on one float32 block, no name checks
+        return est.booster_.predict(Xb.to_numpy(np.float32), **({'num_threads': 1} if len(Xb) < 2_000 else {}))
     if hasattr(est, 'get_booster'): Xb = Xb.to_numpy(np.float32)    # XGBoost: skip its per-column pandas checks
     if len(Xb) >= 2_000 or nj in (None, 1): return m.predict(Xb)
     est.set_params(n_jobs=1)
@@ -57,10 +66,12 @@ class StackingEnsemble:
     "Stage 3: out-of-fold meta-features from stages 1-2 and base learners, LightGBM Huber meta-learner."
     def __init__(self, n_folds: int = 5, base_learners=('elasticnet', 'random_forest', 'xgboost'), n_estimators: int = 500,
                  huber_alpha: float = 1.0, params: dict | None = None, stage1: dict | None = None, stage2: dict | None = None,
-                 base_max_rows: int | None = 200_000, seed: int = 0, n_jobs: int = 2):
+                 base_max_rows: int | None = 200_000, expected: str = 'tweedie', seed: int = 0, n_jobs: int = 2):
         if n_folds < 2: raise ValueError(f'n_folds must be >= 2, got {n_folds}')
+        if expected not in ('tweedie', 'smearing'): raise ValueError(f"expected must be 'tweedie' or 'smearing', got {expected!r}")
         self.cfg = dict(n_folds=n_folds, base_learners=list(base_learners), n_estimators=n_estimators, huber_alpha=huber_alpha,
-                        params=params or {}, stage1=stage1 or {}, stage2=stage2 or {}, base_max_rows=base_max_rows, seed=seed, n_jobs=n_jobs)
+                        params=params or {}, stage1=stage1 or {}, stage2=stage2 or {}, base_max_rows=base_max_rows, expected=expected,
+                        seed=seed, n_jobs=n_jobs)
 
     @classmethod
     def from_config(cls, cfg, n_jobs: int = 2) -> 'StackingEnsemble':
@@ -70,7 +81,8 @@ class StackingEnsemble:
                   early_stopping_rounds=b.early_stopping_rounds, params=b.params, histos=h.to_dict() if h.enabled else None)
         s2 = dict(num_leaves=o.num_leaves, learning_rate=o.learning_rate, n_estimators=o.n_estimators,
                   early_stopping_rounds=o.early_stopping_rounds, params=o.params, histus=h.to_dict() if h.enabled else None)
-        return cls(cfg.training.n_folds, m.base_learners, m.n_estimators, m.huber_alpha, m.params, s1, s2, m.base_max_rows, cfg.seed, n_jobs)
+        return cls(cfg.training.n_folds, m.base_learners, m.n_estimators, m.huber_alpha, m.params, s1, s2, m.base_max_rows, m.expected,
+                   cfg.seed, n_jobs)
 
     def _fold_stages(self, X, Xlin, L, cat, fit_idx, es_idx):
         "Stage 1 (d7 only), stage 2 (d7 only) and the base learners fitted on rows `fit_idx`, early stopping on `es_idx`."
@@ -84,15 +96,17 @@ class StackingEnsemble:
     def _fit_bases(self, X, Xlin, L, fit_idx) -> dict:
         c = self.cfg
         cap = c['base_max_rows']
-        if cap and len(fit_idx) > cap:                       # a seeded subsample keeps RandomForest/ElasticNet affordable
-            fit_idx = np.sort(np.random.default_rng(c['seed']).choice(fit_idx, cap, replace=False))
+        sub = fit_idx
+        if cap and len(fit_idx) > cap:                       # a seeded subsample keeps RandomForest/ElasticNet/XGBoost affordable
+            sub = np.sort(np.random.default_rng(c['seed']).choice(fit_idx, cap, replace=False))
         ly = _l1p(L.iap_revenue_d7.to_numpy())
         bases = {}
         for name in c['base_learners']:
             m = _base_learner(name, c['seed'], c['n_jobs'])
+            rows = fit_idx if name in UNCAPPED else sub
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore', ConvergenceWarning)
-                m.fit(_base_matrix(name, X, Xlin).iloc[fit_idx], ly[fit_idx])
+                m.fit(_base_matrix(name, X, Xlin).iloc[rows], ly[rows])
             bases[name] = m
         return bases
 
@@ -134,7 +148,15 @@ class StackingEnsemble:
         params = {'objective': 'huber', 'alpha': c['huber_alpha'], 'learning_rate': 0.03, 'num_leaves': 15, 'min_data_in_leaf': 50,
                   'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1, **c['params']}
         self.meta_ = lgb.train(params, lgb.Dataset(F, _l1p(y)), num_boost_round=c['n_estimators'])
-        s = F.blend_amount.sum()
+        if c['expected'] == 'tweedie':
+            Fe = self._expected_inputs(F, X)
+            pe = {'objective': 'tweedie', 'tweedie_variance_power': 1.5, 'learning_rate': 0.03, 'num_leaves': 15, 'min_data_in_leaf': 200,
+                  'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1}
+            self.meta_expected_ = lgb.train(pe, lgb.Dataset(Fe, np.maximum(y, 0)), num_boost_round=c['n_estimators'])
+            base = self.meta_expected_.predict(Fe)
+        else:
+            self.meta_expected_, base = None, F.blend_amount.to_numpy()
+        s = float(np.sum(base))
         self.smear_ = float(np.maximum(y, 0).sum() / s) if s > 0 else 1.0
         self.oof_ = F
         if stages is None:
@@ -147,12 +169,23 @@ class StackingEnsemble:
         self.bases_ = self._fit_bases(X, X_linear, labels, np.arange(n))
         return self
 
+    @staticmethod
+    def _expected_inputs(F: pd.DataFrame, X: pd.DataFrame) -> pd.DataFrame:
+        "The expected-revenue meta-learner's input: the meta-features plus the segment codes calibration is judged on."
+        Fe = F.copy()
+        for c in EXPECTED_SEGMENTS: Fe[c] = X[c].to_numpy(np.float64) if c in X else np.nan
+        return Fe
+
     def predict(self, X: pd.DataFrame, X_linear: pd.DataFrame) -> pd.DataFrame:
         "`pred_rmsle`, `pred_expected`, `p_buyer` and the stage outputs (every horizon) of every row."
         P, M = self.s1_.predict_proba(X), self.s2_.predict_log(X)
         F = self._meta(P['buyer_d7'], M['iap_revenue_d7'], self.bases_, X, X_linear)[self.meta_features_]
         log_pred = np.maximum(self.meta_.predict(F.to_numpy(np.float64), **({'num_threads': 1} if len(F) < 2_000 else {})), 0.0)
-        out = pd.DataFrame({'pred_rmsle': np.expm1(log_pred), 'pred_expected': F.blend_amount.to_numpy() * self.smear_,
+        if getattr(self, 'meta_expected_', None) is not None:
+            Fe = self._expected_inputs(F, X)
+            expected = self.meta_expected_.predict(Fe.to_numpy(np.float64), **({'num_threads': 1} if len(F) < 2_000 else {}))
+        else: expected = F.blend_amount.to_numpy()
+        out = pd.DataFrame({'pred_rmsle': np.expm1(log_pred), 'pred_expected': expected * self.smear_,
                             'p_buyer': F.p_buyer_d7.to_numpy()}, index=X.index)
         for h in P: out[f'p_{h}'] = P[h].to_numpy()
         for h in M: out[f'm_{h}'] = M[h].to_numpy()
