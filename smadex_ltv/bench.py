@@ -81,8 +81,9 @@ def quality_table(pipe, baselines: dict) -> dict:
     return q
 
 # %% auto #0
-__all__ = ['log', 'QUALITY_ROWS', 'smadex_bench_main', 'peak_rss_mb', 'quality', 'scalar_features', 'baseline_predictions',
-           'quality_table', 'speed_figures', 'predict_in_subprocess', 'growth_point', 'growth_plot', 'bench_config',
+__all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'smadex_bench_main', 'peak_rss_mb', 'quality', 'scalar_features',
+           'baseline_predictions', 'quality_table', 'speed_figures', 'predict_in_subprocess', 'labelled_rows',
+           'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config',
            'run_bench', 'machine', 'bench_markdown', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
@@ -150,44 +151,146 @@ _TRAIN = """
 import json, sys, time
 from smadex_ltv.config import load_config
 from smadex_ltv.pipeline import TrainingPipeline
-from smadex_ltv.bench import peak_rss_mb, predict_in_subprocess
+from smadex_ltv.bench import peak_rss_mb
 a = json.loads(sys.argv[1])
 cfg = load_config('default', **a['overrides'])
 p = TrainingPipeline(cfg, run_name=a['run'], n_jobs=a['n_jobs'], progress=False)
-p.prepare_data(); t0 = time.perf_counter()
-p.train_stage1_buyer().train_stage2_revenue().train_stage3_ensemble(); train_s = time.perf_counter() - t0
-folder = p.save()
-print(json.dumps({'rows': len(p.X_train) + len(p.X_val), 'features_s': p.report['timings_s']['prepare_data'], 'train_s': train_s,
-                  'peak_rss_mb': peak_rss_mb(), 'artifacts': str(folder)}))
+def say(step, **kw): print(json.dumps({'step': step, 'peak_rss_mb': peak_rss_mb(), **kw}), flush=True)
+t0 = time.perf_counter()
+p.prepare_data(); say('prepare_data', rows=len(p.X_train) + len(p.X_val), seconds=time.perf_counter() - t0); t0 = time.perf_counter()
+p.train_stage1_buyer(); say('stage1', seconds=time.perf_counter() - t0); t0 = time.perf_counter()
+p.train_stage2_revenue(); say('stage2', seconds=time.perf_counter() - t0); t0 = time.perf_counter()
+p.train_stage3_ensemble(); say('stage3', seconds=time.perf_counter() - t0)
+say('saved', artifacts=str(p.save()))
 """
+GROWTH_STEPS = ['prepare_data', 'stage1', 'stage2', 'stage3', 'saved']
 
-def growth_point(cfg: Config, rows: int, available: int, n_jobs: int, predict_rows: int | None = None) -> dict:
-    "The whole pipeline on about `rows` rows of the data (row sample), in a fresh process; then chunked prediction of as many test rows."
+def labelled_rows(cfg: Config) -> int:
+    "Rows in the config's training window, from the parquet footers (nothing is read)."
+    import pyarrow.parquet as pq
+    from smadex_ltv.data import DataLoader
+    L = DataLoader.from_config(cfg)
+    return sum(pq.ParquetFile(f).metadata.num_rows for p in L.partitions('train', cfg.data.train_start, cfg.data.train_end) for f in p.files)
+
+def _steps(path) -> dict:
+    "The progress lines a training subprocess printed, by step."
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        try: d = json.loads(line)
+        except ValueError: continue
+        if isinstance(d, dict) and 'step' in d: out[d['step']] = d
+    return out
+
+def growth_point(cfg: Config, rows: int, available: int, n_jobs: int, predict_rows: int | None = None,
+                 timeout_s: float | None = None) -> dict:
+    """The whole pipeline on about `rows` rows of the data (row sample), in a fresh process; then chunked prediction of
+    as many test rows. A run killed by `timeout_s` (or by the system) returns what it finished: `reached` names the
+    last completed step, the missing figures are None and `note` says why."""
     frac = min(1.0, rows / max(available, 1))
     ov = {**_overrides(cfg), 'training.sampling.frac': frac, 'training.cache_features': False}
+    res = {'rows': None, 'target_rows': rows, 'features_s': None, 'stage_s': {}, 'train_s': None, 'predict_s': None,
+           'predict_rows': None, 'peak_rss_mb': None, 'reached': None, 'note': None}
     with tempfile.TemporaryDirectory() as d:
         ov['data.models_dir'] = d; ov['data.logs_dir'] = d; ov['data.reports_dir'] = d
-        r = subprocess.run([sys.executable, '-c', _TRAIN, json.dumps({'overrides': ov, 'run': f'growth_{rows}', 'n_jobs': n_jobs})],
-                           capture_output=True, text=True)
-        if r.returncode: raise RuntimeError(f'growth run ({rows} rows) failed:\n{r.stderr[-3000:]}')
-        g = json.loads(r.stdout.strip().splitlines()[-1])
+        log_path, err_path = Path(d)/'progress.jsonl', Path(d)/'stderr.txt'
+        t0 = time.perf_counter()
+        with open(log_path, 'w') as fo, open(err_path, 'w') as fe:
+            proc = subprocess.Popen([sys.executable, '-c', _TRAIN, json.dumps({'overrides': ov, 'run': f'growth_{rows}', 'n_jobs': n_jobs})],
+                                    stdout=fo, stderr=fe, text=True)
+            try: rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill(); proc.wait(); rc = None
+        wall = time.perf_counter() - t0
+        st = _steps(log_path)
+        done = [s for s in GROWTH_STEPS if s in st]
+        res['reached'] = done[-1] if done else None
+        if 'prepare_data' in st: res.update(rows=st['prepare_data']['rows'], features_s=round(st['prepare_data']['seconds'], 2))
+        res['stage_s'] = {s: round(st[s]['seconds'], 2) for s in ('stage1', 'stage2', 'stage3') if s in st}
+        if st: res['peak_rss_mb'] = round(max(v['peak_rss_mb'] for v in st.values()), 1)
+        if 'saved' not in st:
+            err = ([l for l in err_path.read_text().splitlines() if l.strip()] or [''])[-1][-300:]
+            why = (f'stopped by the {timeout_s:.0f} s time limit' if rc is None else
+                   f'the training process exited with code {rc}' + (' (killed: out of memory?)' if rc and rc < 0 else '') +
+                   (f': {err}' if err else ''))
+            nxt = GROWTH_STEPS[len(done)] if len(done) < len(GROWTH_STEPS) else '?'
+            res['note'] = f'{why} after {wall:.0f} s, during {nxt}; finished: {", ".join(done) or "nothing"} (peak RSS is of the finished steps)'
+            return res
+        res['train_s'] = round(sum(res['stage_s'].values()), 2)
         c2 = load_config('default', **ov)
-        pr = predict_in_subprocess(c2, g['artifacts'], limit_rows=predict_rows or rows)
-    return {'rows': g['rows'], 'features_s': g['features_s'], 'train_s': round(g['train_s'], 2), 'predict_s': pr['seconds'],
-            'predict_rows': pr['rows'], 'peak_rss_mb': round(max(g['peak_rss_mb'], pr['peak_rss_mb']), 1)}
+        pr = predict_in_subprocess(c2, st['saved']['artifacts'], limit_rows=predict_rows or rows)
+    res.update(predict_s=pr['seconds'], predict_rows=pr['rows'], peak_rss_mb=round(max(res['peak_rss_mb'], pr['peak_rss_mb']), 1))
+    return res
 
 def growth_plot(growth: list[dict]):
+    "Log-log plot of seconds and peak memory against rows (unfinished figures are left out)."
     import matplotlib; matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     g = pd.DataFrame([x for x in growth if x.get('rows')]).sort_values('rows')
+    for k in ('features_s', 'train_s', 'predict_s', 'peak_rss_mb'): g[k] = pd.to_numeric(g.get(k), errors='coerce')
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
     for k in ('features_s', 'train_s', 'predict_s'):
-        ax[0].loglog(g.rows, g[k], 'o-', label=k)
-    r = g.rows.to_numpy(dtype=float)
-    if len(r): ax[0].loglog(r, g.train_s.iloc[0] * r / r[0], 'k:', label='linear from the first point')
+        m = g[k].notna()
+        if m.any(): ax[0].loglog(g.rows[m], g[k][m], 'o-', label=k)
+    m = g.train_s.notna()
+    if m.any():
+        r = g.rows[m].to_numpy(dtype=float); ax[0].loglog(r, g.train_s[m].iloc[0] * r / r[0], 'k:', label='linear from the first train point')
     ax[0].set_xlabel('rows'); ax[0].set_ylabel('seconds'); ax[0].legend(fontsize=8)
-    ax[1].loglog(g.rows, g.peak_rss_mb, 'o-'); ax[1].set_xlabel('rows'); ax[1].set_ylabel('peak RSS (MB)')
+    m = g.peak_rss_mb.notna()
+    ax[1].loglog(g.rows[m], g.peak_rss_mb[m], 'o-'); ax[1].set_xlabel('rows'); ax[1].set_ylabel('peak RSS (MB)')
     fig.tight_layout(); return fig
+
+def growth_exponents(growth: list[dict], keys=('features_s', 'train_s', 'predict_s')) -> list[dict]:
+    "Between consecutive measured sizes, the exponent b of cost ∝ rows^b (1 = linear, above 1 = faster than linear)."
+    g = sorted([x for x in growth if x.get('rows')], key=lambda x: x['rows'])
+    out = []
+    for a, b in zip(g, g[1:]):
+        e = {'from_rows': a['rows'], 'to_rows': b['rows']}
+        for k in keys:
+            ra, rb = (a.get('predict_rows'), b.get('predict_rows')) if k == 'predict_s' else (a['rows'], b['rows'])
+            ok = a.get(k) and b.get(k) and ra and rb and rb != ra
+            e[k] = round(float(np.log(b[k] / a[k]) / np.log(rb / ra)), 2) if ok else None
+        out.append(e)
+    return out
+
+def growth_markdown(growth: list[dict], title: str = 'Growth') -> str:
+    "The growth table, its exponents and the notes of unfinished runs."
+    f = lambda v, fmt='{:,.1f}': '–' if v is None else fmt.format(v)
+    L = [f'## {title}', '', '| rows | features s | stage 1 s | stage 2 s | stage 3 s | train s | predict rows | predict s | peak RSS MB | finished |',
+         '|---|---|---|---|---|---|---|---|---|---|']
+    for g in sorted(growth, key=lambda x: x.get('rows') or x.get('target_rows') or 0):
+        s = g.get('stage_s') or {}
+        L.append(f"| {f(g.get('rows') or g.get('target_rows'), '{:,}')} | {f(g.get('features_s'))} | {f(s.get('stage1'))} | {f(s.get('stage2'))} | "
+                 f"{f(s.get('stage3'))} | {f(g.get('train_s'))} | {f(g.get('predict_rows'), '{:,}')} | {f(g.get('predict_s'))} | "
+                 f"{f(g.get('peak_rss_mb'), '{:,.0f}')} | {'all' if g.get('reached') == 'saved' else (g.get('reached') or 'nothing')} |")
+    ex = growth_exponents(growth)
+    if ex:
+        L += ['', 'Exponent b of cost ∝ rows^b between consecutive sizes (1 = linear):', '', '| from → to | features | train | predict |', '|---|---|---|---|']
+        L += [f"| {e['from_rows']:,} → {e['to_rows']:,} | {f(e['features_s'], '{:.2f}')} | {f(e['train_s'], '{:.2f}')} | {f(e['predict_s'], '{:.2f}')} |" for e in ex]
+    notes = [f"- {g.get('target_rows') or g.get('rows'):,} rows: {g['note']}" for g in growth if g.get('note')]
+    if notes: L += ['', 'Unfinished runs:', ''] + notes
+    return '\n'.join(L) + '\n'
+
+def run_growth(cfg: Config, sizes: list[int], out, n_jobs: int | None = None, timeout_s: float | None = None) -> list[dict]:
+    "Growth runs alone (no main run): `growth_point` for each size on the config's data; writes growth.json, growth.md, growth.png."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    n_jobs = n_jobs or os.cpu_count() or 1
+    available = labelled_rows(cfg)
+    from smadex_ltv.pipeline import _clean
+    g = []
+    for rows in sorted(sizes):
+        if rows > available:
+            g.append({'rows': None, 'target_rows': rows, 'reached': None,
+                      'note': f'skipped: the training window holds {available:,} rows (generate a larger dataset)'})
+        else:
+            log.info('growth: %s rows', f'{rows:,}')
+            try: g.append(growth_point(cfg, rows, available, n_jobs, timeout_s=timeout_s))
+            except Exception as e: g.append({'rows': None, 'target_rows': rows, 'note': f'failed: {type(e).__name__}: {str(e)[-300:]}'})
+        res = _clean({'available_rows': available, 'n_jobs': n_jobs, 'timeout_s': timeout_s, 'machine': machine(),
+                      'growth': g, 'exponents': growth_exponents(g)})
+        tmp = out/'growth.json.tmp'; tmp.write_text(json.dumps(res, indent=1)); tmp.replace(out/'growth.json')
+        (out/'growth.md').write_text(growth_markdown(g))
+    if sum(1 for x in g if x.get('rows')) > 1: growth_plot(g).savefig(out/'growth.png', dpi=80, bbox_inches='tight')
+    return g
 
 # %% ../nbs/90_benchmarks.ipynb #9b5c5935
 def bench_config(preset: str, data_dir, seed: int) -> Config:
@@ -199,7 +302,7 @@ def bench_config(preset: str, data_dir, seed: int) -> Config:
                                 'training.cache_features': False, 'inference.show_progress': False})
 
 def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, growth: list | None = None,
-              n_jobs: int | None = None, repeats: int = 3) -> dict:
+              n_jobs: int | None = None, repeats: int = 3, growth_timeout_s: float | None = None) -> dict:
     "Everything: data, pipeline, baselines, quality, speed, growth; writes bench.json, bench.md, growth.png under `out`."
     from smadex_ltv.pipeline import TrainingPipeline, library_versions
     from smadex_ltv.data import ensure_data
@@ -231,7 +334,7 @@ def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, 
         if rows > available:
             notes.append(f'growth at {rows:,} rows skipped: the {preset} data holds {available:,} labelled rows (generate a larger preset)')
             continue
-        try: g.append(growth_point(cfg, rows, available, n_jobs))
+        try: g.append(growth_point(cfg, rows, available, n_jobs, timeout_s=growth_timeout_s))
         except Exception as e: notes.append(f'growth at {rows:,} rows failed: {type(e).__name__}: {str(e)[-300:]}')
     o, pq_, lg = q.get('oracle'), q['pipeline'], q['lgbm_log1p']
     res = {'preset': preset, 'seed': seed, 'rows_train': len(pipe.X_train), 'rows_holdout': len(pipe.X_val),
@@ -279,7 +382,7 @@ def bench_markdown(r: dict) -> str:
     return '\n'.join(L) + '\n'
 
 # %% ../nbs/90_benchmarks.ipynb #7ef03dae
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse, Param, store_true
 
 @call_parse
 def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', str) = 'small',
@@ -287,7 +390,9 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
                  seed: Param('seed of the generated data and the models', int) = 0,
                  data_dir: Param('where the preset is generated or reused (default data/bench_<preset>)', str) = None,
                  growth: Param('comma-separated row counts for extra growth runs, e.g. 100000,1000000', str) = None,
-                 n_jobs: Param('threads (default: all cores)', int) = None):
+                 n_jobs: Param('threads (default: all cores)', int) = None,
+                 growth_only: Param('only the growth runs: no main run, no baselines (writes growth.json, growth.md, growth.png)', store_true) = False,
+                 growth_timeout: Param('seconds allowed to each growth training run; a run stopped early reports how far it got', float) = None):
     "Accuracy against the oracle and the baselines, speed, memory and growth on a synthetic preset."
     from smadex_ltv.cli import setup_logging
     from smadex_ltv.config import friendly_errors
@@ -296,8 +401,14 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
     with friendly_errors('smadex_bench'):
         if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
         sizes = [int(x) for x in growth.split(',')] if growth else []
-        run_bench(preset, out, seed, data_dir, sizes, n_jobs)
-    print((Path(out)/'bench.md').read_text())
+        if growth_only:
+            if not sizes: raise ValueError('--growth-only needs --growth sizes, e.g. --growth 100000,1000000')
+            from smadex_ltv.data import ensure_data
+            cfg = bench_config(preset, Path(data_dir or Path('data')/f'bench_{preset}'), seed)
+            ensure_data(cfg, progress=False)
+            run_growth(cfg, sizes, out, n_jobs, growth_timeout)
+        else: run_bench(preset, out, seed, data_dir, sizes, n_jobs, growth_timeout_s=growth_timeout)
+    print((Path(out)/('growth.md' if growth_only else 'bench.md')).read_text())
 
 from .config import cli_entry
 smadex_bench_main = cli_entry(smadex_bench)

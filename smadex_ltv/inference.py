@@ -92,9 +92,11 @@ class FastPredictor:
         tmp = out.with_name(f'.{out.name}.tmp')
         dl = DataLoader.from_config(cfg)
         n = 0; t0 = time.perf_counter()
+        chunk_size = chunk_size or cfg.inference.chunk_size
+        if limit_rows is not None: chunk_size = max(1, min(chunk_size, limit_rows))  # never predict rows that are cut off
         with open(tmp, 'w') as fh:
             fh.write(','.join(SUBMISSION_COLUMNS) + '\n')
-            for p in self.predict_chunks(dl, 'test', chunk_size or cfg.inference.chunk_size, cfg.inference.batch_size,
+            for p in self.predict_chunks(dl, 'test', chunk_size, cfg.inference.batch_size,
                                          cfg.inference.show_progress if progress is None else progress,
                                          start=cfg.data.test_start, end=cfg.data.test_end, frac=frac, max_partitions=max_partitions):
                 if limit_rows is not None: p = p.iloc[:max(limit_rows - n, 0)]

@@ -251,8 +251,15 @@ class TrainingPipeline:
                 if len(take): parts.append(ch.take(pa.array(take)))
         self.features = FeatureEngineer().fit(pa.concat_tables(parts))
         del parts
-        # pass 2: features of every kept row, chunk by chunk
-        Xs, Ls, Ms, As = [], [], [], []
+        # pass 2: features of every kept row, chunk by chunk, written straight into one float32 block that holds
+        # the train rows first and the validation rows after them: X_train and X_val are views of it, so the
+        # feature matrix exists once (no list of chunk frames, no concatenated copy, no train/val copies)
+        A = np.concatenate([a[a >= 0] for _, a in plan])
+        n_tr = int((A == 0).sum())
+        dest = np.empty(len(A), np.int64)
+        dest[A == 0] = np.arange(n_tr); dest[A == 1] = n_tr + np.arange(len(A) - n_tr)
+        block, cols, at = None, None, 0
+        Ls, Ms = [], []
         lab_cols = None
         for i, (w, a) in enumerate(plan):
             pos = 0
@@ -261,14 +268,14 @@ class TrainingPipeline:
                 keep = np.nonzero(sel >= 0)[0]
                 if len(keep) < ch.num_rows: ch = ch.take(pa.array(keep))
                 lab_cols = lab_cols or [c for c in MODEL_LABELS if c in ch.column_names]
-                Xs.append(features_in_batches(self.features, ch, tr.batch_size))
+                Xc = features_in_batches(self.features, ch, tr.batch_size)
+                if block is None: block, cols = np.empty((len(A), Xc.shape[1]), np.float32), Xc.columns
+                block[dest[at:at + len(Xc)]] = Xc.to_numpy(np.float32); at += len(Xc); del Xc
                 Ls.append(ch.select(lab_cols).to_pandas()); Ms.append(ch.select([c for c in META_COLS if c in ch.column_names]).to_pandas())
-                As.append(sel[keep])
-        X = pd.concat(Xs, ignore_index=True); del Xs
-        L, Mt, A = pd.concat(Ls, ignore_index=True), pd.concat(Ms, ignore_index=True), np.concatenate(As)
+        L, Mt = pd.concat(Ls, ignore_index=True), pd.concat(Ms, ignore_index=True)
         t, v = np.nonzero(A == 0)[0], np.nonzero(A == 1)[0]
-        self.X_train, self.X_val = X.iloc[t].reset_index(drop=True), X.iloc[v].reset_index(drop=True)
-        del X
+        self.X_train = pd.DataFrame(block[:n_tr], columns=cols, copy=False)
+        self.X_val = pd.DataFrame(block[n_tr:], columns=cols, copy=False)
         self.labels_train, self.labels_val = L.iloc[t].reset_index(drop=True), L.iloc[v].reset_index(drop=True)
         self.meta_train, self.meta_val = Mt.iloc[t].reset_index(drop=True), Mt.iloc[v].reset_index(drop=True)
 
