@@ -255,6 +255,7 @@ class TrainingPipeline:
         # the train rows first and the validation rows after them: X_train and X_val are views of it, so the
         # feature matrix exists once (no list of chunk frames, no concatenated copy, no train/val copies)
         A = np.concatenate([a[a >= 0] for _, a in plan])
+        if not len(A): raise ValueError(f'no training or validation rows in {[w for w, _ in plan]}: widen the window or raise the sampling fraction')
         n_tr = int((A == 0).sum())
         dest = np.empty(len(A), np.int64)
         dest[A == 0] = np.arange(n_tr); dest[A == 1] = n_tr + np.arange(len(A) - n_tr)
@@ -272,6 +273,9 @@ class TrainingPipeline:
                 if block is None: block, cols = np.empty((len(A), Xc.shape[1]), np.float32), Xc.columns
                 block[dest[at:at + len(Xc)]] = Xc.to_numpy(np.float32); at += len(Xc); del Xc
                 Ls.append(ch.select(lab_cols).to_pandas()); Ms.append(ch.select([c for c in META_COLS if c in ch.column_names]).to_pandas())
+        if at != len(A):  # the files changed between the split plan and this pass: refuse a half-filled matrix
+            raise RuntimeError(f'the training window held {len(A):,} kept rows when the split was planned but {at:,} were read '
+                               f'now (files under {dl.raw_dir} changed while training read them); run again')
         L, Mt = pd.concat(Ls, ignore_index=True), pd.concat(Ms, ignore_index=True)
         t, v = np.nonzero(A == 0)[0], np.nonzero(A == 1)[0]
         self.X_train = pd.DataFrame(block[:n_tr], columns=cols, copy=False)
