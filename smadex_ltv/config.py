@@ -11,9 +11,9 @@ import yaml
 
 # %% auto #0
 __all__ = ['SPEC', 'PARTITION_RE', 'shipped_configs', 'ConfigError', 'flatten', 'unflatten', 'check_config', 'Config',
-           'load_config', 'friendly_errors', 'normalise_argv', 'cli_entry', 'spec_table']
+           'load_config', 'friendly_errors', 'peak_rss_mb', 'normalise_argv', 'cli_entry', 'spec_table']
 
-# %% ../nbs/00_config.ipynb #85e2d933
+# %% ../nbs/00_config.ipynb #288874bc
 SPEC: dict[str, tuple[str, str]] = {
     'seed': ('int', 'The one seed: splits, sampling, synthetic data and models all derive from it.'),
     # data
@@ -28,6 +28,7 @@ SPEC: dict[str, tuple[str, str]] = {
     'data.logs_dir': ('str', 'Log files.'),
     'data.reports_dir': ('str', 'Machine-readable run reports.'),
     'data.synth_preset': ('enum:tiny|small|medium|full?', 'Synthetic preset generated into `raw_dir` when it holds no partitions; null = never generate (real data only).'),
+    'data.synth_world': ('enum:default|scalar|low_signal|whale|app', 'Label model of the generated data (`WORLDS` in 02_synth); only read when a preset is generated.'),
     'data.train_start': ('partition?', 'First train partition (inclusive).'),
     'data.train_end': ('partition?', 'Last train partition (inclusive).'),
     'data.val_start': ('partition?', 'First validation partition for the temporal split.'),
@@ -62,6 +63,7 @@ SPEC: dict[str, tuple[str, str]] = {
     'sampling.histos.max_repeats': ('int', 'HistOS repeats an example at most this often (40 in the paper).'),
     'sampling.histos.recalibrate': ('bool', "Rescale the resampled model's totals to the unsampled data."),
     # models
+    'models.auto_capacity': ('bool', 'Size every LightGBM (leaves, min_data_in_leaf, feature fraction, L2) from the rows and positives it trains on (`capacity` in 09_buyer); the `num_leaves` keys are then upper bounds.'),
     'models.buyer.horizons': ('list[str]', 'Buyer labels modelled by stage 1, shortest horizon first.'),
     'models.buyer.num_leaves': ('int', 'LightGBM num_leaves.'),
     'models.buyer.learning_rate': ('float', 'LightGBM learning rate.'),
@@ -74,13 +76,14 @@ SPEC: dict[str, tuple[str, str]] = {
     'models.odmn.n_estimators': ('int', 'Maximum boosting rounds.'),
     'models.odmn.early_stopping_rounds': ('int', 'Early stopping patience.'),
     'models.odmn.params': ('dict', 'Further LightGBM parameters, passed through.'),
-    'models.stacking.base_learners': ('list[str]', 'Base learners of stage 3 (`elasticnet`, `random_forest`, `xgboost`, `lightgbm`).'),
-    'models.stacking.meta_learner': ('enum:lightgbm', 'Meta-learner of stage 3.'),
-    'models.stacking.huber_alpha': ('float', "Huber loss threshold of the meta-learner."),
-    'models.stacking.n_estimators': ('int', 'Meta-learner boosting rounds.'),
-    'models.stacking.params': ('dict', 'Further meta-learner parameters, passed through.'),
+    'models.stacking.base_learners': ('list[str]', 'Base learners of stage 3 beside stages 1-2: `lightgbm` (LightGBM on log1p y, every training row) and/or `xgboost` (on at most `base_max_rows` rows).'),
+    'models.stacking.meta_learner': ('enum:auto|nnls', '`auto`: the non-negative blend ships unless a single forecast, the constant, or (by more than `margin`) a LightGBM Huber meta-learner scores better out of fold; `nnls`: the Huber candidate is not tried (faster).'),
+    'models.stacking.margin': ('float', 'Relative out-of-fold RMSLE gain the LightGBM Huber meta-learner needs over the blend to be shipped.'),
+    'models.stacking.huber_alpha': ('float', "Huber loss threshold of the Huber meta-learner candidate."),
+    'models.stacking.n_estimators': ('int', 'Boosting rounds of the meta-learners (the Huber candidate, the Tweedie expected revenue).'),
+    'models.stacking.params': ('dict', 'Further Huber meta-learner parameters, passed through.'),
     'models.stacking.expected': ('enum:tweedie|smearing', '`pred_expected` from a Tweedie meta-learner (default) or from P(buyer)·expm1(m7) with one smearing factor.'),
-    'models.stacking.base_max_rows': ('int?', 'Base learners are fitted on at most this many rows of each fold (seeded sample); null = all.'),
+    'models.stacking.base_max_rows': ('int?', 'The `xgboost` base learner is fitted on at most this many rows of each fold (seeded sample); null = all.'),
     # inference
     'inference.chunk_size': ('int', 'Rows per chunk when predicting.'),
     'inference.batch_size': ('int', 'Rows per model call.'),
@@ -258,6 +261,13 @@ def friendly_errors(name: str):
         if _os.environ.get('SMADEX_DEBUG'): raise
         print(f'{name}: error: {e}', file=_sys.stderr)
         raise SystemExit(2)
+
+# %% ../nbs/00_config.ipynb #efd3d473
+def peak_rss_mb() -> float:
+    "This process's peak resident memory (VmHWM), MB."
+    try: return int(re.search(r'VmHWM:\s+(\d+)', Path('/proc/self/status').read_text()).group(1)) / 1024
+    except (OSError, AttributeError):
+        import resource; return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 # %% ../nbs/00_config.ipynb #ca5858c1
 def normalise_argv(argv: list[str]) -> list[str]:

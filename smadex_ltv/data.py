@@ -246,7 +246,7 @@ def ensure_data(cfg: Config, progress: bool = True) -> Path:
     from smadex_ltv.synth import generate
     log.info('%s holds no partitions: generating the synthetic %r preset (seed %d) there', raw, cfg.data.synth_preset, cfg.seed)
     print(f'{raw} holds no partitions: generating the synthetic {cfg.data.synth_preset!r} preset (seed {cfg.seed})')
-    generate(raw, cfg.data.synth_preset, seed=cfg.seed, progress=progress)
+    generate(raw, cfg.data.synth_preset, seed=cfg.seed, progress=progress, world=cfg.data.synth_world)
     return raw
 
 # %% ../nbs/03_data.ipynb #71cf8146

@@ -203,7 +203,7 @@ SCALAR_TIME = ['first_request_ts', 'last_buy', 'last_ins']
 MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december']
 RECENCY_DAYS = 7.0
 
-# %% ../nbs/05_nested.ipynb #b4f38c75
+# %% ../nbs/05_nested.ipynb #163ec660
 def _partition_time(t: pa.Table) -> np.ndarray:
     "Unix seconds of each row's partition hour, from the `datetime` column ('YYYY-MM-DD-HH-00')."
     if 'datetime' not in t.column_names:
@@ -229,10 +229,11 @@ def _parse_number(a: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.cast(pc.struct_field(m, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
 class _Block:
-    "Write-only feature store: each feature goes straight into its row of one float32 block (no float64 copies kept)."
-    def __init__(self, names: list, n: int):
-        self.idx = {k: i for i, k in enumerate(names)}
-        self.block = np.empty((len(names), n), np.float32)
+    """Write-only feature store: each feature goes straight into its row of one float32 block (no float64 copies kept);
+    `extra` rows below the features are left for the caller."""
+    def __init__(self, names: list, n: int, extra: int = 0, idx: dict | None = None):
+        self.idx = idx if idx is not None else {k: i for i, k in enumerate(names)}
+        self.block = np.empty((len(names) + extra, n), np.float32)
         self.seen = 0
     def __setitem__(self, k, v):
         if k not in self.idx: raise RuntimeError(f'feature {k!r} was not produced at fit time: the features differ from the fitted ones')
@@ -279,14 +280,41 @@ class NestedFeatureParser:
         return self
 
     # ---- transform ----
+    @property
+    def index_(self) -> dict:
+        "Feature name -> its row in `transform_block`'s block (built once)."
+        if getattr(self, '_index', None) is None or len(self._index) != len(self.feature_names_):
+            self._index = {k: i for i, k in enumerate(self.feature_names_)}
+        return self._index
+
+    def transform_block(self, t: pa.Table, extra: int = 0) -> np.ndarray:
+        """Features × rows, float32, in `feature_names_` order, with `extra` uninitialised rows below them for a caller
+        that appends its own features (`FeatureEngineer`): one block, no frame, no copy. Needs a fitted parser."""
+        if self.feature_names_ is None: raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
+        out = _Block(self.feature_names_, t.num_rows, extra, self.index_)
+        self._fill(t, out)
+        if out.seen != len(self.feature_names_): raise RuntimeError('the features differ from the fitted ones')
+        return out.block
+
     def transform(self, t: pa.Table, impute: bool | None = None) -> pd.DataFrame:
         "Features of every row of `t`, in row order, as float32 columns."
         if self.actions_ is None: raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
+        if self.feature_names_ is not None: block = self.transform_block(t)
+        else:                                                   # fitting: the names come from this first pass
+            out = {}; self._fill(t, out)
+            block = np.empty((len(out), t.num_rows), np.float32)
+            for i, v in enumerate(out.values()): block[i] = v
+        df = pd.DataFrame(block.T, columns=list(self.feature_names_ or out), copy=False)
+        if (self.impute if impute is None else impute) and self.medians_ is not None:
+            df = df.fillna({c: np.float32(v) for c, v in self.medians_.items()})
+        return df
+
+    def _fill(self, t: pa.Table, out):
+        "Compute every feature of `t` into `out` (a `_Block`, or a dict while fitting)."
         n = t.num_rows
         T = _partition_time(t)
         own = {c: Encoded(_str(t, c) if c in t.column_names else pa.nulls(n, pa.string())) for c in
                (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
-        out = _Block(self.feature_names_, n) if self.feature_names_ is not None else {}
         nan = np.full(n, np.nan)
         segs = {}
         for c, spec in CATALOGUE.items():
@@ -300,16 +328,6 @@ class NestedFeatureParser:
             if spec.get('overlap'):
                 out[f'{c}__overlap_{spec["overlap"]}'] = self._overlap(segs[c], segs[spec['overlap']], n)
         self._scalars(t, T, out)
-        if isinstance(out, _Block):
-            if out.seen != len(self.feature_names_): raise RuntimeError('the features differ from the fitted ones')
-            block = out.block
-        else:
-            block = np.empty((len(out), n), np.float32)
-            for i, v in enumerate(out.values()): block[i] = v
-        df = pd.DataFrame(block.T, columns=list(self.feature_names_ or out), copy=False)
-        if (self.impute if impute is None else impute) and self.medians_ is not None:
-            df = df.fillna({c: np.float32(v) for c, v in self.medians_.items()})
-        return df
 
     def _value(self, c, spec, s, own, T, out, nan):
         stats = s.stats() if s is not None else None

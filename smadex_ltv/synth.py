@@ -20,10 +20,11 @@ from .schema import arrow_schema, COLUMN_TYPE, TRAIN_ORDER, TEST_ORDER, PARTITIO
 __all__ = ['TRAIN_START', 'TEST_START', 'PRESETS', 'MANIFEST', 'SPLIT_DIRS', 'COUNTRIES', 'RICH', 'CATEGORIES',
            'BOTTOM_TAXONOMY_SEED', 'ACTIONS', 'LANGUAGES', 'ANDROID_MAKES', 'REAL_CARRIERS', 'DAY', 'PROFILE',
            'SCORE_W', 'SCORE_SCALE', 'BUYER_RATES', 'PAY_PROB', 'PRICE_FLOOR', 'SIGMA_BODY', 'WHALE_SHIFT',
-           'SIGMA_WHALE', 'REPEAT', 'REPEAT_FACTORS', 'REFUND_P', 'REFUND14', 'REFUND28', 'GAUSS_HERMITE',
-           'ORACLE_COLS', 'SYNTH_VERSION', 'smadex_synth_main', 'REAL_MISSING', 'REAL_LABELS', 'partition_name',
-           'hour_rows', 'World', 'score', 'spend', 'oracle', 'generate_partition', 'synth_config', 'generate',
-           'smadex_synth', 'marginals', 'sample_table']
+           'SIGMA_WHALE', 'REPEAT', 'REPEAT_FACTORS', 'REFUND_P', 'REFUND14', 'REFUND28', 'SPEND_MU', 'SPEND_OMEGA',
+           'NESTED_SIGNAL', 'NOISE_COLUMNS', 'WORLDS', 'GAUSS_HERMITE', 'ORACLE_COLS', 'SYNTH_VERSION',
+           'smadex_synth_main', 'REAL_MISSING', 'REAL_LABELS', 'partition_name', 'hour_rows', 'World', 'world_params',
+           'score', 'spend', 'oracle', 'generate_partition', 'synth_config', 'generate', 'smadex_synth', 'marginals',
+           'sample_table']
 
 # %% ../nbs/02_synth.ipynb #d2e74999
 TRAIN_START = datetime(2025, 10, 1, tzinfo=timezone.utc)
@@ -123,12 +124,13 @@ def _zipf(n: int, a: float = 1.0) -> np.ndarray:
     w = 1.0 / np.arange(1, n + 1) ** a
     return w / w.sum()
 
-# %% ../nbs/02_synth.ipynb #da07bf43
+# %% ../nbs/02_synth.ipynb #f1fb9588
 class World:
-    "Everything fixed across partitions: vocabularies, catalogues and their effects, drawn from `seed`."
-    def __init__(self, seed: int = 0):
+    """Everything fixed across partitions: vocabularies, catalogues and their effects, drawn from `seed`; `world` picks
+    the label model's parameters (`WORLDS`). The same seed draws the same entities in every world."""
+    def __init__(self, seed: int = 0, world: str = 'default'):
         rng = np.random.default_rng([seed, 7919])
-        self.seed = seed
+        self.seed, self.kind, self.p = seed, world, world_params(world)
         # countries: a realistic head and a Zipf tail
         self.countries = COUNTRIES
         nc = len(COUNTRIES)
@@ -152,7 +154,7 @@ class World:
         self.adv_sub = np.array([rng.choice(sub_of[cats[c]]) for c in self.adv_cat])
         self.adv_bottom = rng.integers(0, len(self.bottom), self.n_adv)
         self.cat_effect = np.array([CATEGORIES[c][1] for c in cats])
-        self.adv_effect = self.cat_effect[self.adv_cat] + rng.normal(0, 0.25, self.n_adv)
+        self.adv_effect = self.cat_effect[self.adv_cat] + self.p['adv_sigma'] * rng.normal(0, 1, self.n_adv)   # σ 0.25 by default
         # category / bottom taxonomy are missing for whole bundles (a bundle's rows share it), drawn by
         # traffic so that the row shares come out at 9.72% / 37.55%: a per-bundle missing probability
         self.adv_cat_miss = self._miss_by_traffic(rng, 0.0972, self.adv_p)
@@ -566,7 +568,7 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     f['hour'], f['day'] = t.hour, day
     return cols, f
 
-# %% ../nbs/02_synth.ipynb #cb2ac5e0
+# %% ../nbs/02_synth.ipynb #db3953f7
 SCORE_W = dict(hist=1.3, prev_rev=0.30, prev_buys=0.20, adv_in_purch=1.0, rev_adv=0.15, rec_buy=0.9,
                whale=0.9, whale_adv=0.25, whale_max=0.08, sess_adv=0.35, adv_in_sess=0.25, adv_in_ub=0.45,
                adv_in_l28=0.30, adv_in_bi=0.35, rec_ins=0.6, adv_in_ins=0.5, rba=0.4, rba_adv=0.25,
@@ -581,20 +583,52 @@ REPEAT = dict(d14=0.22, d28=0.335)      # P(a paying buyer pays again by the hor
 REPEAT_FACTORS = (np.array([1.5, 2.0, 3.0]), np.array([0.6, 0.3, 0.1]))   # revenue multiplier when paying again
 REFUND_P, REFUND14, REFUND28 = 0.03, (0.5, 5.8), (0.0, 8.5)             # refunds of zero-revenue buyers
 
-def score(f: dict) -> np.ndarray:
+SPEND_MU = dict(const=0.65, prev_rev=0.12, rev_adv=0.10, whale=0.25, whale_max=0.06, ios=0.25, rich=0.2, msrp=0.15, adv_effect=0.5)
+SPEND_OMEGA = dict(const=-5.55, whale=1.8, prev_rev=0.25, rich=0.5, adv_effect=0.5)
+NESTED_SIGNAL = ('hist', 'prev_rev', 'prev_buys', 'adv_in_purch', 'rev_adv', 'rec_buy', 'whale', 'whale_adv', 'whale_max',
+                 'sess_adv', 'adv_in_sess', 'adv_in_ub', 'adv_in_l28', 'adv_in_bi', 'rec_ins', 'adv_in_ins', 'rba', 'rba_adv',
+                 'adv_actions', 'ua_total', 'adv_in_ua', 'adv_in_fr', 'profile')
+NOISE_COLUMNS = ('city_hist', 'region_hist', 'country_hist', 'dev_language_hist', 'dev_osv_hist', 'hour_ratio', 'cpm',
+                 'cpm_pct_rk', 'ctr', 'ctr_pct_rk', 'bcat', 'bcat_bottom_taxonomy', 'bundles_cat', 'bundles_cat_bottom_taxonomy',
+                 'weekend_ratio', 'wifi_ratio')
+WORLDS = {  # name: changes to the label model (the columns and their marginals stay as they are, except `null_columns`)
+    'default': {},
+    # the nested columns carry little: their score weights x0.15, the scalar ones (OS, country, device price, the app) x2.5
+    'scalar': dict(score_mult={**{k: 0.15 for k in NESTED_SIGNAL}, 'ios': 2.5, 'rich': 2.5, 'msrp': 2.5, 'adv_effect': 2.0},
+                   mu_mult=dict(prev_rev=0.15, rev_adv=0.15, whale=0.15, whale_max=0.15, ios=2.5, rich=2.5, msrp=2.5)),
+    # weak signal (best buyer AUC about 0.75) and 16 columns entirely null (the histogram profile carries no signal there)
+    'low_signal': dict(score_scale=0.55, score_mult={'profile': 0.0}, null_columns=NOISE_COLUMNS),
+    # heavier, more frequent whales: a few rows carry most of the revenue
+    'whale': dict(whale_shift=4.5, sigma_whale=2.4, omega_add={'const': 0.3}),
+    # the advertised app matters far beyond its category: σ 1.2 of app effects, larger weights on it
+    'app': dict(adv_sigma=1.2, score_mult={'adv_effect': 1.6}, mu_mult={'adv_effect': 2.0}),
+}
+
+def world_params(world: str = 'default') -> dict:
+    "The label model's parameters of a world: the module constants with the world's changes applied."
+    if world not in WORLDS: raise ValueError(f'unknown world {world!r}; worlds are {list(WORLDS)}')
+    w = WORLDS[world]
+    sm, mm = w.get('score_mult', {}), w.get('mu_mult', {})
+    return {'score_w': {k: v * sm.get(k, 1.0) for k, v in SCORE_W.items()}, 'score_scale': w.get('score_scale', SCORE_SCALE),
+            'mu': {k: v * mm.get(k, 1.0) for k, v in SPEND_MU.items()},
+            'omega': {k: v + w.get('omega_add', {}).get(k, 0.0) for k, v in SPEND_OMEGA.items()},
+            'whale_shift': w.get('whale_shift', WHALE_SHIFT), 'sigma_whale': w.get('sigma_whale', SIGMA_WHALE),
+            'adv_sigma': w.get('adv_sigma', 0.25), 'null_columns': list(w.get('null_columns', ()))}
+
+def score(f: dict, world: 'World | None' = None) -> np.ndarray:
     "The buyer score s(x) of each row (before the horizon intercepts), from observable quantities only."
-    s = sum(w * np.asarray(f[k], float) for k, w in SCORE_W.items())
+    p = world.p if world is not None else world_params()
+    s = sum(w * np.asarray(f[k], float) for k, w in p['score_w'].items())
     s = s + 0.15 * math.sin(2 * math.pi * (f['hour'] - 15) / 24) + 0.02 * (f['day'] - 3)
-    return SCORE_SCALE * s
+    return p['score_scale'] * s
 
-def spend(f: dict) -> tuple[np.ndarray, np.ndarray]:
+def spend(f: dict, world: 'World | None' = None) -> tuple[np.ndarray, np.ndarray]:
     "(mu, omega): location of log revenue's body component and the whale component's weight."
-    mu = (0.65 + 0.12 * f['prev_rev'] + 0.10 * f['rev_adv'] + 0.25 * f['whale'] + 0.06 * f['whale_max']
-          + 0.25 * f['ios'] + 0.2 * f['rich'] + 0.15 * f['msrp'] + 0.5 * f['adv_effect'])
-    omega = expit(-5.55 + 1.8 * f['whale'] + 0.25 * f['prev_rev'] + 0.5 * f['rich'] + 0.5 * f['adv_effect'])
-    return mu, omega
+    p = world.p if world is not None else world_params()
+    lin = lambda c: c['const'] + sum(w * np.asarray(f[k], float) for k, w in c.items() if k != 'const')
+    return lin(p['mu']), expit(lin(p['omega']))
 
-# %% ../nbs/02_synth.ipynb #19ba27a0
+# %% ../nbs/02_synth.ipynb #13b194fd
 GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(24)   # nodes and weights for E[g(Z)], Z ~ N(0, 1)
 
 def _solve(fn, target, lo=-20.0, hi=20.0) -> float:
@@ -618,22 +652,22 @@ def _calibrate(self: 'World'):
     rows = []
     for h in range(0, 24, 3):                            # the score over the hours of a day
         _, f = _observables(self, rng, 10_000, t + timedelta(hours=h))
-        rows.append(score(f))
+        rows.append(score(f, self))
     s = np.concatenate(rows)
     self.horizon_c = {k: _solve(lambda a: expit(s + a).mean(), r) for k, r in BUYER_RATES.items()}
 
 World._calibrate = _calibrate
 
-# %% ../nbs/02_synth.ipynb #3c3413be
+# %% ../nbs/02_synth.ipynb #e6181691
 def _labels(world: 'World', rng, f: dict) -> dict:
     n = len(f['ios'])
-    s = score(f)
+    s = score(f, world)
     p = {k: expit(s + c) for k, c in world.horizon_c.items()}
     U = rng.random(n)
     b = {k: (U < p[k]).astype(np.int32) for k in p}
-    mu, omega = spend(f)
+    mu, omega = spend(f, world)
     whale = rng.random(n) < omega
-    Z = np.where(whale, rng.normal(mu + WHALE_SHIFT, SIGMA_WHALE), rng.normal(mu, SIGMA_BODY))
+    Z = np.where(whale, rng.normal(mu + world.p['whale_shift'], world.p['sigma_whale']), rng.normal(mu, SIGMA_BODY))
     amount = PRICE_FLOOR + np.exp(Z)
     pays = rng.random(n) < PAY_PROB
     vals, probs = REPEAT_FACTORS
@@ -663,12 +697,12 @@ def _labels(world: 'World', rng, f: dict) -> dict:
         out[k] = np.where(ret_ok, (rng.random(n) < eng * 0.8).astype(float), np.nan)
     return out
 
-# %% ../nbs/02_synth.ipynb #8544215f
-def _amounts(mu) -> tuple[np.ndarray, np.ndarray]:
+# %% ../nbs/02_synth.ipynb #494193f7
+def _amounts(mu, shift: float = WHALE_SHIFT, sigma_whale: float = SIGMA_WHALE) -> tuple[np.ndarray, np.ndarray]:
     "PRICE_FLOOR + exp(Z) at the Gauss-Hermite nodes of the body and whale components: (n, nodes) each."
     x, _ = GAUSS_HERMITE
     return (PRICE_FLOOR + np.exp(mu[:, None] + SIGMA_BODY * x[None, :]),
-            PRICE_FLOOR + np.exp(mu[:, None] + WHALE_SHIFT + SIGMA_WHALE * x[None, :]))
+            PRICE_FLOOR + np.exp(mu[:, None] + shift + sigma_whale * x[None, :]))
 
 def _F(c: float, amounts, omega) -> np.ndarray:
     "E[log1p(c * (PRICE_FLOOR + exp(Z)))] per row, Z ~ (1-omega) N(mu, s_b) + omega N(mu + shift, s_w)."
@@ -678,18 +712,18 @@ def _F(c: float, amounts, omega) -> np.ndarray:
 
 def oracle(world: 'World', f: dict) -> dict:
     "Bayes-optimal P(buyer_h | x), E[revenue_h | x] and E[log1p max(revenue_h, 0) | x] for every row."
-    s = score(f)
+    s = score(f, world)
     p = {k: expit(s + c) for k, c in world.horizon_c.items()}
     p7, p14, p28 = p['buyer_d7'], p['buyer_d14'], p['buyer_d28']
-    mu, omega = spend(f)
+    mu, omega = spend(f, world)
     q = PAY_PROB
     vals, probs = REPEAT_FACTORS
     M14 = [(1.0, 1 - REPEAT['d14'])] + [(v, REPEAT['d14'] * pr) for v, pr in zip(vals, probs)]
     M28 = [(1.0, 1 - REPEAT['d28'])] + [(v, REPEAT['d28'] * pr) for v, pr in zip(vals, probs)]
     EM14, EM28 = sum(v * pr for v, pr in M14), sum(v * pr for v, pr in M28)
-    G = PRICE_FLOOR + (1 - omega) * np.exp(mu + SIGMA_BODY ** 2 / 2) + omega * np.exp(mu + WHALE_SHIFT + SIGMA_WHALE ** 2 / 2)
+    G = PRICE_FLOOR + (1 - omega) * np.exp(mu + SIGMA_BODY ** 2 / 2) + omega * np.exp(mu + world.p['whale_shift'] + world.p['sigma_whale'] ** 2 / 2)
     ref14 = REFUND_P * np.mean(REFUND14); ref28 = REFUND_P * (np.mean(REFUND14) + 0.5 * np.mean(REFUND28))
-    Fc, amounts = {}, _amounts(mu)
+    Fc, amounts = {}, _amounts(mu, world.p['whale_shift'], world.p['sigma_whale'])
     def F(cc):
         cc = round(cc, 6)
         if cc not in Fc: Fc[cc] = _F(cc, amounts, omega)
@@ -704,7 +738,7 @@ def oracle(world: 'World', f: dict) -> dict:
                                             + (p14 - p7) * sum(pr * F(v) for v, pr in M28) + (p28 - p14) * F(1.0))
     return out
 
-# %% ../nbs/02_synth.ipynb #e5a417ed
+# %% ../nbs/02_synth.ipynb #37724b09
 ORACLE_COLS = ['p_buyer_d1', 'p_buyer_d7', 'p_buyer_d14', 'p_buyer_d28', 'exp_iap_revenue_d7', 'exp_iap_revenue_d14',
                'exp_iap_revenue_d28', 'exp_log1p_iap_revenue_d7', 'exp_log1p_iap_revenue_d14', 'exp_log1p_iap_revenue_d28']
 
@@ -713,6 +747,7 @@ def generate_partition(world: World, split: str, t: datetime, n: int, seed: int)
     rng = np.random.default_rng([seed, 0 if split == 'train' else 1, int(t.timestamp()) // 3600])
     cols, f = _observables(world, rng, n, t)
     lab = _labels(world, rng, f)
+    for c in world.p['null_columns']: cols[c] = pa.nulls(n, COLUMN_TYPE[c])     # a world's all-null columns
     cols['row_id'] = _uuid4(rng, n)
     schema = pa.schema([pa.field(c, COLUMN_TYPE[c]) for c in (TRAIN_ORDER if split == 'train' else TEST_ORDER) if c != PARTITION_KEY])
     if split == 'train':
@@ -726,7 +761,7 @@ def generate_partition(world: World, split: str, t: datetime, n: int, seed: int)
         for k in ('buyer_d7', 'iap_revenue_d7'): orc[f'y_{k}'] = pa.array(lab[k])
     return data, pa.table(orc)
 
-# %% ../nbs/02_synth.ipynb #cde466ba
+# %% ../nbs/02_synth.ipynb #2443c02e
 def _write_atomic(table: pa.Table, path: Path):
     "Write parquet (snappy, as Spark does) to a temporary name, then rename: no half-written file is ever visible."
     tmp = path.with_name(f'.{path.name}.tmp')
@@ -737,8 +772,10 @@ def _part_file(rng_seed: int, split: str, t: datetime) -> str:
     u = uuid.UUID(bytes=np.random.default_rng([rng_seed, 99, 0 if split == 'train' else 1, int(t.timestamp())]).bytes(16), version=4)
     return f'part-00000-{u}.c000.snappy.parquet'
 
-def synth_config(preset: str = 'tiny', seed: int = 0, train_hours=None, test_hours=None, rows_per_hour=None, test_rows_per_hour=None) -> dict:
-    "The full parameter set of a synthetic dataset: a preset, with any of its numbers overridden."
+def synth_config(preset: str = 'tiny', seed: int = 0, train_hours=None, test_hours=None, rows_per_hour=None, test_rows_per_hour=None,
+                 world: str = 'default') -> dict:
+    "The full parameter set of a synthetic dataset: a preset, with any of its numbers overridden, in a world (`WORLDS`)."
+    world_params(world)                                       # an unknown world is an error here
     if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
     p = dict(PRESETS[preset])
     for k, v in dict(train_hours=train_hours, test_hours=test_hours, rows_per_hour=rows_per_hour, test_rows_per_hour=test_rows_per_hour).items():
@@ -747,7 +784,7 @@ def synth_config(preset: str = 'tiny', seed: int = 0, train_hours=None, test_hou
             p[k] = int(v)
     if p['train_hours'] > 7 * 24 or p['test_hours'] > 4 * 24 + 24 * 30:
         raise ValueError('train hours must fit before the test start (at most 168)')
-    return dict(preset=preset, seed=int(seed), **p, version=SYNTH_VERSION)
+    return dict(preset=preset, seed=int(seed), **p, version=SYNTH_VERSION, **({'world': world} if world != 'default' else {}))
 
 SYNTH_VERSION = 1
 
@@ -764,8 +801,8 @@ def _write_partition(out, seed, split, t, data, orc):
 def _job(args, writer=None):
     """Generate one partition and write it: in place, or handed to `writer` (a one-thread pool) so the next
     partition is generated while this one is written. Returns (split, rows, row_ids of test, pending write or None)."""
-    out, seed, split, t, mean_rows = args
-    world = _WORLDS.get(seed) or _WORLDS.setdefault(seed, World(seed))
+    out, seed, split, t, mean_rows, kind = args
+    world = _WORLDS.get((seed, kind)) or _WORLDS.setdefault((seed, kind), World(seed, kind))
     n = hour_rows(mean_rows, t.hour)
     data, orc = generate_partition(world, split, t, n, seed)
     ids = data.column('row_id').combine_chunks() if split == 'test' else None
@@ -785,13 +822,14 @@ def _in_process(jobs):
         if pending is not None: pending.result()
 
 def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_hours=None, rows_per_hour=None,
-             test_rows_per_hour=None, progress: bool = True, overwrite: bool = False, workers: int | None = None) -> dict:
+             test_rows_per_hour=None, progress: bool = True, overwrite: bool = False, workers: int | None = None,
+             world: str = 'default') -> dict:
     """Write a synthetic dataset in the Smadex layout under `out`; returns its manifest.
     Reuses `out` when it already holds the same dataset (same manifest); refuses to mix datasets unless `overwrite`.
     `workers` processes generate partitions in parallel (default 1); the bytes do not depend on it."""
     from tqdm.auto import tqdm
     out = Path(out)
-    cfg = synth_config(preset, seed, train_hours, test_hours, rows_per_hour, test_rows_per_hour)
+    cfg = synth_config(preset, seed, train_hours, test_hours, rows_per_hour, test_rows_per_hour, world)
     man_path = out/MANIFEST
     if man_path.exists():
         old = json.loads(man_path.read_text())
@@ -803,8 +841,8 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
         p = out/d
         if p.is_dir(): shutil.rmtree(p)
         elif p.exists(): p.unlink()
-    jobs = [(str(out), seed, 'train', TRAIN_START + timedelta(hours=h), cfg['rows_per_hour']) for h in range(cfg['train_hours'])]
-    jobs += [(str(out), seed, 'test', TEST_START + timedelta(hours=h), cfg['test_rows_per_hour']) for h in range(cfg['test_hours'])]
+    jobs = [(str(out), seed, 'train', TRAIN_START + timedelta(hours=h), cfg['rows_per_hour'], world) for h in range(cfg['train_hours'])]
+    jobs += [(str(out), seed, 'test', TEST_START + timedelta(hours=h), cfg['test_rows_per_hour'], world) for h in range(cfg['test_hours'])]
     workers = workers or 1    # measured here: NumPy and Arrow already use both cores, so 2 processes were slower than 1
     rows = {'train': 0, 'test': 0}
     t0 = time.time()
@@ -828,13 +866,13 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     finally:
         if pool is not None: pool.shutdown()
     os.replace(sub_tmp, out/'sample_submission.csv')
-    world = _WORLDS.get(seed) or World(seed)
-    man = dict(cfg, rows_train=rows['train'], rows_test=rows['test'], intercepts=world.intercepts, horizon_c=world.horizon_c)
+    w = _WORLDS.get((seed, world)) or World(seed, world)
+    man = dict(cfg, rows_train=rows['train'], rows_test=rows['test'], intercepts=w.intercepts, horizon_c=w.horizon_c)
     tmp = out/(MANIFEST + '.tmp'); tmp.write_text(json.dumps(man, indent=1)); os.replace(tmp, man_path)
     secs = time.time() - t0     # timings are returned, not written: the same seed gives the same bytes
     return dict(man, seconds=round(secs, 2), rows_per_s=round((rows['train'] + rows['test']) / max(secs, 1e-9)))
 
-# %% ../nbs/02_synth.ipynb #ea94ed9d
+# %% ../nbs/02_synth.ipynb #1ab3c3dc
 from fastcore.script import call_parse, Param, store_true
 
 @call_parse
@@ -846,12 +884,13 @@ def smadex_synth(preset: Param('tiny, small, medium or full', str) = 'small',
                  rows_per_hour: Param('mean rows per train hour', int) = None,
                  test_rows_per_hour: Param('mean rows per test hour', int) = None,
                  workers: Param('worker processes', int) = 1,
+                 world: Param(f'label model: {", ".join(WORLDS)}', str) = 'default',
                  overwrite: Param('replace a different dataset already in --out', store_true) = False):
     "Generate synthetic Smadex-format data with its Bayes-optimal oracle."
     from smadex_ltv.config import friendly_errors
     with friendly_errors('smadex_synth'):
         m = generate(out, preset, seed, train_hours, test_hours, rows_per_hour, test_rows_per_hour,
-                     progress=True, overwrite=overwrite, workers=workers)
+                     progress=True, overwrite=overwrite, workers=workers, world=world)
     if m.get('reused'): print(f"{out} already holds this dataset ({m['preset']}, seed {m['seed']}): nothing to do"); return
     print(f"{out}: {m['rows_train']:,} train rows, {m['rows_test']:,} test rows ({m['preset']}, seed {m['seed']}) "
           f"in {m['seconds']:.1f}s, {m['rows_per_s']:,} rows/s")
@@ -859,7 +898,7 @@ def smadex_synth(preset: Param('tiny, small, medium or full', str) = 'small',
 from .config import cli_entry
 smadex_synth_main = cli_entry(smadex_synth)    # the console script: accepts --train-hours as well as --train_hours
 
-# %% ../nbs/02_synth.ipynb #897904cb
+# %% ../nbs/02_synth.ipynb #7af27a4f
 REAL_MISSING = dict(registration=52.57, retention_d1_to_d7=7.30, retention_d3_to_d7=7.30, retention_d7_to_d14=7.30,
     retention_d1=7.30, retention_d3=7.30, retentiond7=7.30, advertiser_category=9.72, advertiser_subcategory=9.72,
     advertiser_bottom_taxonomy_level=37.55, carrier=73.55, country=0.04, region=74.73, dev_make=1.86, dev_model=0.16,
@@ -896,8 +935,8 @@ def marginals(tab: pa.Table) -> tuple['pd.DataFrame', 'pd.DataFrame']:
     lab = pd.DataFrame({'figure': list(REAL_LABELS), 'real': list(REAL_LABELS.values()), 'synth': [got[k] for k in REAL_LABELS]})
     return miss, lab
 
-def sample_table(n: int, seed: int = 0, hours=range(0, 144, 7)) -> tuple[pa.Table, pa.Table]:
+def sample_table(n: int, seed: int = 0, hours=range(0, 144, 7), world: str = 'default') -> tuple[pa.Table, pa.Table]:
     "n generated train rows (data, oracle) spread over the given train hours, in memory (nothing written)."
-    world = World(seed); hours = list(hours)
+    world = World(seed, world); hours = list(hours)
     parts = [generate_partition(world, 'train', TRAIN_START + timedelta(hours=h), n // len(hours), seed) for h in hours]
     return pa.concat_tables([p[0] for p in parts]), pa.concat_tables([p[1] for p in parts])

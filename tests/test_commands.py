@@ -38,7 +38,7 @@ def test_synth_train_predict_submit(tmp_path):
     assert 'generating' not in text and 'oracle' in text                          # the data was there: nothing generated
     art = tmp_path/'models_dir'/'first'
     files = json.loads((art/'manifest.json').read_text())['files']
-    assert {'buyer_classifier.txt', 'odmn_revenue_d7.txt', 'stacking_ensemble.pkl', 'features_state.json'} <= set(files)
+    assert {'buyer_classifier.txt', 'odmn_revenue_d7.txt', 'stacking.json', 'features_state.json'} <= set(files)
     assert (tmp_path/'logs_dir'/'train_first.log').stat().st_size > 0
     rep = json.loads((tmp_path/'reports_dir'/'first.json').read_text())
     assert rep['data']['train']['rows'] + rep['data']['val']['rows'] == man['rows_train']
@@ -60,7 +60,7 @@ def test_synth_train_predict_submit(tmp_path):
     r = subprocess.run([cmd('smadex_submit'), '--config', str(cfg)], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 1 and 'missing' in r.stdout
     # a tampered artifact is refused
-    with open(art/'stacking_ensemble.pkl', 'ab') as fh: fh.write(b'0')
+    with open(art/'stacking.json', 'ab') as fh: fh.write(b'0')
     r = subprocess.run([cmd('smadex_predict'), '--config', str(cfg), '--run-name', 'first'], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and 'SHA-256' in r.stderr
 
