@@ -13,7 +13,7 @@ import yaml
 __all__ = ['SPEC', 'PARTITION_RE', 'shipped_configs', 'ConfigError', 'flatten', 'unflatten', 'check_config', 'Config',
            'load_config', 'friendly_errors', 'peak_rss_mb', 'normalise_argv', 'cli_entry', 'spec_table']
 
-# %% ../nbs/00_config.ipynb #288874bc
+# %% ../nbs/00_config.ipynb #0fa71f44
 SPEC: dict[str, tuple[str, str]] = {
     'seed': ('int', 'The one seed: splits, sampling, synthetic data and models all derive from it.'),
     # data
@@ -63,7 +63,7 @@ SPEC: dict[str, tuple[str, str]] = {
     'sampling.histos.max_repeats': ('int', 'HistOS repeats an example at most this often (40 in the paper).'),
     'sampling.histos.recalibrate': ('bool', "Rescale the resampled model's totals to the unsampled data."),
     # models
-    'models.auto_capacity': ('bool', 'Size every LightGBM (leaves, min_data_in_leaf, feature fraction, L2) from the rows and positives it trains on (`capacity` in 09_buyer); the `num_leaves` keys are then upper bounds.'),
+    'models.auto_capacity': ('bool', 'Size every stage-1 and stage-2 LightGBM (leaves, min_data_in_leaf, feature fraction, L2) from the rows and positives it trains on (`capacity` in 09_buyer); the `num_leaves` keys are then upper bounds. Stage 3 keeps its plain LightGBM base at the usual fixed settings.'),
     'models.buyer.horizons': ('list[str]', 'Buyer labels modelled by stage 1, shortest horizon first.'),
     'models.buyer.num_leaves': ('int', 'LightGBM num_leaves.'),
     'models.buyer.learning_rate': ('float', 'LightGBM learning rate.'),
@@ -262,7 +262,7 @@ def friendly_errors(name: str):
         print(f'{name}: error: {e}', file=_sys.stderr)
         raise SystemExit(2)
 
-# %% ../nbs/00_config.ipynb #efd3d473
+# %% ../nbs/00_config.ipynb #1b7401b6
 def peak_rss_mb() -> float:
     "This process's peak resident memory (VmHWM), MB."
     try: return int(re.search(r'VmHWM:\s+(\d+)', Path('/proc/self/status').read_text()).group(1)) / 1024

@@ -203,7 +203,7 @@ SCALAR_TIME = ['first_request_ts', 'last_buy', 'last_ins']
 MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december']
 RECENCY_DAYS = 7.0
 
-# %% ../nbs/05_nested.ipynb #163ec660
+# %% ../nbs/05_nested.ipynb #c89cab8b
 def _partition_time(t: pa.Table) -> np.ndarray:
     "Unix seconds of each row's partition hour, from the `datetime` column ('YYYY-MM-DD-HH-00')."
     if 'datetime' not in t.column_names:

@@ -124,7 +124,7 @@ def _zipf(n: int, a: float = 1.0) -> np.ndarray:
     w = 1.0 / np.arange(1, n + 1) ** a
     return w / w.sum()
 
-# %% ../nbs/02_synth.ipynb #f1fb9588
+# %% ../nbs/02_synth.ipynb #e75a60cc
 class World:
     """Everything fixed across partitions: vocabularies, catalogues and their effects, drawn from `seed`; `world` picks
     the label model's parameters (`WORLDS`). The same seed draws the same entities in every world."""
@@ -568,7 +568,7 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     f['hour'], f['day'] = t.hour, day
     return cols, f
 
-# %% ../nbs/02_synth.ipynb #db3953f7
+# %% ../nbs/02_synth.ipynb #4d373a37
 SCORE_W = dict(hist=1.3, prev_rev=0.30, prev_buys=0.20, adv_in_purch=1.0, rev_adv=0.15, rec_buy=0.9,
                whale=0.9, whale_adv=0.25, whale_max=0.08, sess_adv=0.35, adv_in_sess=0.25, adv_in_ub=0.45,
                adv_in_l28=0.30, adv_in_bi=0.35, rec_ins=0.6, adv_in_ins=0.5, rba=0.4, rba_adv=0.25,
@@ -628,7 +628,7 @@ def spend(f: dict, world: 'World | None' = None) -> tuple[np.ndarray, np.ndarray
     lin = lambda c: c['const'] + sum(w * np.asarray(f[k], float) for k, w in c.items() if k != 'const')
     return lin(p['mu']), expit(lin(p['omega']))
 
-# %% ../nbs/02_synth.ipynb #13b194fd
+# %% ../nbs/02_synth.ipynb #e54a4a2a
 GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(24)   # nodes and weights for E[g(Z)], Z ~ N(0, 1)
 
 def _solve(fn, target, lo=-20.0, hi=20.0) -> float:
@@ -658,7 +658,7 @@ def _calibrate(self: 'World'):
 
 World._calibrate = _calibrate
 
-# %% ../nbs/02_synth.ipynb #e6181691
+# %% ../nbs/02_synth.ipynb #12d71fe7
 def _labels(world: 'World', rng, f: dict) -> dict:
     n = len(f['ios'])
     s = score(f, world)
@@ -697,7 +697,7 @@ def _labels(world: 'World', rng, f: dict) -> dict:
         out[k] = np.where(ret_ok, (rng.random(n) < eng * 0.8).astype(float), np.nan)
     return out
 
-# %% ../nbs/02_synth.ipynb #494193f7
+# %% ../nbs/02_synth.ipynb #1968f4ac
 def _amounts(mu, shift: float = WHALE_SHIFT, sigma_whale: float = SIGMA_WHALE) -> tuple[np.ndarray, np.ndarray]:
     "PRICE_FLOOR + exp(Z) at the Gauss-Hermite nodes of the body and whale components: (n, nodes) each."
     x, _ = GAUSS_HERMITE
@@ -738,7 +738,7 @@ def oracle(world: 'World', f: dict) -> dict:
                                             + (p14 - p7) * sum(pr * F(v) for v, pr in M28) + (p28 - p14) * F(1.0))
     return out
 
-# %% ../nbs/02_synth.ipynb #37724b09
+# %% ../nbs/02_synth.ipynb #b5e07b12
 ORACLE_COLS = ['p_buyer_d1', 'p_buyer_d7', 'p_buyer_d14', 'p_buyer_d28', 'exp_iap_revenue_d7', 'exp_iap_revenue_d14',
                'exp_iap_revenue_d28', 'exp_log1p_iap_revenue_d7', 'exp_log1p_iap_revenue_d14', 'exp_log1p_iap_revenue_d28']
 
@@ -761,7 +761,7 @@ def generate_partition(world: World, split: str, t: datetime, n: int, seed: int)
         for k in ('buyer_d7', 'iap_revenue_d7'): orc[f'y_{k}'] = pa.array(lab[k])
     return data, pa.table(orc)
 
-# %% ../nbs/02_synth.ipynb #2443c02e
+# %% ../nbs/02_synth.ipynb #1d7b9d1d
 def _write_atomic(table: pa.Table, path: Path):
     "Write parquet (snappy, as Spark does) to a temporary name, then rename: no half-written file is ever visible."
     tmp = path.with_name(f'.{path.name}.tmp')
@@ -872,7 +872,7 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     secs = time.time() - t0     # timings are returned, not written: the same seed gives the same bytes
     return dict(man, seconds=round(secs, 2), rows_per_s=round((rows['train'] + rows['test']) / max(secs, 1e-9)))
 
-# %% ../nbs/02_synth.ipynb #1ab3c3dc
+# %% ../nbs/02_synth.ipynb #4e115e47
 from fastcore.script import call_parse, Param, store_true
 
 @call_parse
@@ -898,7 +898,7 @@ def smadex_synth(preset: Param('tiny, small, medium or full', str) = 'small',
 from .config import cli_entry
 smadex_synth_main = cli_entry(smadex_synth)    # the console script: accepts --train-hours as well as --train_hours
 
-# %% ../nbs/02_synth.ipynb #7af27a4f
+# %% ../nbs/02_synth.ipynb #07ae5273
 REAL_MISSING = dict(registration=52.57, retention_d1_to_d7=7.30, retention_d3_to_d7=7.30, retention_d7_to_d14=7.30,
     retention_d1=7.30, retention_d3=7.30, retentiond7=7.30, advertiser_category=9.72, advertiser_subcategory=9.72,
     advertiser_bottom_taxonomy_level=37.55, carrier=73.55, country=0.04, region=74.73, dev_make=1.86, dev_model=0.16,
