@@ -18,6 +18,9 @@ assert cfg['min_python'] in py_versions, "min_python must be one of " + ", ".joi
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+extras = {k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items() if k.endswith('_requirements') and k not in ('requirements', 'dev_requirements')}
+# the tests exercise every optional part, so `dev` installs every extra too
+dev_requirements += [r for v in extras.values() for r in v]
 min_python = cfg['min_python']
 lic = licenses[cfg['license']]
 console_scripts = cfg.get('console_scripts', '').split()
@@ -34,7 +37,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={cfg['lib_path']: ['configs/*.yaml', 'catalogue/*.yaml']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, **extras},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

@@ -74,9 +74,10 @@ def quality_table(pipe, baselines: dict) -> dict:
 # %% auto #0
 __all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'smadex_bench_main', 'quality',
            'scalar_features', 'baseline_predictions', 'quality_table', 'speed_figures', 'predict_in_subprocess',
-           'labelled_rows', 'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown', 'run_growth',
-           'bench_config', 'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index',
-           'robustness_cell', 'robustness_markdown', 'run_robustness', 'smadex_bench']
+           'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot',
+           'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config', 'run_bench', 'machine',
+           'bench_markdown', 'results_table', 'readme_from_index', 'robustness_cell', 'robustness_markdown',
+           'run_robustness', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -100,15 +101,26 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
         t0 = time.perf_counter(); generate(Path(d)/'s', 'tiny', seed=1, train_hours=4, test_hours=1, rows_per_hour=rph, test_rows_per_hour=1, progress=False)
         out['synth_rows_per_s'] = (4 * rph + 1) / (time.perf_counter() - t0)
     out['read_rows_per_s'] = _median_rate(lambda: dl.read_partition(part), t.num_rows, repeats)
-    fp = FastPredictor(artifacts)
+    fp = FastPredictor(artifacts, engine=cfg.inference.engine)
     fe = fp.features
     out['features_rows_per_s'] = _median_rate(lambda: fe.transform(t), t.num_rows, repeats)
+    out['features_block_rows_per_s'] = _median_rate(lambda: fe.transform_rows(t, threads=2), t.num_rows, repeats)  # what predict runs
+    A = fe.transform_rows(t)
+    fp.ensemble.predict(fp.for_models(A[:16]), ('pred_rmsle',), names=fe.feature_names_)                 # compiles, when lleaves
+    out['models_rows_per_s'] = _median_rate(lambda: fp.ensemble.predict(fp.for_models(A), ('pred_rmsle',), names=fe.feature_names_),
+                                            len(A), repeats)                                          # conversion included
+    out['engines'] = engine_comparison(artifacts, A, repeats)
     sub = t.slice(0, min(reference_rows, t.num_rows))
     out['reference_features_rows_per_s'] = _median_rate(lambda: reference_features(sub, fe.parser.actions_), sub.num_rows, 1)
     out['speed_rows'] = {'partition_rows': t.num_rows, 'reference_rows': sub.num_rows}
     # end-to-end prediction from parquet: the whole test window, chunked, in a fresh process (its own peak memory)
     r = predict_in_subprocess(cfg, artifacts)
-    out['predict_rows_per_s'], out['predict_peak_rss_mb'], out['speed_rows']['predict_rows'] = r['rows_per_s'], r['peak_rss_mb'], r['rows']
+    out['predict_rows_per_s'], out['speed_rows']['predict_rows'] = r['rows_per_s'], r['rows']
+    w, wp = r.get('workers', 1), r.get('worker_peak_rss_mb')
+    out['predict_peak_rss_mb'] = r['peak_rss_mb'] + (w * wp if w > 1 and wp else 0)   # parent + each worker's peak (a bound)
+    out.update(predict_parent_peak_rss_mb=r['peak_rss_mb'], predict_worker_peak_rss_mb=wp, predict_workers=w,
+               predict_engine=r.get('engine'), predict_compile_s=r.get('compile_s'),
+               predict_vs_read=r['rows_per_s'] / out['read_rows_per_s'])
     out['single_row_latency_ms'] = fp.single_row_latency_ms(t.slice(0, 1), 50)['median_ms']
     return out
 
@@ -119,9 +131,14 @@ from smadex_ltv.inference import FastPredictor
 from smadex_ltv.config import peak_rss_mb
 a = json.loads(sys.argv[1])
 cfg = load_config(a['config'], **a['overrides'])
-fp = FastPredictor(a['artifacts'])
+fp = FastPredictor(a['artifacts'], engine=cfg.inference.engine)
+from smadex_ltv.data import DataLoader
+import time; t0 = time.perf_counter()
+dl = DataLoader.from_config(cfg)          # compile (lleaves) before the clock starts: a one-off, cached per model
+fp.predict(dl.read_partition(dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 16), outputs=('pred_rmsle',))
+compile_s = time.perf_counter() - t0
 s = fp.predict_test_set(cfg, out=a['out'], progress=False, limit_rows=a.get('limit_rows'), frac=a.get('frac'))
-print(json.dumps({**s, 'peak_rss_mb': peak_rss_mb()}))
+print(json.dumps({**s, 'compile_s': compile_s, 'peak_rss_mb': peak_rss_mb()}))
 """
 
 def predict_in_subprocess(cfg: Config, artifacts, limit_rows=None, frac=None) -> dict:
@@ -137,6 +154,67 @@ def _overrides(cfg: Config) -> dict:
     "Every key of a config as dotted overrides (so a subprocess rebuilds exactly this config from `default`)."
     from smadex_ltv.config import flatten
     return flatten(cfg.to_dict())
+
+# %% ../nbs/90_benchmarks.ipynb #a38cbb92
+class _Recorder:
+    "Stands in for a model and notes that it was called."
+    def __init__(self, m, name, used): self.m, self.name, self.used = m, name, used
+    def __getattr__(self, k): return getattr(self.m, k)
+    def predict(self, *a, **kw): self.used[self.name] = self.m; return self.m.predict(*a, **kw)
+
+def submission_models(fp, A) -> dict:
+    "{name: LightGBM booster} of the models that `pred_rmsle` runs (found by running it once on `A`)."
+    used, slots = {}, list(fp._slots())
+    for holder, k in slots: holder[k] = _Recorder(holder[k], k, used)
+    try: fp.ensemble.predict(A[:8], ('pred_rmsle',), names=fp.features.feature_names_)
+    finally:
+        for holder, k in slots: holder[k] = holder[k].m
+    return used
+
+def _engine_rates(predict, A, repeats) -> dict:
+    one = A[:1]; predict(one); t0 = time.perf_counter()
+    for _ in range(200): predict(one)
+    return {'rows_per_s': _median_rate(lambda: predict(A), len(A), repeats), 'one_row_us': (time.perf_counter() - t0) / 200 * 1e6}
+
+def _tl2cgen(b, d):
+    "The booster compiled by treelite + tl2cgen (gcc), as a predict function."
+    import treelite, tl2cgen
+    so = Path(d)/f'tl_{id(b)}.so'
+    tl2cgen.export_lib(treelite.frontend.from_lightgbm(b), toolchain='gcc', libpath=str(so), params={'parallel_comp': 2}, nthread=2)
+    pr = tl2cgen.Predictor(str(so), nthread=2)
+    return lambda X: pr.predict(tl2cgen.DMatrix(np.asarray(X, np.float32))).reshape(-1)
+
+def engine_comparison(artifacts, A, repeats: int = 3) -> dict:
+    "Per model of a submission: LightGBM, lleaves and tl2cgen (when installed): rows/s, one-row µs, compile s, largest difference."
+    import importlib.util
+    from smadex_ltv.inference import FastPredictor, CompiledBooster
+    fp = FastPredictor(artifacts, engine='lightgbm', n_jobs=2)
+    A64 = A.astype(np.float64)            # lleaves reads doubles: FastPredictor converts the block once for all models
+    out = {'float64_conversion': {'rows_per_s': _median_rate(lambda: A.astype(np.float64), len(A), repeats)}}
+    with tempfile.TemporaryDirectory() as d:
+        for name, b in submission_models(fp, A).items():
+            ref = b.predict(A)
+            r = {'trees': b.num_trees(), 'lightgbm': _engine_rates(b.predict, A, repeats)}
+            builds = {'lleaves': (lambda: CompiledBooster(b, cache=d).predict, A64), 'tl2cgen': (lambda: _tl2cgen(b, d), A)}
+            for eng, (build, X) in builds.items():
+                if importlib.util.find_spec(eng) is None: continue
+                t0 = time.perf_counter(); f = build(); cs = time.perf_counter() - t0
+                r[eng] = {**_engine_rates(f, X, repeats), 'compile_s': cs, 'max_abs_diff': float(np.abs(f(X) - ref).max())}
+            out[name] = r
+    return out
+
+def engines_markdown(e: dict) -> list:
+    "bench.md's table of the tree engines: rows/s (two threads) and one-row µs per model, compile seconds."
+    engs = ['lightgbm', 'lleaves', 'tl2cgen']
+    L = ['| model (trees) | ' + ' | '.join(f'{x} rows/s | {x} 1-row µs' for x in engs) + ' | compile s (lleaves / tl2cgen) |',
+         '|---|' + '---|---|' * len(engs) + '---|']
+    for name, m in e.items():
+        if name == 'float64_conversion': continue
+        cell = lambda x, k, fmt: fmt.format(m[x][k]) if x in m else '–'
+        L.append(f"| {name} ({m['trees']}) | " + ' | '.join(f"{cell(x, 'rows_per_s', '{:,.0f}')} | {cell(x, 'one_row_us', '{:.0f}')}" for x in engs)
+                 + f" | {cell('lleaves', 'compile_s', '{:.1f}')} / {cell('tl2cgen', 'compile_s', '{:.1f}')} |")
+    if 'float64_conversion' in e: L += ['', f"lleaves reads float64: converting the float32 block runs at {e['float64_conversion']['rows_per_s']:,.0f} rows/s, once per batch for all models."]
+    return L
 
 # %% ../nbs/90_benchmarks.ipynb #eb14c7b8
 _TRAIN = """
@@ -364,10 +442,12 @@ def bench_markdown(r: dict) -> str:
     L += ['', f"pipeline RMSLE / oracle RMSLE = {f(ra['rmsle_vs_oracle'])}; pipeline RMSLE / lgbm_log1p RMSLE = {f(ra['rmsle_vs_lgbm_log1p'])}.", '',
           '## Speed and memory', '', '| figure | value |', '|---|---|']
     for k, v in r['speed'].items():
+        if k == 'engines': continue
         if isinstance(v, dict): v = ', '.join(f'{a} {b}' for a, b in v.items())
         elif isinstance(v, float): v = f'{v:,.1f}'
         L.append(f'| {k} | {v if v is not None else "– (see notes)"} |')
     if r.get('speed_rows'): L += ['', 'Rows behind the speed figures: ' + ', '.join(f'{k} {v:,}' for k, v in r['speed_rows'].items()) + '.']
+    if r['speed'].get('engines'): L += ['', '### Tree engines on the submission models', ''] + engines_markdown(r['speed']['engines'])
     L += ['', '## Growth', '', '| rows | features s | train s | predict s | peak RSS MB |', '|---|---|---|---|---|']
     for g in r['growth']:
         L.append(f"| {g['rows']:,} | {f(g['features_s'], '{:.1f}')} | {f(g['train_s'], '{:.1f}')} | {f(g['predict_s'], '{:.1f}')} | {f(g['peak_rss_mb'], '{:.0f}')} |")
@@ -473,7 +553,7 @@ from fastcore.script import call_parse, Param, store_true
 
 @call_parse
 def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', str) = 'small',
-                 out: Param('folder for bench.json, bench.md, growth.png', str) = 'bench',
+                 out: Param('folder for bench.json, bench.md, growth.png (default bench/<preset>, or bench/robustness)', str) = None,
                  seed: Param('seed of the generated data and the models', int) = 0,
                  data_dir: Param('where the preset is generated or reused (default data/bench_<preset>)', str) = None,
                  growth: Param('comma-separated row counts for extra growth runs, e.g. 100000,1000000', str) = None,
@@ -490,6 +570,7 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
     with friendly_errors('smadex_bench'):
         if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
         sizes = [int(x) for x in growth.split(',')] if growth else []
+        out = out or str(Path('bench')/('robustness' if robustness else preset))
         if robustness:
             run_robustness(out, FULL_GRID_SIZES if full_grid else ROBUST_SIZES, seed=seed, n_jobs=n_jobs)
             print((Path(out)/'robustness.md').read_text()); return

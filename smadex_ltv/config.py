@@ -90,6 +90,8 @@ SPEC: dict[str, tuple[str, str]] = {
     'inference.output': ('str', 'Submission CSV path.'),
     'inference.clip_min': ('float', 'Predictions are clipped below at this value.'),
     'inference.show_progress': ('bool', 'Show a progress bar.'),
+    'inference.engine': ('enum:auto|lightgbm|lleaves', "Tree inference: LightGBM's own `predict`, or the models compiled to native code by lleaves (same predictions, 2-3x faster; `pip install -e \".[fast]\"`); `auto` = lleaves when installed."),
+    'inference.workers': ('int', 'Processes that predict the test window in parallel, each reading, featurising and predicting whole partitions; 0 = one per CPU core when the window holds more than one chunk.'),
 }
 
 # %% ../nbs/00_config.ipynb #690c5742

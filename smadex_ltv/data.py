@@ -32,7 +32,12 @@ class Partition:
     @property
     def time(self) -> datetime: return datetime.strptime(self.name, '%Y-%m-%d-%H-%M').replace(tzinfo=timezone.utc)
     @property
-    def num_rows(self) -> int: return sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
+    def num_rows(self) -> int: return sum(_file_rows(f) for f in self.files)
+
+def _file_rows(f) -> int:
+    "Rows of one parquet file from its footer; a file that is not readable parquet is a `SchemaError` naming it."
+    try: return pq.ParquetFile(f).metadata.num_rows
+    except Exception as e: raise SchemaError(f'{f}: not a readable parquet file ({type(e).__name__}: {e})') from None
 
 def partition_seed(seed: int, name: str) -> int:
     "The seed of one partition's row sampling: stable across runs, processes and reading modes."

@@ -4,11 +4,13 @@
 
 # %% ../nbs/13_inference.ipynb #5db9bec6
 from __future__ import annotations
-import json, logging, os, time
+import itertools, json, logging, os, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import lightgbm as lgb
+from fastcore.basics import patch
 from .config import Config, load_config
 from .data import DataLoader
 from .schema import arrow_schema, PARTITION_KEY
@@ -19,7 +21,8 @@ log = logging.getLogger('smadex_ltv')
 SUBMISSION_COLUMNS = ['row_id', 'iap_revenue_d7']
 
 # %% auto #0
-__all__ = ['log', 'SUBMISSION_COLUMNS', 'to_arrow', 'prefetch', 'write_rows', 'FastPredictor', 'expected_ids', 'check_submission']
+__all__ = ['log', 'SUBMISSION_COLUMNS', 'to_arrow', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
+           'CompiledBooster', 'FastPredictor', 'plan_units', 'expected_ids', 'check_submission']
 
 # %% ../nbs/13_inference.ipynb #4958efaa
 def to_arrow(df) -> pa.Table:
@@ -35,6 +38,8 @@ def to_arrow(df) -> pa.Table:
         t = t.append_column(PARTITION_KEY, pa.array(df[PARTITION_KEY].astype(str).to_numpy(), pa.string()))
     return t
 
+
+# %% ../nbs/13_inference.ipynb #6460fead
 def prefetch(it, depth: int = 1):
     """The items of `it`, read ahead on a background thread (`depth` items at most): the next chunk's parquet read (which
     releases the GIL) overlaps this chunk's features and models. An error in the reader is raised here, in order."""
@@ -52,6 +57,8 @@ def prefetch(it, depth: int = 1):
         if x is done: return
         yield x
 
+
+# %% ../nbs/13_inference.ipynb #d53187e8
 def write_rows(fh, row_id, values):
     "Append `row_id,value` lines to a binary file with Arrow's CSV writer (values to 6 significant digits, as `%.6g`)."
     import pyarrow.csv as pacsv
@@ -63,25 +70,97 @@ def write_rows(fh, row_id, values):
     pacsv.write_csv(pa.table({'row_id': pa.array(row_id), 'v': pa.array(v, pa.float64())}), fh,
                     write_options=pacsv.WriteOptions(include_header=False, quoting_style='none'))
 
+
+# %% ../nbs/13_inference.ipynb #9040ac01
+def compile_cache(path=None) -> Path:
+    "Folder of compiled models: `path`, else `$SMADEX_LTV_CACHE`, else `~/.cache/smadex_ltv` (never a model folder)."
+    p = Path(path or os.environ.get('SMADEX_LTV_CACHE') or Path.home()/'.cache'/'smadex_ltv')/'compiled'
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+def resolve_engine(engine: str = 'auto') -> str:
+    "'auto' -> 'lleaves' when it imports, else 'lightgbm'; 'lleaves' without lleaves installed is an error that says how."
+    if engine not in ('auto', 'lightgbm', 'lleaves'): raise ValueError(f"inference.engine must be auto, lightgbm or lleaves, got {engine!r}")
+    if engine == 'lightgbm': return engine
+    try: import lleaves  # noqa: F401
+    except Exception as e:
+        if engine == 'lleaves': raise ImportError(f'inference.engine: lleaves is not importable ({e}); pip install -e ".[fast]"') from None
+        return 'lightgbm'
+    return 'lleaves'
+
+
+# %% ../nbs/13_inference.ipynb #bb6f06fb
+class CompiledBooster:
+    """A LightGBM booster compiled by lleaves, called like `Booster.predict` (the objective's transform included).
+    `lazy`: compile on the first `predict` (so only the models an output needs are compiled)."""
+    def __init__(self, booster: lgb.Booster, cache=None, lazy: bool = False, block: int = 32_768):
+        self.booster, self.cache, self.block, self.model = booster, cache, block, None
+        self.params, self.best_iteration = booster.params, booster.best_iteration
+        if not lazy: self.compile()
+
+    def num_trees(self) -> int: return self.booster.num_trees()
+
+    def compile(self) -> 'CompiledBooster':
+        import hashlib, platform, lleaves, llvmlite
+        b = self.booster
+        text = b.model_to_string(num_iteration=b.best_iteration if b.best_iteration > 0 else -1)
+        ver = f"{lleaves.__dict__.get('__version__', '')} llvmlite {llvmlite.__version__} {platform.machine()}"
+        key = hashlib.sha256((text + ver).encode()).hexdigest()[:32]
+        d = compile_cache(self.cache); src, obj = d/f'{key}.txt', d/f'{key}.o'
+        if not src.exists(): tmp = d/f'.{key}.{os.getpid()}.txt'; tmp.write_text(text); os.replace(tmp, src)
+        m = lleaves.Model(model_file=str(src))
+        if obj.exists(): m.compile(cache=str(obj))
+        else:
+            t0 = time.perf_counter(); tmp = d/f'.{key}.{os.getpid()}.o'
+            m.compile(cache=str(tmp)); os.replace(tmp, obj)
+            log.info('compiled a %d-tree model with lleaves in %.1f s (cached as %s)', b.num_trees(), time.perf_counter() - t0, obj)
+        self.model = m
+        return self
+
+    def predict(self, X, num_iteration=None, num_threads: int | None = None, **kw) -> np.ndarray:
+        if self.model is None: self.compile()
+        X = np.asarray(X)
+        n_jobs = 1 if len(X) < 2_000 else (num_threads or self.params.get('num_threads') or os.cpu_count())
+        out = np.empty(len(X))
+        for i in range(0, len(X), self.block):                     # float64 one block at a time: no full-size copy
+            out[i:i + self.block] = self.model.predict(np.ascontiguousarray(X[i:i + self.block], np.float64), n_jobs=n_jobs)
+        return out
+
+
+# %% ../nbs/13_inference.ipynb #e9b58ff1
 class FastPredictor:
-    "Saved artifacts → predictions for any raw table, whole or chunked."
-    def __init__(self, folder, n_jobs: int | None = None, clip_min: float = 0.0):
+    """Saved artifacts → predictions for any raw table, whole or chunked. `engine`: 'lightgbm' (LightGBM's own predict),
+    'lleaves' (the models compiled to native code, compiled on first use and cached), or 'auto' (lleaves when installed).
+    `n_jobs`: threads for the models and the features (default: every core)."""
+    def __init__(self, folder, n_jobs: int | None = None, clip_min: float = 0.0, engine: str = 'auto', cache=None):
         self.folder = Path(folder)
         art = load_artifacts(self.folder)
         self.manifest, self.features, self.ensemble = art['manifest'], art['features'], art['ensemble']
-        self.clip_min = clip_min
+        self.clip_min, self.cache, self.threads = clip_min, cache, n_jobs or os.cpu_count() or 1
+        self.engine = resolve_engine(engine)
         self.features._prepare()                                      # the fitted lookups, built once here, not per call
         if n_jobs: self._set_threads(n_jobs)
+        if self.engine == 'lleaves': self._wrap_models()
+
+    def _slots(self):
+        "(holder, key) of every LightGBM model of the ensemble: stage 1 and 2 horizons, bases, meta-learners."
+        e = self.ensemble
+        s = [(e.s1_.boosters, h) for h in e.s1_.boosters] + [(e.s2_.boosters, h) for h in e.s2_.boosters]
+        s += [(e.bases_, k) for k, b in e.bases_.items() if isinstance(b, (lgb.Booster, CompiledBooster))]
+        return s + [(e.__dict__, k) for k in ('meta_', 'meta_expected_') if getattr(e, k, None) is not None]
 
     def _set_threads(self, n):
-        e = self.ensemble
-        for b in list(e.s1_.boosters.values()) + list(e.s2_.boosters.values()) + [e.meta_, e.meta_expected_, e.bases_.get('lightgbm')]:
-            if b is not None: b.params['num_threads'] = n
+        for holder, k in self._slots(): holder[k].params['num_threads'] = n
+
+    def _wrap_models(self):
+        "Each LightGBM model becomes a `CompiledBooster` that compiles on its first call: only the models an output needs are compiled."
+        for holder, k in self._slots():
+            if isinstance(holder[k], lgb.Booster): holder[k] = CompiledBooster(holder[k], self.cache, lazy=True)
 
     @classmethod
-    def from_config(cls, cfg: Config | str = 'default', run_name: str | None = None) -> 'FastPredictor':
+    def from_config(cls, cfg: Config | str = 'default', run_name: str | None = None, **kw) -> 'FastPredictor':
         cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
-        return cls(run_folder(cfg, run_name), clip_min=cfg.inference.clip_min)
+        return cls(run_folder(cfg, run_name), clip_min=cfg.inference.clip_min, engine=kw.pop('engine', cfg.inference.engine), **kw)
 
     def predict(self, df, batch_size: int | None = None, outputs=OUTPUTS) -> pd.DataFrame:
         """Predictions of every row of `df` (Arrow table or DataFrame), in order; `batch_size` bounds the memory of one call.
@@ -89,13 +168,17 @@ class FastPredictor:
         t = to_arrow(df)
         if batch_size and t.num_rows > batch_size:
             return pd.concat([self.predict(t.slice(i, batch_size), outputs=outputs) for i in range(0, t.num_rows, batch_size)], ignore_index=True)
-        A = self.features.transform_rows(t)                           # row-major float32, read by every model
+        A = self.for_models(self.features.transform_rows(t, threads=min(self.threads, 2)))  # row-major, read by every model
         out = self.ensemble.predict(A, outputs, names=self.features.feature_names_)
         for c in ('pred_rmsle', 'pred_expected'):
             if c in out: out[c] = np.maximum(out[c].to_numpy(), self.clip_min)
         ids = t['row_id'].to_numpy(zero_copy_only=False) if 'row_id' in t.column_names else np.arange(t.num_rows)
         out.insert(0, 'row_id', ids)
         return out.reset_index(drop=True)
+
+    def for_models(self, A: np.ndarray) -> np.ndarray:
+        "The feature block as the engine reads it: float32 for LightGBM, float64 for compiled code (converted once for all models)."
+        return A.astype(np.float64) if self.engine == 'lleaves' else A
 
     def single_row_latency_ms(self, row, repeats: int = 50) -> dict:
         "Median and p95 milliseconds of `predict` on a one-row frame (the dashboard's and a bidder's call)."
@@ -106,41 +189,131 @@ class FastPredictor:
             t0 = time.perf_counter(); self.predict(t); ms.append((time.perf_counter() - t0) * 1e3)
         return {'median_ms': float(np.median(ms)), 'p95_ms': float(np.percentile(ms, 95)), 'repeats': repeats}
 
-    def predict_chunks(self, loader: DataLoader, split: str = 'test', chunk_size: int = 500_000, batch_size: int | None = None,
-                       progress: bool = True, outputs=OUTPUTS, **window):
-        "Yield the predictions of the split's rows, `chunk_size` rows at a time (memory flat in the data size)."
-        total = sum(p.num_rows for p in loader.partitions(split, window.get('start'), window.get('end'), window.get('max_partitions')))
-        if window.get('frac') is not None: total = int(total * window['frac'])
-        from tqdm.auto import tqdm
-        with tqdm(total=total, unit='rows', disable=not progress, desc='predict') as bar:
-            for ch in prefetch(loader.iter_chunks(split, chunk_size, **window)):
-                p = self.predict(ch, batch_size, outputs); bar.update(len(p)); yield p
 
-    def predict_test_set(self, cfg: Config | str = 'default', out=None, limit_rows: int | None = None, progress: bool | None = None,
-                         chunk_size: int | None = None, frac: float | None = None, max_partitions: int | None = None) -> dict:
-        "Predict the configured test window chunk by chunk and write the submission (`row_id,iap_revenue_d7` from pred_rmsle)."
-        cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
-        out = Path(out or cfg.inference.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f'.{out.name}.tmp')
-        dl = DataLoader.from_config(cfg)
-        n = 0; t0 = time.perf_counter()
-        chunk_size = chunk_size or cfg.inference.chunk_size
-        if limit_rows is not None: chunk_size = max(1, min(chunk_size, limit_rows))  # never predict rows that are cut off
+# %% ../nbs/13_inference.ipynb #2fcddf4f
+@patch
+def predict_chunks(self: FastPredictor, loader: DataLoader, split: str = 'test', chunk_size: int = 500_000, batch_size: int | None = None,
+                   progress: bool = True, outputs=OUTPUTS, **window):
+    "Yield the predictions of the split's rows, `chunk_size` rows at a time (memory flat in the data size), in this process."
+    total = sum(p.num_rows for p in loader.partitions(split, window.get('start'), window.get('end'), window.get('max_partitions')))
+    if window.get('frac') is not None: total = int(total * window['frac'])
+    from tqdm.auto import tqdm
+    with tqdm(total=total, unit='rows', disable=not progress, desc='predict') as bar:
+        for ch in prefetch(loader.iter_chunks(split, chunk_size, **window)):
+            p = self.predict(ch, batch_size, outputs); bar.update(len(p)); yield p
+
+
+# %% ../nbs/13_inference.ipynb #c476cee8
+def plan_units(parts: list, rows: list, chunk_size: int) -> list:
+    "Consecutive partitions grouped into work units of at most `chunk_size` rows (a bigger partition is a unit alone)."
+    units, cur, n = [], [], 0
+    for p, r in zip(parts, rows):
+        if cur and n + r > chunk_size: units.append(cur); cur, n = [], 0
+        cur.append(p); n += r
+    return units + [cur] if cur else units
+
+
+# %% ../nbs/13_inference.ipynb #a63753ae
+_WORKER = {}
+
+def _worker_init(folder, engine, cache, clip_min, loader):
+    "A prediction worker: one thread everywhere (the processes are the parallelism), models loaded once."
+    _WORKER['fp'] = FastPredictor(folder, n_jobs=1, clip_min=clip_min, engine=engine, cache=cache)
+    _WORKER['dl'] = loader
+
+def _worker_unit(parts, split, frac, batch_size, outputs) -> pd.DataFrame:
+    t = pa.concat_tables([_WORKER['dl'].read_partition(p, split, frac=frac) for p in parts])
+    return _WORKER['fp'].predict(t, batch_size, outputs)
+
+def _in_order(ex, fn, jobs: list, ahead: int):
+    "Results of `fn(*job)` in job order, at most `ahead` jobs submitted and not yet consumed."
+    from collections import deque
+    q, it = deque(), iter(jobs)
+    for job in itertools.islice(it, ahead): q.append((job, ex.submit(fn, *job)))
+    while q:
+        job, f = q.popleft()
+        nxt = next(it, None)
+        if nxt is not None: q.append((nxt, ex.submit(fn, *nxt)))
+        try: r = f.result()
+        except BaseException as e: e.job = job; raise
+        yield job, r
+
+
+# %% ../nbs/13_inference.ipynb #6c3cd85a
+@patch
+def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test', chunk_size: int = 200_000,
+                     batch_size: int | None = None, workers: int = 2, progress: bool = True, outputs=OUTPUTS,
+                     start=None, end=None, frac=None, max_partitions=None):
+    "Yield the predictions of the split's rows unit by unit (in partition order), predicted by `workers` processes."
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    import multiprocessing
+    from tqdm.auto import tqdm
+    from smadex_ltv import inference as lib          # the workers import these by name (not this notebook's copies)
+    parts = loader.partitions(split, start, end, max_partitions)
+    rows = [p.num_rows for p in parts]
+    units = plan_units(parts, rows, chunk_size)
+    self.predict(loader.read_partition(parts[0], split).slice(0, 16), outputs=outputs)   # compile what `outputs` need, once
+    jobs = [(u, split, frac, batch_size, outputs) for u in units]
+    ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=lib._worker_init,
+                             initargs=(self.folder, self.engine, self.cache, self.clip_min, loader))
+    try:
+        with tqdm(total=int(sum(rows) * (frac or 1)), unit='rows', disable=not progress, desc='predict') as bar:
+            for job, p in _in_order(ex, lib._worker_unit, jobs, ahead=2 * workers):
+                bar.update(len(p)); yield p
+    except BrokenProcessPool as e:
+        u = getattr(e, 'job', (units[0],))[0]
+        raise RuntimeError(f'a prediction worker died (killed, or out of memory) while predicting {split} partitions '
+                           f'{u[0].name}..{u[-1].name}') from None
+    finally: ex.shutdown(wait=True, cancel_futures=True)
+
+
+# %% ../nbs/13_inference.ipynb #bf7ef9dd
+def _workers(cfg: Config, total_rows: int, chunk_size: int, limit_rows) -> int:
+    """inference.workers, with 0 = one per core when the window holds more than four chunks (below that, starting the
+    processes costs more than they save); 1 for `limit_rows` runs."""
+    w = cfg.inference.workers
+    if limit_rows is not None: return 1
+    return w if w > 0 else (os.cpu_count() or 1) if total_rows > 4 * chunk_size else 1
+
+@patch
+def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=None, limit_rows: int | None = None,
+                     progress: bool | None = None, chunk_size: int | None = None, frac: float | None = None,
+                     max_partitions: int | None = None, workers: int | None = None) -> dict:
+    """Predict the configured test window and write the submission (`row_id,iap_revenue_d7` from pred_rmsle) to a
+    temporary file renamed into place at the end. `workers` (default `inference.workers`): processes predicting in parallel."""
+    import resource
+    cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
+    out = Path(out or cfg.inference.output); out.parent.mkdir(parents=True, exist_ok=True)
+    tmp, dl = out.with_name(f'.{out.name}.tmp'), DataLoader.from_config(cfg)
+    chunk_size = chunk_size or cfg.inference.chunk_size
+    if limit_rows is not None: chunk_size = max(1, min(chunk_size, limit_rows))  # never predict rows that are cut off
+    window = dict(start=cfg.data.test_start, end=cfg.data.test_end, frac=frac, max_partitions=max_partitions)
+    total = sum(p.num_rows for p in dl.partitions('test', window['start'], window['end'], max_partitions))
+    w = workers or _workers(cfg, total, chunk_size, limit_rows)
+    progress = cfg.inference.show_progress if progress is None else progress
+    stream = (self.predict_parallel(dl, 'test', chunk_size, cfg.inference.batch_size, w, progress, ('pred_rmsle',), **window) if w > 1
+              else self.predict_chunks(dl, 'test', chunk_size, cfg.inference.batch_size, progress, ('pred_rmsle',), **window))
+    n, t0 = 0, time.perf_counter()
+    try:
         with open(tmp, 'wb') as fh:
             fh.write((','.join(SUBMISSION_COLUMNS) + '\n').encode())
-            for p in self.predict_chunks(dl, 'test', chunk_size, cfg.inference.batch_size,
-                                         cfg.inference.show_progress if progress is None else progress, outputs=('pred_rmsle',),
-                                         start=cfg.data.test_start, end=cfg.data.test_end, frac=frac, max_partitions=max_partitions):
+            for p in stream:
                 if limit_rows is not None: p = p.iloc[:max(limit_rows - n, 0)]
                 write_rows(fh, p.row_id.to_numpy(), p.pred_rmsle.to_numpy())
                 n += len(p)
                 if limit_rows is not None and n >= limit_rows: break
         os.replace(tmp, out)
-        secs = time.perf_counter() - t0
-        stats = {'rows': n, 'seconds': round(secs, 3), 'ms_per_row': secs * 1e3 / max(n, 1), 'rows_per_s': n / max(secs, 1e-9), 'path': str(out)}
-        log.info('predicted %d rows in %.2f s (%.4f ms/row, %.0f rows/s) -> %s', n, secs, stats['ms_per_row'], stats['rows_per_s'], out)
-        return stats
+    finally:
+        stream.close(); tmp.unlink(missing_ok=True)
+    secs = time.perf_counter() - t0
+    stats = {'rows': n, 'seconds': round(secs, 3), 'ms_per_row': secs * 1e3 / max(n, 1), 'rows_per_s': n / max(secs, 1e-9),
+             'path': str(out), 'workers': w, 'engine': self.engine,
+             'worker_peak_rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if w > 1 else None}
+    log.info('predicted %d rows in %.2f s (%.4f ms/row, %.0f rows/s, %d worker(s), %s) -> %s', n, secs, stats['ms_per_row'],
+             stats['rows_per_s'], w, self.engine, out)
+    return stats
+
 
 # %% ../nbs/13_inference.ipynb #b3a927e2
 def expected_ids(cfg: Config) -> tuple[np.ndarray, str]:
