@@ -11,7 +11,7 @@ import yaml
 
 # %% auto #0
 __all__ = ['SPEC', 'PARTITION_RE', 'shipped_configs', 'ConfigError', 'flatten', 'unflatten', 'check_config', 'Config',
-           'load_config', 'friendly_errors', 'peak_rss_mb', 'normalise_argv', 'cli_entry', 'spec_table']
+           'load_config', 'friendly_errors', 'peak_rss_mb', 'normalise_argv', 'cli_entry', 'parse_sets', 'spec_table']
 
 # %% ../nbs/00_config.ipynb #0fa71f44
 SPEC: dict[str, tuple[str, str]] = {
@@ -292,6 +292,17 @@ def cli_entry(command):
         return f(**args)
     main.__doc__ = command.__doc__
     return main
+
+# %% ../nbs/00_config.ipynb #ec8550f6
+def parse_sets(sets) -> dict:
+    """`--set key=value` arguments -> config overrides; values are read as YAML scalars (`3`, `0.5`, `true`, `null`,
+    `[a, b]`), so `--set training.sampling.frac=0.1` is a float. A malformed item is a `ConfigError` naming it."""
+    out = {}
+    for s in sets or []:
+        k, eq, v = str(s).partition('=')
+        if not eq or not k.strip(): raise ConfigError(f"--set {s!r}: expected key=value, e.g. --set training.sampling.frac=0.1")
+        out[k.strip()] = yaml.safe_load(v) if v.strip() else None
+    return out
 
 # %% ../nbs/00_config.ipynb #7bb50f61
 def spec_table(cfg: Config | None = None) -> str:

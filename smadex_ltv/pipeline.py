@@ -409,7 +409,8 @@ class TrainingPipeline:
             o = read_oracle(self.cfg, 'train', pa.table({'row_id': Mt.row_id.to_numpy(), PARTITION_KEY: Mt[PARTITION_KEY].to_numpy()})).to_pandas()
             ref['oracle'] = M.evaluate_predictions(y, np.expm1(o.exp_log1p_iap_revenue_d7.to_numpy()), o.p_buyer_d7.to_numpy(),
                                                    L.buyer_d7.to_numpy(), seg, pred_rank=o.exp_iap_revenue_d7.to_numpy())
-        except FileNotFoundError: pass                        # real data: no oracle
+            self.oracle_val_ = o
+        except FileNotFoundError: self.oracle_val_ = None     # real data: no oracle
         self.report['pipeline'] = _clean({'val': res, 'reference': ref})
         msg = f"pipeline: validation RMSLE {res['rmsle']:.4f}" + (f", oracle {ref['oracle']['rmsle']:.4f}" if 'oracle' in ref else '') + \
               f", constant {ref['constant']['rmsle']:.4f}"
@@ -453,6 +454,32 @@ class TrainingPipeline:
             fig = prediction_histograms(self.val_pred_, self.labels_val.iap_revenue_d7.to_numpy())
             fig.savefig(out['figure'], dpi=80, bbox_inches='tight')
             import matplotlib.pyplot as plt; plt.close(fig)
+            out.update(self.write_figures(rep))
+            figs = '\n'.join(f'![{k}]({Path(v).name})' for k, v in out.items() if k.startswith('fig_'))
+            tmp = out['md'].with_name(f".{out['md'].name}.tmp"); tmp.write_text(self.summary_md() + '\n## Figures\n\n' + figs + '\n')
+            os.replace(tmp, out['md'])
+        return out
+
+    def figures(self) -> dict:
+        "The report's figures on the validation rows: calibration and lift (oracle beside), gain importance, learning curves."
+        from smadex_ltv import plots
+        P, y, o = self.val_pred_, self.labels_val.iap_revenue_d7.to_numpy(), getattr(self, 'oracle_val_', None)
+        exp = {'pipeline pred_expected': P.pred_expected.to_numpy(), **({'oracle': o.exp_iap_revenue_d7.to_numpy()} if o is not None else {})}
+        rank = {'pipeline pred_rmsle': P.pred_rmsle.to_numpy(), **({'oracle': o.exp_iap_revenue_d7.to_numpy()} if o is not None else {})}
+        e = self.ensemble
+        models = {'stage 1 buyer_d7': e.s1_.boosters['buyer_d7'], 'stage 2 revenue d7': e.s2_.boosters['iap_revenue_d7'],
+                  **{f'stage 3 base {k}': b for k, b in e.bases_.items() if hasattr(b, 'feature_importance')}}
+        curves = {f'stage 1 {h}': b.curves_ for h, b in e.s1_.boosters.items() if getattr(b, 'curves_', None)}
+        curves.update({f'stage 2 {h}': b.curves_ for h, b in e.s2_.boosters.items() if getattr(b, 'curves_', None)})
+        return {'calibration': plots.plot_calibration(y, exp), 'lift': plots.plot_lift(y, rank),
+                'importance': plots.plot_importance(models), **({'learning': plots.plot_learning(curves)} if curves else {})}
+
+    def write_figures(self, folder) -> dict:
+        "Each figure as `<run>_<name>.png` in `folder`; {'fig_<name>': path}."
+        out = {}
+        for name, fig in self.figures().items():
+            path = Path(folder)/f'{self.run_name}_{name}.png'; tmp = path.with_name(f'.{path.name}.tmp.png')
+            fig.savefig(tmp, dpi=80); os.replace(tmp, path); out[f'fig_{name}'] = path
         return out
 
     def run(self) -> dict:

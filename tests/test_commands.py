@@ -13,7 +13,7 @@ def run(*args, cwd=None):
     return r.stdout + r.stderr
 
 @pytest.mark.parametrize('name', ['smadex_synth', 'smadex_run', 'smadex_train', 'smadex_predict', 'smadex_evaluate',
-                                  'smadex_validate', 'smadex_compare', 'smadex_submit', 'smadex_bench'])
+                                  'smadex_validate', 'smadex_compare', 'smadex_submit', 'smadex_bench', 'smadex_dashboard'])
 def test_help(name):
     assert 'usage' in run(name, '--help').lower()
 

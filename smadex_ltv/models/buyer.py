@@ -159,8 +159,11 @@ def train_booster(params: dict, tm: TrainMatrix, fit_idx, y_fit, es_idx, y_es, n
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*Overriding the parameters from Reference Dataset.*')
         if patience:
+            curves = {}
             b = lgb.train(params, ds, num_boost_round=n_estimators, valid_sets=[dv],
-                          callbacks=[lgb.early_stopping(patience, verbose=False, first_metric_only=first_metric_only)])
+                          callbacks=[lgb.early_stopping(patience, verbose=False, first_metric_only=first_metric_only),
+                                     lgb.record_evaluation(curves)])
+            b.curves_ = curves.get('valid_0', {})     # the validation metrics per round, for the report's learning curves
         else:                                        # patience 0: exactly n_estimators rounds (rounds found elsewhere)
             b = lgb.train(params, ds, num_boost_round=n_estimators); b.best_iteration = n_estimators
     if name: log.info('%s: %d rounds on %s rows, %d leaves (%.1f s, peak RSS %.0f MB)', name, b.best_iteration, f'{len(fit_idx):,}',
