@@ -225,7 +225,9 @@ from smadex_ltv.config import peak_rss_mb
 a = json.loads(sys.argv[1])
 cfg = load_config('default', **a['overrides'])
 p = TrainingPipeline(cfg, run_name=a['run'], n_jobs=a['n_jobs'], progress=False)
-def say(step, **kw): print(json.dumps({'step': step, 'peak_rss_mb': peak_rss_mb(), **kw}), flush=True)
+def say(step, **kw):
+    print(json.dumps({'step': step, 'peak_rss_mb': peak_rss_mb(), **kw}), flush=True)
+    if a.get('stop_after') == step: import os; os._exit(9)      # tests: end the process right after this step
 t0 = time.perf_counter()
 p.prepare_data(); say('prepare_data', rows=len(p.X_train) + len(p.X_val), seconds=time.perf_counter() - t0); t0 = time.perf_counter()
 p.train_stage1_buyer(); say('stage1', seconds=time.perf_counter() - t0); t0 = time.perf_counter()
@@ -252,10 +254,11 @@ def _steps(path) -> dict:
     return out
 
 def growth_point(cfg: Config, rows: int, available: int, n_jobs: int, predict_rows: int | None = None,
-                 timeout_s: float | None = None) -> dict:
+                 timeout_s: float | None = None, stop_after: str | None = None) -> dict:
     """The whole pipeline on about `rows` rows of the data (row sample), in a fresh process; then chunked prediction of
     as many test rows. A run killed by `timeout_s` (or by the system) returns what it finished: `reached` names the
-    last completed step, the missing figures are None and `note` says why."""
+    last completed step, the missing figures are None and `note` says why. `stop_after` (tests) ends the process
+    right after that step, as a kill would."""
     frac = min(1.0, rows / max(available, 1))
     ov = {**_overrides(cfg), 'training.sampling.frac': frac, 'training.cache_features': False}
     res = {'rows': None, 'target_rows': rows, 'features_s': None, 'stage_s': {}, 'train_s': None, 'predict_s': None,
@@ -265,7 +268,7 @@ def growth_point(cfg: Config, rows: int, available: int, n_jobs: int, predict_ro
         log_path, err_path = Path(d)/'progress.jsonl', Path(d)/'stderr.txt'
         t0 = time.perf_counter()
         with open(log_path, 'w') as fo, open(err_path, 'w') as fe:
-            proc = subprocess.Popen([sys.executable, '-c', _TRAIN, json.dumps({'overrides': ov, 'run': f'growth_{rows}', 'n_jobs': n_jobs})],
+            proc = subprocess.Popen([sys.executable, '-c', _TRAIN, json.dumps({'overrides': ov, 'run': f'growth_{rows}', 'n_jobs': n_jobs, 'stop_after': stop_after})],
                                     stdout=fo, stderr=fe, text=True)
             try: rc = proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, Param, store_true
-from .config import load_config, friendly_errors, cli_entry, ConfigError
+from .config import load_config, friendly_errors, cli_entry, ConfigError, parse_sets
 from .data import DataLoader, read_oracle
 from . import metrics as M
 
@@ -60,12 +60,13 @@ def format_summary(s: dict) -> str:
     return '\n'.join(lines)
 
 @call_parse
-def smadex_run(config: Param('a shipped config name (default, test, full) or a YAML path', str) = 'test',
+def smadex_run(config: Param('a shipped config name (default, test, full) or a YAML path', str) = 'default',
+               set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
                run_name: Param('artifacts go to models_dir/RUN_NAME (default: the config name)', str) = None,
                json_out: Param('also write the summary as JSON to this path', str) = None):
     "The main job: data (generated if the folder is empty) -> train -> evaluate -> predict the test set -> check the submission."
     setup_logging()
-    with friendly_errors('smadex_run'): s = run_main(config, run_name=run_name)
+    with friendly_errors('smadex_run'): s = run_main(load_config(config, **parse_sets(set)), run_name=run_name)
     print(format_summary(s))
     if json_out: Path(json_out).write_text(json.dumps(s, indent=1, default=str))
     if s['submission_problems']: sys.exit(1)
@@ -73,18 +74,20 @@ def smadex_run(config: Param('a shipped config name (default, test, full) or a Y
 # %% ../nbs/14_cli.ipynb #8633afb4
 @call_parse
 def smadex_train(config: Param('a shipped config name or a YAML path', str) = 'default',
+                 set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
                  run_name: Param('artifacts go to models_dir/RUN_NAME (default: the config name); earlier runs are kept under their names', str) = None,
                  n_jobs: Param('threads for the learners (default: training.n_jobs, else all cores)', int) = None):
     "Train stages 1-3 on the configured data and write the artifacts, logs and report."
     from smadex_ltv.pipeline import TrainingPipeline
     setup_logging()
     with friendly_errors('smadex_train'):
-        p = TrainingPipeline(config, run_name=run_name, n_jobs=n_jobs)
+        p = TrainingPipeline(load_config(config, **parse_sets(set)), run_name=run_name, n_jobs=n_jobs)
         rep = p.run()
     print(p.summary_md()); print(f"artifacts: {rep['artifacts']}\nreport: {rep['files']['json']}")
 
 @call_parse
 def smadex_predict(config: Param('a shipped config name or a YAML path', str) = 'default',
+                   set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
                    run_name: Param('the run to load from models_dir (default: the config name)', str) = None,
                    out: Param('submission path (default: inference.output)', str) = None,
                    max_partitions: Param('use at most this many test partitions', int) = None,
@@ -95,7 +98,7 @@ def smadex_predict(config: Param('a shipped config name or a YAML path', str) = 
     from smadex_ltv.inference import FastPredictor, expected_ids, check_submission
     setup_logging()
     with friendly_errors('smadex_predict'):
-        cfg = load_config(config)
+        cfg = load_config(config, **parse_sets(set))
         fp = FastPredictor.from_config(cfg, run_name)
         s = fp.predict_test_set(cfg, out=out, limit_rows=limit_rows, chunk_size=chunk_size, frac=sample_frac, max_partitions=max_partitions)
         lat = fp.single_row_latency_ms(DataLoader.from_config(cfg).read_partition(DataLoader.from_config(cfg).partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 1), 20)
@@ -171,6 +174,7 @@ def format_evaluation(e: dict) -> str:
 
 @call_parse
 def smadex_evaluate(config: Param('a shipped config name or a YAML path', str) = 'default',
+                    set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
                     split: Param("'val': the config's validation rows; 'train': a window of the train split", str) = 'val',
                     run_name: Param('the run to load (default: the config name)', str) = None,
                     start_dt: Param('first partition (YYYY-MM-DD-HH-00) of the window to score', str) = None,
@@ -183,7 +187,7 @@ def smadex_evaluate(config: Param('a shipped config name or a YAML path', str) =
     "Score a saved run on labelled data: RMSLE, RMSE, MAE, R², Gini, calibration, buyer AUC... beside the oracle's."
     setup_logging()
     with friendly_errors('smadex_evaluate'):
-        e = evaluate_main(config, split, run_name, start_dt, end_dt, sample_frac, max_partitions, limit_rows, chunk_size)
+        e = evaluate_main(load_config(config, **parse_sets(set)), split, run_name, start_dt, end_dt, sample_frac, max_partitions, limit_rows, chunk_size)
     print(format_evaluation(e))
     if json_out: Path(json_out).write_text(json.dumps(e, indent=1, default=str))
 
@@ -197,11 +201,12 @@ def _report_path(cfg, run: str) -> Path:
 
 @call_parse
 def smadex_validate(config: Param('a shipped config name or a YAML path', str) = 'default',
+                    set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
                     run_name: Param('the run whose report to show (default: the config name)', str) = None):
     "The stage-by-stage validation report of a trained run (stage 1 classification, stage 2 regression, the whole pipeline)."
     from smadex_ltv.pipeline import report_markdown
     with friendly_errors('smadex_validate'):
-        cfg = load_config(config)
+        cfg = load_config(config, **parse_sets(set))
         r = json.loads(_report_path(cfg, run_name or cfg.name).read_text())
     print(report_markdown(r))
     s1 = r['stage1']
@@ -224,29 +229,36 @@ def compare_runs(reports: list[dict]) -> pd.DataFrame:
 
 @call_parse
 def smadex_compare(runs: Param('run names (reports/<run>.json) or report JSON paths', str, nargs='+'),
-                   config: Param('config whose reports_dir holds the runs', str) = 'default'):
+                   config: Param('config whose reports_dir holds the runs', str) = 'default',
+                   set: Param('dotted config override key=value (repeatable)', str, nargs='*') = None):
     "Reports of several runs side by side."
     with friendly_errors('smadex_compare'):
-        cfg = load_config(config)
+        cfg = load_config(config, **parse_sets(set))
         t = compare_runs([json.loads(_report_path(cfg, r).read_text()) for r in runs])
     with pd.option_context('display.width', 200, 'display.float_format', '{:.4f}'.format): print(t.to_string())
 
 @call_parse
 def smadex_submit(config: Param('a shipped config name or a YAML path', str) = 'default',
-                  file: Param('the submission CSV (default: inference.output)', str) = None,
-                  dry_run: Param('check only; the default and the only mode (uploading needs network, which this build does not use)', store_true) = False,
+                  set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
+                  file: Param('the submission CSV (default: inference.output, else submissions_dir/<run>.csv)', str) = None,
+                  run_name: Param('the run whose submission to check (default: the config name)', str) = None,
+                  dry_run: Param('with --align-order: say whether the file is in the sample order, without rewriting it', store_true) = False,
                   align_order: Param("rewrite a valid file in sample_submission.csv's row order", store_true) = False):
     "Check a submission: columns, one row per test row_id, no NaN/inf/negative; exit 1 with the reasons when it fails."
-    from smadex_ltv.inference import expected_ids, check_submission
+    from smadex_ltv.inference import expected_ids, check_submission, submission_path
     with friendly_errors('smadex_submit'):
-        cfg = load_config(config)
-        path = Path(file or cfg.inference.output)
+        cfg = load_config(config, **parse_sets(set))
+        path = Path(file or submission_path(cfg, run_name))
         ids, src = expected_ids(cfg)
-        probs = check_submission(path, ids, src, align_order=align_order)
+        probs = check_submission(path, ids, src, align_order=align_order and not dry_run)
     if probs:
         print(f'{path}: FAILED the check against {src}:\n  ' + '\n  '.join(probs)); sys.exit(1)
-    print(f"{path}: ok, {len(ids):,} rows match {src}" + (' (rewritten in its order)' if align_order else '') +
-          '; dry run: nothing uploaded (no network here)')
+    note = ''
+    if align_order and dry_run:
+        same = pd.read_csv(path, usecols=['row_id']).row_id.astype(str).tolist() == pd.Series(ids).astype(str).tolist()
+        note = ' (already in its order)' if same else ' (not in its order: --align-order without --dry-run rewrites it)'
+    elif align_order: note = ' (rewritten in its order)'
+    print(f"{path}: ok, {len(ids):,} rows match {src}{note}; nothing is uploaded (no network here)")
 
 smadex_run_main = cli_entry(smadex_run)         # the console scripts (accept --run-name as well as --run_name)
 smadex_train_main = cli_entry(smadex_train)

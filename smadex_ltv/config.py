@@ -23,7 +23,7 @@ SPEC: dict[str, tuple[str, str]] = {
     'data.oracle_dir': ('str', "The synthetic generator's Bayes-optimal answers under `raw_dir`; absent for real data."),
     'data.sample_submission': ('str', '`row_id,iap_revenue_d7` file under `raw_dir` listing every test row.'),
     'data.processed_dir': ('str', 'Feature cache (parquet).'),
-    'data.submissions_dir': ('str', 'Where submissions are written.'),
+    'data.submissions_dir': ('str', 'Where submissions are written when `inference.output` is null: `<run>.csv`.'),
     'data.models_dir': ('str', 'Artifacts folder (models, fitted feature state, manifest).'),
     'data.logs_dir': ('str', 'Log files.'),
     'data.reports_dir': ('str', 'Machine-readable run reports.'),
@@ -33,8 +33,8 @@ SPEC: dict[str, tuple[str, str]] = {
     'data.train_end': ('partition?', 'Last train partition (inclusive).'),
     'data.val_start': ('partition?', 'First validation partition for the temporal split.'),
     'data.val_end': ('partition?', 'Last validation partition for the temporal split.'),
-    'data.model_start': ('partition?', 'First partition of the model-selection window (stacking / early stopping), if separate.'),
-    'data.model_end': ('partition?', 'Last partition of the model-selection window.'),
+    'data.model_start': ('partition?', 'Narrows the train window to the pool the random split draws training and validation rows from (stratified_random only); null = the whole train window.'),
+    'data.model_end': ('partition?', 'Last partition of that pool; null = train_end.'),
     'data.test_start': ('partition?', 'First test partition.'),
     'data.test_end': ('partition?', 'Last test partition.'),
     # training
@@ -61,7 +61,6 @@ SPEC: dict[str, tuple[str, str]] = {
     'sampling.histos.zero_bin': ('bool', 'Put revenue 0 in its own bin.'),
     'sampling.histos.decay': ('float', 'HistOS divides the relevance by this after each repeat (1.02 in the paper).'),
     'sampling.histos.max_repeats': ('int', 'HistOS repeats an example at most this often (40 in the paper).'),
-    'sampling.histos.recalibrate': ('bool', "Rescale the resampled model's totals to the unsampled data."),
     # models
     'models.auto_capacity': ('bool', 'Size every stage-1 and stage-2 LightGBM (leaves, min_data_in_leaf, feature fraction, L2) from the rows and positives it trains on (`capacity` in 09_buyer); the `num_leaves` keys are then upper bounds. Stage 3 keeps its plain LightGBM base at the usual fixed settings.'),
     'models.buyer.horizons': ('list[str]', 'Buyer labels modelled by stage 1, shortest horizon first.'),
@@ -87,7 +86,7 @@ SPEC: dict[str, tuple[str, str]] = {
     # inference
     'inference.chunk_size': ('int', 'Rows per chunk when predicting.'),
     'inference.batch_size': ('int', 'Rows per model call.'),
-    'inference.output': ('str', 'Submission CSV path.'),
+    'inference.output': ('str?', 'Submission CSV path; null = `data.submissions_dir/<run>.csv` (one file per trained run, named after it).'),
     'inference.clip_min': ('float', 'Predictions are clipped below at this value.'),
     'inference.show_progress': ('bool', 'Show a progress bar.'),
     'inference.engine': ('enum:auto|lightgbm|lleaves', "Tree inference: LightGBM's own `predict`, or the models compiled to native code by lleaves (same predictions, 2-3x faster; `pip install -e \".[fast]\"`); `auto` = lleaves when installed."),
@@ -243,7 +242,9 @@ def _load_raw(name_or_path, seen: tuple = ()) -> tuple[dict, str]:
     return _merge(bd, d), key
 
 def load_config(name_or_path='default', **overrides) -> Config:
-    "Load a shipped config by name or a YAML file by path, fill it from its base, validate it. `overrides` are dotted keys."
+    """Load a shipped config by name or a YAML file by path, fill it from its base, validate it. `overrides` are dotted keys.
+    A `Config` passes through (with the overrides applied)."""
+    if isinstance(name_or_path, Config): return name_or_path.replace(**overrides) if overrides else name_or_path
     d, src = _load_raw(name_or_path)
     flat = _normalise(flatten(d))
     flat.update(overrides)

@@ -18,8 +18,8 @@ from .schema import SchemaError, validate, LABELS, PARTITION_KEY
 log = logging.getLogger('smadex_ltv')
 
 # %% auto #0
-__all__ = ['log', 'PART_RE', 'Partition', 'partition_seed', 'spread', 'DataLoader', 'stratified_split', 'take_rows', 'split_data',
-           'read_oracle', 'has_partitions', 'ensure_data', 'summarize']
+__all__ = ['log', 'PART_RE', 'Partition', 'partition_seed', 'spread', 'DataLoader', 'stratified_split', 'take_rows',
+           'train_window', 'split_data', 'read_oracle', 'has_partitions', 'ensure_data', 'summarize']
 
 # %% ../nbs/03_data.ipynb #7170c277
 PART_RE = re.compile(r'^datetime=(\d{4}-\d{2}-\d{2}-\d{2}-00)$')
@@ -193,6 +193,20 @@ def take_rows(t: pa.Table, n: int, seed: int, label: str = 'buyer_d7') -> tuple[
     return t.take(pa.array(tr)), t.take(pa.array(va))
 
 # %% ../nbs/03_data.ipynb #a40564a6
+def train_window(cfg: Config) -> dict:
+    """The window training rows come from: `data.train_start..train_end`, narrowed to `data.model_start..model_end`
+    when those are set (the pool the random split draws from); with its sampling fraction and partition limit."""
+    d, s = cfg.data, cfg.training.sampling
+    start, end = d.train_start, d.train_end
+    if d.model_start is not None or d.model_end is not None:
+        if cfg.training.split.strategy != 'stratified_random':
+            raise ValueError('data.model_start/model_end narrow the random split\'s pool; with training.split.strategy '
+                             'temporal set data.train_start/train_end and data.val_start/val_end instead')
+        start = max(x for x in (start, d.model_start) if x is not None)
+        end = min(x for x in (end, d.model_end) if x is not None) if (end or d.model_end) else None
+    tf = s.train_frac if s.train_frac is not None else s.frac
+    return dict(start=start, end=end, frac=tf, max_partitions=s.max_train_partitions)
+
 def split_data(cfg: Config, loader: DataLoader | None = None, columns=None) -> tuple[pa.Table, pa.Table]:
     "(train, val) Arrow tables as the config says: windows, sampling and partition limits first, then the split."
     loader = loader or DataLoader.from_config(cfg)
@@ -200,8 +214,9 @@ def split_data(cfg: Config, loader: DataLoader | None = None, columns=None) -> t
     tf = s.train_frac if s.train_frac is not None else s.frac
     vf = s.val_frac if s.val_frac is not None else s.frac
     if columns is not None and 'buyer_d7' not in columns: columns = list(columns) + ['buyer_d7']
+    tw = train_window(cfg)
     if sp.strategy == 'stratified_random':
-        t = loader.read_arrow('train', d.train_start, d.train_end, columns, tf, s.max_train_partitions)
+        t = loader.read_arrow('train', tw['start'], tw['end'], columns, tw['frac'], tw['max_partitions'])
         tr, va = stratified_split(t['buyer_d7'].to_numpy(), sp.val_size, cfg.seed)
         train, val = t.take(pa.array(tr)), t.take(pa.array(va))
         if vf != tf and vf < 1 and val.num_rows:   # a smaller validation share than train's

@@ -22,7 +22,7 @@ SUBMISSION_COLUMNS = ['row_id', 'iap_revenue_d7']
 
 # %% auto #0
 __all__ = ['log', 'SUBMISSION_COLUMNS', 'to_arrow', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
-           'CompiledBooster', 'FastPredictor', 'plan_units', 'expected_ids', 'check_submission']
+           'CompiledBooster', 'FastPredictor', 'plan_units', 'submission_path', 'expected_ids', 'check_submission']
 
 # %% ../nbs/13_inference.ipynb #4958efaa
 def to_arrow(df) -> pa.Table:
@@ -269,6 +269,10 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
 
 
 # %% ../nbs/13_inference.ipynb #bf7ef9dd
+def submission_path(cfg: Config, run_name: str | None = None) -> Path:
+    "`inference.output` when set, else `data.submissions_dir/<run>.csv`: one submission per trained run, named after it."
+    return Path(cfg.inference.output) if cfg.inference.output else Path(cfg.data.submissions_dir)/f'{run_name or cfg.name}.csv'
+
 def _workers(cfg: Config, total_rows: int, chunk_size: int, limit_rows) -> int:
     """inference.workers, with 0 = one per core when the window holds more than four chunks (below that, starting the
     processes costs more than they save); 1 for `limit_rows` runs."""
@@ -284,7 +288,7 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     temporary file renamed into place at the end. `workers` (default `inference.workers`): processes predicting in parallel."""
     import resource
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
-    out = Path(out or cfg.inference.output); out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(out or submission_path(cfg, self.folder.name)); out.parent.mkdir(parents=True, exist_ok=True)
     tmp, dl = out.with_name(f'.{out.name}.tmp'), DataLoader.from_config(cfg)
     chunk_size = chunk_size or cfg.inference.chunk_size
     if limit_rows is not None: chunk_size = max(1, min(chunk_size, limit_rows))  # never predict rows that are cut off

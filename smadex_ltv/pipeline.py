@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from .config import Config, load_config, peak_rss_mb
-from .data import DataLoader, ensure_data, stratified_split, read_oracle, summarize
+from .data import DataLoader, ensure_data, stratified_split, read_oracle, summarize, train_window
 from .features import FeatureEngineer
 from .schema import LABELS, PARTITION_KEY, schema_hash
 from .models.buyer import BuyerClassifier, TrainMatrix
@@ -41,7 +41,7 @@ def plan_split(cfg: Config, dl: DataLoader) -> list[tuple[dict, np.ndarray]]:
     d, s, sp = cfg.data, cfg.training.sampling, cfg.training.split
     tf = s.train_frac if s.train_frac is not None else s.frac
     vf = s.val_frac if s.val_frac is not None else s.frac
-    tw = dict(start=d.train_start, end=d.train_end, frac=tf, max_partitions=s.max_train_partitions)
+    tw = train_window(cfg)
     cols = _label_cols(dl, tw)
     t = dl.read_arrow('train', tw['start'], tw['end'], cols, tw['frac'], tw['max_partitions'])
     y = t['buyer_d7'].to_numpy()

@@ -26,6 +26,12 @@ def _cfg(tmp_path, raw, seed=None):
     cfg.write_text('\n'.join(lines) + '\n')
     return cfg
 
+def test_set_overrides(tmp_path):
+    "Every command takes --set key=value; a wrong key is refused with the nearest valid one, exit status 2."
+    for name in ('smadex_run', 'smadex_train', 'smadex_predict', 'smadex_evaluate', 'smadex_validate', 'smadex_submit', 'smadex_dashboard'):
+        r = subprocess.run([cmd(name), '--config', 'test', '--set', 'training.sampling.fraq=0.5'], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert r.returncode == 2 and "did you mean 'training.sampling.frac'" in r.stderr, (name, r.returncode, r.stderr[-500:])
+
 def test_synth_train_predict_submit(tmp_path):
     "The path a user takes: generate, train, predict, check the submission, evaluate, look at the reports."
     out = tmp_path/'raw'
@@ -46,7 +52,12 @@ def test_synth_train_predict_submit(tmp_path):
     assert 'submission check: ok' in text and 'single-row latency' in text
     sub = (tmp_path/'sub'/'submission.csv').read_text().splitlines()
     assert sub[0] == 'row_id,iap_revenue_d7' and len(sub) == man['rows_test'] + 1
-    assert 'ok' in run('smadex_submit', '--config', str(cfg), '--dry-run', '--align-order', cwd=tmp_path)
+    subf = tmp_path/'sub'/'submission.csv'
+    lines = subf.read_text().splitlines(); subf.write_text('\n'.join([lines[0]] + lines[1:][::-1]) + '\n')   # reversed rows
+    before = subf.read_bytes()
+    assert 'not in its order' in run('smadex_submit', '--config', str(cfg), '--dry-run', '--align-order', cwd=tmp_path)
+    assert subf.read_bytes() == before                                             # a dry run writes nothing
+    assert 'rewritten in its order' in run('smadex_submit', '--config', str(cfg), '--align-order', cwd=tmp_path)
     sample = (out/'sample_submission.csv').read_text().splitlines()
     assert [l.split(',')[0] for l in (tmp_path/'sub'/'submission.csv').read_text().splitlines()] == [l.split(',')[0] for l in sample]
     ev = run('smadex_evaluate', '--config', str(cfg), '--run-name', 'first', '--split', 'val', '--json-out', str(tmp_path/'e.json'), cwd=tmp_path)

@@ -88,3 +88,5 @@ def test_dashboard_in_a_browser(tmp_path):
         try: srv.wait(20)
         except subprocess.TimeoutExpired: srv.kill()
     assert srv.returncode is not None
+    time.sleep(1)
+    assert not wait_http(f'http://localhost:{port}/_stcore/health', 2), 'the server is still up after the command was stopped'

@@ -205,11 +205,15 @@ class BuyerClassifier:
                 'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1, **c['params']}
 
     def _weights(self, revenue) -> np.ndarray | None:
+        """Row weights from `sampling.histos` (None when off): HistOS repeat counts (`method: oversample`) or HistUS's
+        0/1 keep mask (`undersample`). No separate recalibration step: Platt scaling on the unweighted early-stopping rows
+        maps the weighted model's scores back to probabilities of the real data."""
         h = self.cfg['histos']
         if not h or revenue is None: return None
-        from smadex_ltv.sampling import hist_os_counts
-        return hist_os_counts(revenue, n_bins=h.get('n_bins', 20), zero_bin=h.get('zero_bin', True), decay=h.get('decay', 1.02),
-                              max_repeats=h.get('max_repeats', 40), seed=self.cfg['seed']).astype(np.float64)
+        from smadex_ltv.sampling import resample_fold
+        kw = dict(n_bins=h.get('n_bins', 20), zero_bin=h.get('zero_bin', True), seed=self.cfg['seed'])
+        if h.get('method', 'oversample') == 'oversample': kw.update(decay=h.get('decay', 1.02), max_repeats=h.get('max_repeats', 40))
+        return resample_fold(np.arange(len(revenue)), revenue, method=h.get('method', 'oversample'), as_weights=True, **kw)[1]
 
     def _train(self, name, tm, f, e, y, ye, w):
         c = self.cfg
