@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from . import metrics as M
-from .config import load_config, Config, peak_rss_mb
+from .config import load_config, Config, peak_rss_mb, atomic_write_text
 from .models.odmn import _l1p
 
 log = logging.getLogger('smadex_ltv')
@@ -294,6 +294,8 @@ def growth_point(cfg: Config, rows: int, available: int, n_jobs: int, predict_ro
     res.update(predict_s=pr['seconds'], predict_rows=pr['rows'], peak_rss_mb=round(max(res['peak_rss_mb'], pr['peak_rss_mb']), 1))
     return res
 
+
+# %% ../nbs/90_benchmarks.ipynb #2f0d5dd8
 def growth_plot(growth: list[dict]):
     "Log-log plot of seconds and peak memory against rows (unfinished figures are left out)."
     import matplotlib; matplotlib.use('Agg', force=False)
@@ -360,7 +362,7 @@ def run_growth(cfg: Config, sizes: list[int], out, n_jobs: int | None = None, ti
             except Exception as e: g.append({'rows': None, 'target_rows': rows, 'note': f'failed: {type(e).__name__}: {str(e)[-300:]}'})
         res = _clean({'available_rows': available, 'n_jobs': n_jobs, 'timeout_s': timeout_s, 'machine': machine(),
                       'growth': g, 'exponents': growth_exponents(g)})
-        tmp = out/'growth.json.tmp'; tmp.write_text(json.dumps(res, indent=1)); tmp.replace(out/'growth.json')
+        atomic_write_text(out/'growth.json', json.dumps(res, indent=1))
         (out/'growth.md').write_text(growth_markdown(g))
     if sum(1 for x in g if x.get('rows')) > 1: growth_plot(g).savefig(out/'growth.png', dpi=80, bbox_inches='tight')
     return g
@@ -546,7 +548,7 @@ def run_robustness(out, sizes=ROBUST_SIZES, worlds=None, seed: int = 0, n_jobs: 
         for n in sizes:
             log.info('robustness: world %s, %s training rows', w, f'{n:,}')
             cells.append(robustness_cell(w, n, data_root, seed, n_jobs))
-            tmp = out/'robustness.json.tmp'; tmp.write_text(json.dumps(_clean(cells), indent=1)); tmp.replace(out/'robustness.json')
+            atomic_write_text(out/'robustness.json', json.dumps(_clean(cells), indent=1))
             head = f"# Robustness grid\n\nMachine: {machine()}; seed {seed}; `default` settings in every cell.\n\n"
             (out/'robustness.md').write_text(head + robustness_markdown(cells))
     return cells

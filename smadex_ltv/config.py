@@ -11,7 +11,8 @@ import yaml
 
 # %% auto #0
 __all__ = ['SPEC', 'PARTITION_RE', 'shipped_configs', 'ConfigError', 'flatten', 'unflatten', 'check_config', 'Config',
-           'load_config', 'friendly_errors', 'peak_rss_mb', 'normalise_argv', 'cli_entry', 'parse_sets', 'spec_table']
+           'load_config', 'friendly_errors', 'peak_rss_mb', 'atomic_write', 'atomic_write_text', 'normalise_argv',
+           'cli_entry', 'parse_sets', 'spec_table']
 
 # %% ../nbs/00_config.ipynb #0fa71f44
 SPEC: dict[str, tuple[str, str]] = {
@@ -271,6 +272,22 @@ def peak_rss_mb() -> float:
     try: return int(re.search(r'VmHWM:\s+(\d+)', Path('/proc/self/status').read_text()).group(1)) / 1024
     except (OSError, AttributeError):
         import resource; return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+# %% ../nbs/00_config.ipynb #c98bb51c
+def atomic_write(path, write) -> Path:
+    """Call `write(tmp)` on a temporary name beside `path` (same folder, so the rename is atomic), then rename it into
+    place: a reader, or a crash, sees the old file or the new one, never half of one. Returns `path`."""
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{_os.getpid()}.tmp')
+    try:
+        write(tmp); _os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+    return path
+
+def atomic_write_text(path, text: str) -> Path:
+    "`atomic_write` of a text file."
+    return atomic_write(path, lambda p: p.write_text(text))
 
 # %% ../nbs/00_config.ipynb #ca5858c1
 def normalise_argv(argv: list[str]) -> list[str]:

@@ -15,6 +15,7 @@ import yaml
 from .schema import LABELS, schema_hash
 from fastcore.basics import patch
 from .nested import NestedFeatureParser, Encoded, _str
+from .config import atomic_write, atomic_write_text
 
 # %% auto #0
 __all__ = ['GROUPS', 'load_catalogue', 'FeatureEngineer', 'bench_features']
@@ -140,7 +141,7 @@ class FeatureEngineer:
         manifest = {'kind': 'smadex_ltv.FeatureEngineer', 'schema_hash': schema_hash('test'), 'n_features': len(self.feature_names_),
                     'feature_names': self.feature_names_}
         for name, obj in (('features_state.json', state), ('features_manifest.json', manifest)):
-            tmp = folder/f'.{name}.tmp'; tmp.write_text(json.dumps(obj)); os.replace(tmp, folder/name)
+            atomic_write_text(folder/name, json.dumps(obj))
         return folder
 
     @classmethod

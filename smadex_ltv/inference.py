@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import lightgbm as lgb
 from fastcore.basics import patch
-from .config import Config, load_config
+from .config import Config, load_config, atomic_write, atomic_write_text
 from .data import DataLoader
 from .schema import arrow_schema, PARTITION_KEY
 from .pipeline import load_artifacts, run_folder
@@ -107,12 +107,12 @@ class CompiledBooster:
         ver = f"{lleaves.__dict__.get('__version__', '')} llvmlite {llvmlite.__version__} {platform.machine()}"
         key = hashlib.sha256((text + ver).encode()).hexdigest()[:32]
         d = compile_cache(self.cache); src, obj = d/f'{key}.txt', d/f'{key}.o'
-        if not src.exists(): tmp = d/f'.{key}.{os.getpid()}.txt'; tmp.write_text(text); os.replace(tmp, src)
+        if not src.exists(): atomic_write_text(src, text)
         m = lleaves.Model(model_file=str(src))
         if obj.exists(): m.compile(cache=str(obj))
         else:
-            t0 = time.perf_counter(); tmp = d/f'.{key}.{os.getpid()}.o'
-            m.compile(cache=str(tmp)); os.replace(tmp, obj)
+            t0 = time.perf_counter()
+            atomic_write(obj, lambda p: m.compile(cache=str(p)))
             log.info('compiled a %d-tree model with lleaves in %.1f s (cached as %s)', b.num_trees(), time.perf_counter() - t0, obj)
         self.model = m
         return self
@@ -352,5 +352,5 @@ def check_submission(path, ids=None, source: str = 'the expected ids', align_ord
     if not probs and align_order and ids is not None:
         pos = pd.Series(np.arange(len(ids)), index=pd.Series(ids).astype(str))
         s = s.iloc[np.argsort(pos.loc[s.row_id.astype(str)].to_numpy(), kind='stable')]
-        tmp = path.with_name(f'.{path.name}.tmp'); s.to_csv(tmp, index=False); os.replace(tmp, path)
+        atomic_write(path, lambda p: s.to_csv(p, index=False))
     return probs

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pandas as pd
+from fastcore.basics import patch
 from .schema import COLUMN_GROUP, COLUMN_TYPE, NESTED, STRING_FIX, SchemaError, types_match, _kind
 
 log = logging.getLogger('smadex_ltv')
@@ -21,7 +22,7 @@ __all__ = ['log', 'DAY', 'BIG', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 
            'MONTHS', 'RECENCY_DAYS', 'Encoded', 'Segments', 'NestedFeatureParser', 'reference_features',
            'feature_table', 'bench_parse', 'peak_rss_one_partition']
 
-# %% ../nbs/05_nested.ipynb #501f137c
+# %% ../nbs/05_nested.ipynb #b6e0613d
 def _unique(a: np.ndarray) -> np.ndarray:
     "Sorted distinct values by sort-and-compare (much faster here than np.unique's hash path for int64)."
     a = np.sort(a)
@@ -35,6 +36,8 @@ class Encoded:
         self.dictionary = d.dictionary
         self.codes = pc.fill_null(d.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
+
+# %% ../nbs/05_nested.ipynb #1a621566
 class Segments:
     "A list/map column as flat arrays: `n`, `counts`, `parent`, `null` (row is null), `keys`, `values`, `starts`."
     def __init__(self, arr: pa.Array):
@@ -68,99 +71,118 @@ class Segments:
             self._values = np.clip(a, -BIG, BIG)
         return self._values
 
-    # ---- per-row reductions over entries ----
     def count(self) -> np.ndarray: return np.where(self.null, np.nan, self.counts).astype(np.float64)
 
     def _ok(self, v): return ~np.isnan(v)
 
-    def sum(self, v=None) -> np.ndarray:
-        v = self.values if v is None else v
-        s = np.bincount(self.parent, weights=np.where(self._ok(v), v, 0.0), minlength=self.n)
-        return np.where(self.null, np.nan, s)
 
-    def nvalid(self, v=None) -> np.ndarray:
-        v = self.values if v is None else v
-        return np.bincount(self.parent, weights=self._ok(v).astype(float), minlength=self.n)
+# %% ../nbs/05_nested.ipynb #b564862c
+@patch
+def sum(self: Segments, v=None) -> np.ndarray:
+    v = self.values if v is None else v
+    s = np.bincount(self.parent, weights=np.where(self._ok(v), v, 0.0), minlength=self.n)
+    return np.where(self.null, np.nan, s)
 
-    def mean(self, v=None) -> np.ndarray:
-        v = self.values if v is None else v
-        k = self.nvalid(v)
-        with np.errstate(invalid='ignore', divide='ignore'): return np.where(k > 0, self.sum(v) / k, np.nan)
+@patch
+def nvalid(self: Segments, v=None) -> np.ndarray:
+    v = self.values if v is None else v
+    return np.bincount(self.parent, weights=self._ok(v).astype(float), minlength=self.n)
 
-    def std(self, v=None) -> np.ndarray:
-        "Population standard deviation of the valid values (NaN for fewer than one)."
-        v = self.values if v is None else v
-        k = self.nvalid(v); m = self.mean(v)
-        d = np.where(self._ok(v), v - np.nan_to_num(m)[self.parent], 0.0)
-        ss = np.bincount(self.parent, weights=d * d, minlength=self.n)
-        with np.errstate(invalid='ignore', divide='ignore'): return np.where(k > 0, np.sqrt(ss / k), np.nan)
+@patch
+def mean(self: Segments, v=None) -> np.ndarray:
+    v = self.values if v is None else v
+    k = self.nvalid(v)
+    with np.errstate(invalid='ignore', divide='ignore'): return np.where(k > 0, self.sum(v) / k, np.nan)
 
-    def _reduce(self, ufunc, v) -> np.ndarray:
-        out = np.full(self.n, np.nan)
-        ne = self.counts > 0
-        if ne.any(): out[ne] = ufunc.reduceat(v, self.starts[:-1][ne])   # fmax/fmin skip NaN
-        return out
+@patch
+def std(self: Segments, v=None) -> np.ndarray:
+    "Population standard deviation of the valid values (NaN for fewer than one)."
+    v = self.values if v is None else v
+    k = self.nvalid(v); m = self.mean(v)
+    d = np.where(self._ok(v), v - np.nan_to_num(m)[self.parent], 0.0)
+    ss = np.bincount(self.parent, weights=d * d, minlength=self.n)
+    with np.errstate(invalid='ignore', divide='ignore'): return np.where(k > 0, np.sqrt(ss / k), np.nan)
 
-    def max(self, v=None) -> np.ndarray: return self._reduce(np.fmax, self.values if v is None else v)
-    def min(self, v=None) -> np.ndarray: return self._reduce(np.fmin, self.values if v is None else v)
+@patch
+def _reduce(self: Segments, ufunc, v) -> np.ndarray:
+    out = np.full(self.n, np.nan)
+    ne = self.counts > 0
+    if ne.any(): out[ne] = ufunc.reduceat(v, self.starts[:-1][ne])   # fmax/fmin skip NaN
+    return out
 
-    # ---- keys ----
-    def match(self, target) -> np.ndarray:
-        "Per entry: is its key equal to `target[parent]` (a per-row string array, or an `Encoded` one)?"
-        if len(self.parent) == 0: return np.zeros(0, bool)
-        if isinstance(target, Encoded):      # integer codes: a hash lookup per entry, no string copies
-            kc = pc.fill_null(pc.index_in(self.keys, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
-            return kc == target.codes[self.parent]
-        t = target.take(pa.array(self.parent))
-        return pc.fill_null(pc.equal(self.keys, t), False).to_numpy(zero_copy_only=False)
+@patch
+def max(self: Segments, v=None) -> np.ndarray: return self._reduce(np.fmax, self.values if v is None else v)
 
-    def match_value(self, key: str) -> np.ndarray:
-        "Per entry: is its key equal to the constant `key`?"
-        if len(self.parent) == 0: return np.zeros(0, bool)
-        return pc.fill_null(pc.equal(self.keys, pa.scalar(key, pa.string())), False).to_numpy(zero_copy_only=False)
+@patch
+def min(self: Segments, v=None) -> np.ndarray: return self._reduce(np.fmin, self.values if v is None else v)
 
-    def stats(self) -> dict:
-        "count, sum, mean, max, min, std of the values in one pass (the same numbers as the single methods)."
-        v = self.values; ok = ~np.isnan(v); w = np.where(ok, v, 0.0)
-        k = np.bincount(self.parent, weights=ok.astype(float), minlength=self.n)
-        sm = np.bincount(self.parent, weights=w, minlength=self.n)
-        with np.errstate(invalid='ignore', divide='ignore'):
-            mean = np.where(k > 0, sm / k, np.nan)
-            d = np.where(ok, v - np.nan_to_num(mean)[self.parent], 0.0)
-            std = np.where(k > 0, np.sqrt(np.bincount(self.parent, weights=d * d, minlength=self.n) / k), np.nan)
-        return dict(count=self.count(), sum=np.where(self.null, np.nan, sm), mean=mean,
-                    max=self._reduce(np.fmax, v), min=self._reduce(np.fmin, v), std=std)
 
-    def has(self, hit: np.ndarray) -> np.ndarray:
-        "Per row: 1 if any entry hits, 0 if none, NaN if the row is null."
-        h = (np.bincount(self.parent[hit], minlength=self.n) > 0).astype(np.float64)
-        return np.where(self.null, np.nan, h)
+@patch
+def stats(self: Segments) -> dict:
+    "count, sum, mean, max, min, std of the values in one pass (the same numbers as the single methods)."
+    v = self.values; ok = ~np.isnan(v); w = np.where(ok, v, 0.0)
+    k = np.bincount(self.parent, weights=ok.astype(float), minlength=self.n)
+    sm = np.bincount(self.parent, weights=w, minlength=self.n)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        mean = np.where(k > 0, sm / k, np.nan)
+        d = np.where(ok, v - np.nan_to_num(mean)[self.parent], 0.0)
+        std = np.where(k > 0, np.sqrt(np.bincount(self.parent, weights=d * d, minlength=self.n) / k), np.nan)
+    return dict(count=self.count(), sum=np.where(self.null, np.nan, sm), mean=mean,
+                max=self._reduce(np.fmax, v), min=self._reduce(np.fmin, v), std=std)
 
-    def at(self, hit: np.ndarray, v=None) -> np.ndarray:
-        "Per row: the value of the last entry that hits; NaN where none does."
-        v = self.values if v is None else v
-        out = np.full(self.n, np.nan)
-        idx = np.nonzero(hit)[0]
-        if idx.size:
-            rows = self.parent[idx]
-            last = np.r_[rows[1:] != rows[:-1], True]
-            out[rows[last]] = v[idx[last]]
-        return out
 
-    def key_codes(self, vocab: pa.Array | None = None) -> tuple[np.ndarray, int]:
-        "Integer code of every key: its index in `vocab` (len(vocab) if absent), or a fresh dictionary when vocab is None."
-        if vocab is not None:
-            c = pc.index_in(self.keys, value_set=vocab).to_numpy(zero_copy_only=False)
-            return np.where(np.isnan(c.astype(float)), len(vocab), c).astype(np.int64), len(vocab) + 1
-        d = pc.dictionary_encode(self.keys)
-        if isinstance(d, pa.ChunkedArray): d = d.combine_chunks()
-        return d.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(d.dictionary)
+# %% ../nbs/05_nested.ipynb #54467768
+@patch
+def match(self: Segments, target) -> np.ndarray:
+    "Per entry: is its key equal to `target[parent]` (a per-row string array, or an `Encoded` one)?"
+    if len(self.parent) == 0: return np.zeros(0, bool)
+    if isinstance(target, Encoded):      # integer codes: a hash lookup per entry, no string copies
+        kc = pc.fill_null(pc.index_in(self.keys, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
+        return kc == target.codes[self.parent]
+    t = target.take(pa.array(self.parent))
+    return pc.fill_null(pc.equal(self.keys, t), False).to_numpy(zero_copy_only=False)
 
-    def distinct(self) -> np.ndarray:
-        "Per row: number of distinct keys (NaN for a null row)."
-        codes, K = self.key_codes()
-        u = _unique(self.parent * K + codes)
-        return np.where(self.null, np.nan, np.bincount(u // K, minlength=self.n))
+@patch
+def match_value(self: Segments, key: str) -> np.ndarray:
+    "Per entry: is its key equal to the constant `key`?"
+    if len(self.parent) == 0: return np.zeros(0, bool)
+    return pc.fill_null(pc.equal(self.keys, pa.scalar(key, pa.string())), False).to_numpy(zero_copy_only=False)
+
+@patch
+def has(self: Segments, hit: np.ndarray) -> np.ndarray:
+    "Per row: 1 if any entry hits, 0 if none, NaN if the row is null."
+    h = (np.bincount(self.parent[hit], minlength=self.n) > 0).astype(np.float64)
+    return np.where(self.null, np.nan, h)
+
+@patch
+def at(self: Segments, hit: np.ndarray, v=None) -> np.ndarray:
+    "Per row: the value of the last entry that hits; NaN where none does."
+    v = self.values if v is None else v
+    out = np.full(self.n, np.nan)
+    idx = np.nonzero(hit)[0]
+    if idx.size:
+        rows = self.parent[idx]
+        last = np.r_[rows[1:] != rows[:-1], True]
+        out[rows[last]] = v[idx[last]]
+    return out
+
+@patch
+def key_codes(self: Segments, vocab: pa.Array | None = None) -> tuple[np.ndarray, int]:
+    "Integer code of every key: its index in `vocab` (len(vocab) if absent), or a fresh dictionary when vocab is None."
+    if vocab is not None:
+        c = pc.index_in(self.keys, value_set=vocab).to_numpy(zero_copy_only=False)
+        return np.where(np.isnan(c.astype(float)), len(vocab), c).astype(np.int64), len(vocab) + 1
+    d = pc.dictionary_encode(self.keys)
+    if isinstance(d, pa.ChunkedArray): d = d.combine_chunks()
+    return d.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(d.dictionary)
+
+@patch
+def distinct(self: Segments) -> np.ndarray:
+    "Per row: number of distinct keys (NaN for a null row)."
+    codes, K = self.key_codes()
+    u = _unique(self.parent * K + codes)
+    return np.where(self.null, np.nan, np.bincount(u // K, minlength=self.n))
+
 
 # %% ../nbs/05_nested.ipynb #5181598d
 STATS = ('count', 'sum', 'mean', 'max', 'min', 'std')
@@ -203,7 +225,7 @@ SCALAR_TIME = ['first_request_ts', 'last_buy', 'last_ins']
 MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december']
 RECENCY_DAYS = 7.0
 
-# %% ../nbs/05_nested.ipynb #c89cab8b
+# %% ../nbs/05_nested.ipynb #625dcee1
 def _partition_time(t: pa.Table) -> np.ndarray:
     "Unix seconds of each row's partition hour, from the `datetime` column ('YYYY-MM-DD-HH-00')."
     if 'datetime' not in t.column_names:
@@ -239,6 +261,8 @@ class _Block:
         if k not in self.idx: raise RuntimeError(f'feature {k!r} was not produced at fit time: the features differ from the fitted ones')
         self.block[self.idx[k]] = v; self.seen += 1
 
+
+# %% ../nbs/05_nested.ipynb #c2e12678
 class NestedFeatureParser:
     "Arrow nested columns -> named float32 features. `fit` on train, then `transform` any table, whole or in chunks."
     def __init__(self, top_k_actions: int = 8, impute: bool = False):
@@ -247,7 +271,6 @@ class NestedFeatureParser:
         self.medians_: dict[str, float] | None = None
         self.feature_names_: list[str] | None = None
 
-    # ---- checks ----
     def _column(self, t: pa.Table, c: str):
         "The column, or None (treated as missing everywhere) when absent or all-null; a clear error when corrupted."
         if c not in t.column_names:
@@ -260,7 +283,6 @@ class NestedFeatureParser:
             raise SchemaError(f"column '{c}' has type {a.type}, expected {COLUMN_TYPE[c]}{hint}")
         return a
 
-    # ---- fit ----
     def fit(self, t: pa.Table) -> 'NestedFeatureParser':
         "Learn the action vocabulary and the imputer's medians from a training table."
         a = self._column(t, 'user_actions_bundles_action_count')
@@ -279,100 +301,12 @@ class NestedFeatureParser:
         self.feature_names_ = list(f.columns)
         return self
 
-    # ---- transform ----
     @property
     def index_(self) -> dict:
         "Feature name -> its row in `transform_block`'s block (built once)."
         if getattr(self, '_index', None) is None or len(self._index) != len(self.feature_names_):
             self._index = {k: i for i, k in enumerate(self.feature_names_)}
         return self._index
-
-    def transform_block(self, t: pa.Table, extra: int = 0) -> np.ndarray:
-        """Features × rows, float32, in `feature_names_` order, with `extra` uninitialised rows below them for a caller
-        that appends its own features (`FeatureEngineer`): one block, no frame, no copy. Needs a fitted parser."""
-        if self.feature_names_ is None: raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
-        out = _Block(self.feature_names_, t.num_rows, extra, self.index_)
-        self._fill(t, out)
-        if out.seen != len(self.feature_names_): raise RuntimeError('the features differ from the fitted ones')
-        return out.block
-
-    def transform(self, t: pa.Table, impute: bool | None = None) -> pd.DataFrame:
-        "Features of every row of `t`, in row order, as float32 columns."
-        if self.actions_ is None: raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
-        if self.feature_names_ is not None: block = self.transform_block(t)
-        else:                                                   # fitting: the names come from this first pass
-            out = {}; self._fill(t, out)
-            block = np.empty((len(out), t.num_rows), np.float32)
-            for i, v in enumerate(out.values()): block[i] = v
-        df = pd.DataFrame(block.T, columns=list(self.feature_names_ or out), copy=False)
-        if (self.impute if impute is None else impute) and self.medians_ is not None:
-            df = df.fillna({c: np.float32(v) for c, v in self.medians_.items()})
-        return df
-
-    def _fill(self, t: pa.Table, out):
-        "Compute every feature of `t` into `out` (a `_Block`, or a dict while fitting)."
-        n = t.num_rows
-        T = _partition_time(t)
-        own = {c: Encoded(_str(t, c) if c in t.column_names else pa.nulls(n, pa.string())) for c in
-               (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
-        nan = np.full(n, np.nan)
-        segs = {}
-        for c, spec in CATALOGUE.items():
-            a = self._column(t, c)
-            out[f'{c}__isnull'] = np.ones(n) if a is None else (a.is_null().to_numpy(zero_copy_only=False).astype(float)
-                                                                if a.null_count else np.zeros(n))
-            s = Segments(a) if a is not None else None
-            segs[c] = s
-            getattr(self, f'_{spec["kind"]}')(c, spec, s, own, T, out, nan)
-        for c, spec in CATALOGUE.items():                       # overlaps between lists
-            if spec.get('overlap'):
-                out[f'{c}__overlap_{spec["overlap"]}'] = self._overlap(segs[c], segs[spec['overlap']], n)
-        self._scalars(t, T, out)
-
-    def _value(self, c, spec, s, own, T, out, nan):
-        stats = s.stats() if s is not None else None
-        for st in STATS: out[f'{c}__{st}'] = nan if s is None else stats[st]
-        for k in spec.get('keys', ()):
-            out[f'{c}__{k}'] = nan if s is None else s.at(s.match_value(k))
-        if spec.get('own'):
-            if s is None: out[f'{c}__has_own'] = out[f'{c}__own'] = nan
-            else:
-                hit = s.match(own[spec['own']])
-                out[f'{c}__has_own'] = s.has(hit); out[f'{c}__own'] = s.at(hit)
-
-    def _time(self, c, spec, s, own, T, out, nan):
-        if s is None:
-            for k in ('count', 'days_since_latest', 'days_since_earliest', 'recency'): out[f'{c}__{k}'] = nan
-            if spec.get('own'): out[f'{c}__days_since_own'] = nan
-            return
-        age = (T[s.parent] - s.values) / DAY
-        out[f'{c}__count'] = s.count()
-        out[f'{c}__days_since_latest'] = s.min(age)
-        out[f'{c}__days_since_earliest'] = s.max(age)
-        out[f'{c}__recency'] = s.sum(np.exp(-np.clip(age, 0, None) / RECENCY_DAYS))
-        if spec.get('own'): out[f'{c}__days_since_own'] = s.at(s.match(own[spec['own']]), age)
-
-    def _hist(self, c, spec, s, own, T, out, nan):
-        names = ('total', 'nkeys', 'top1_share', 'entropy') + (('own_share',) if spec.get('own') else ())
-        if s is None:
-            for k in names: out[f'{c}__{k}'] = nan
-            return
-        v = np.where(s.values > 0, s.values, np.nan)          # shares of non-positive counts are undefined
-        tot = s.sum(v)
-        with np.errstate(invalid='ignore', divide='ignore'):
-            p = v / tot[s.parent]
-            out[f'{c}__total'] = tot
-            out[f'{c}__nkeys'] = s.count()
-            out[f'{c}__top1_share'] = s.max(v) / tot
-            ent = s.sum(np.where(p > 0, -p * np.log(p), np.nan))
-            out[f'{c}__entropy'] = np.where(s.nvalid(v) > 0, ent, np.nan)
-            if spec.get('own'): out[f'{c}__own_share'] = np.where(s.null, np.nan, np.nan_to_num(s.at(s.match(own[spec['own']]), p)))
-
-    def _list(self, c, spec, s, own, T, out, nan):
-        if s is None:
-            for k in ('len', 'distinct', 'has_adv'): out[f'{c}__{k}'] = nan
-            return
-        out[f'{c}__len'] = s.count(); out[f'{c}__distinct'] = s.distinct(); out[f'{c}__has_adv'] = s.has(s.match(own[OWN_BUNDLE]))
 
     @staticmethod
     def _overlap(a: Segments | None, b: Segments | None, n: int) -> np.ndarray:
@@ -385,54 +319,6 @@ class NestedFeatureParser:
         r = np.bincount(both // K, minlength=n).astype(float)
         return np.where(a.null | b.null, np.nan, r)
 
-    def _mapmap(self, c, spec, s, own, T, out, nan):
-        base = ['n_bundles', 'has_adv'] + (['total', 'at_adv'] + [f'action_{x}' for x in self.actions_] + ['action_other']
-                                           if spec['agg'] == 'sum' else ['days_since_latest', 'days_since_latest_at_adv'])
-        if s is None:
-            for k in base: out[f'{c}__{k}'] = nan
-            return
-        inner = Segments(s.items)                              # one inner map per outer entry
-        row_of_inner = s.parent[inner.parent]                  # outer row of every inner entry
-        hit_outer = s.match(own[OWN_BUNDLE])
-        out[f'{c}__n_bundles'] = s.count(); out[f'{c}__has_adv'] = s.has(hit_outer)
-        v = inner.values
-        if spec['agg'] == 'sum':
-            per_outer = np.bincount(inner.parent, weights=np.nan_to_num(v), minlength=inner.n)
-            out[f'{c}__total'] = np.where(s.null, np.nan, np.bincount(s.parent, weights=per_outer, minlength=s.n))
-            out[f'{c}__at_adv'] = s.at(hit_outer, per_outer)
-            codes, K = inner.key_codes(pa.array(self.actions_, pa.string()))
-            for j, x in enumerate(self.actions_ + ['other']):
-                sel = codes == j
-                col = np.bincount(row_of_inner[sel], weights=np.nan_to_num(v[sel]), minlength=s.n)
-                out[f'{c}__action_{x}'] = np.where(s.null, np.nan, col)
-        else:
-            latest = inner.max(v)                              # most recent action of each bundle
-            age = (T[s.parent] - latest) / DAY
-            out[f'{c}__days_since_latest'] = s.min(age)
-            out[f'{c}__days_since_latest_at_adv'] = s.at(hit_outer, age)
-
-    def _scalars(self, t, T, out):
-        n = t.num_rows
-        for c in SCALAR_NUMERIC + SCALAR_TIME + ['hour', 'release_date', 'dev_osv']:
-            if c in t.column_names: out[f'{c}__isnull'] = t[c].is_null().to_numpy(zero_copy_only=False).astype(float)
-            else: out[f'{c}__isnull'] = np.ones(n)
-        for c in SCALAR_NUMERIC: out[c] = _num(t, c) if c in t.column_names else np.full(n, np.nan)
-        for c in SCALAR_TIME: out[f'{c}__days_since'] = (T - _num(t, c)) / DAY if c in t.column_names else np.full(n, np.nan)
-        out['hour'] = _parse_number(_str(t, 'hour')) if 'hour' in t.column_names else np.full(n, np.nan)
-        if 'release_date' in t.column_names:
-            parts = pc.extract_regex(_str(t, 'release_date'), r'^(?P<y>\d{4})_(?P<m>[a-z]+)$')   # null when malformed
-            y = pc.fill_null(pc.cast(pc.struct_field(parts, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-            mon = pc.index_in(pc.struct_field(parts, [1]), value_set=pa.array(MONTHS))
-            m = pc.fill_null(pc.cast(mon, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-            req = pd.to_datetime(T, unit='s')
-            out['months_since_release'] = (req.year.values - y) * 12 + (req.month.values - 1 - m)
-        else: out['months_since_release'] = np.full(n, np.nan)
-        if 'dev_osv' in t.column_names:
-            maj = pc.extract_regex(_str(t, 'dev_osv'), r'^(?P<major>\d+)')
-            out['dev_osv_major'] = pc.fill_null(pc.cast(pc.struct_field(maj, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-        else: out['dev_osv_major'] = np.full(n, np.nan)
-
-    # ---- state ----
     def state(self) -> dict:
         "The fitted state as plain JSON-able data."
         return dict(top_k_actions=self.top_k_actions, impute=self.impute, actions=self.actions_,
@@ -443,6 +329,156 @@ class NestedFeatureParser:
         p = cls(st['top_k_actions'], st['impute'])
         p.actions_, p.medians_, p.feature_names_ = st['actions'], st['medians'], st['feature_names']
         return p
+
+
+# %% ../nbs/05_nested.ipynb #d59c2ef8
+@patch
+def transform_block(self: NestedFeatureParser, t: pa.Table, extra: int = 0) -> np.ndarray:
+    """Features × rows, float32, in `feature_names_` order, with `extra` uninitialised rows below them for a caller
+    that appends its own features (`FeatureEngineer`): one block, no frame, no copy. Needs a fitted parser."""
+    if self.feature_names_ is None: raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
+    out = _Block(self.feature_names_, t.num_rows, extra, self.index_)
+    self._fill(t, out)
+    if out.seen != len(self.feature_names_): raise RuntimeError('the features differ from the fitted ones')
+    return out.block
+
+@patch
+def transform(self: NestedFeatureParser, t: pa.Table, impute: bool | None = None) -> pd.DataFrame:
+    "Features of every row of `t`, in row order, as float32 columns."
+    if self.actions_ is None: raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
+    if self.feature_names_ is not None: block = self.transform_block(t)
+    else:                                                   # fitting: the names come from this first pass
+        out = {}; self._fill(t, out)
+        block = np.empty((len(out), t.num_rows), np.float32)
+        for i, v in enumerate(out.values()): block[i] = v
+    df = pd.DataFrame(block.T, columns=list(self.feature_names_ or out), copy=False)
+    if (self.impute if impute is None else impute) and self.medians_ is not None:
+        df = df.fillna({c: np.float32(v) for c, v in self.medians_.items()})
+    return df
+
+@patch
+def _fill(self: NestedFeatureParser, t: pa.Table, out):
+    "Compute every feature of `t` into `out` (a `_Block`, or a dict while fitting)."
+    n = t.num_rows
+    T = _partition_time(t)
+    own = {c: Encoded(_str(t, c) if c in t.column_names else pa.nulls(n, pa.string())) for c in
+           (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
+    nan = np.full(n, np.nan)
+    segs = {}
+    for c, spec in CATALOGUE.items():
+        a = self._column(t, c)
+        out[f'{c}__isnull'] = np.ones(n) if a is None else (a.is_null().to_numpy(zero_copy_only=False).astype(float)
+                                                            if a.null_count else np.zeros(n))
+        s = Segments(a) if a is not None else None
+        segs[c] = s
+        getattr(self, f'_{spec["kind"]}')(c, spec, s, own, T, out, nan)
+    for c, spec in CATALOGUE.items():                       # overlaps between lists
+        if spec.get('overlap'):
+            out[f'{c}__overlap_{spec["overlap"]}'] = self._overlap(segs[c], segs[spec['overlap']], n)
+    self._scalars(t, T, out)
+
+
+# %% ../nbs/05_nested.ipynb #dc38cd22
+@patch
+def _value(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+    stats = s.stats() if s is not None else None
+    for st in STATS: out[f'{c}__{st}'] = nan if s is None else stats[st]
+    for k in spec.get('keys', ()):
+        out[f'{c}__{k}'] = nan if s is None else s.at(s.match_value(k))
+    if spec.get('own'):
+        if s is None: out[f'{c}__has_own'] = out[f'{c}__own'] = nan
+        else:
+            hit = s.match(own[spec['own']])
+            out[f'{c}__has_own'] = s.has(hit); out[f'{c}__own'] = s.at(hit)
+
+@patch
+def _time(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+    if s is None:
+        for k in ('count', 'days_since_latest', 'days_since_earliest', 'recency'): out[f'{c}__{k}'] = nan
+        if spec.get('own'): out[f'{c}__days_since_own'] = nan
+        return
+    age = (T[s.parent] - s.values) / DAY
+    out[f'{c}__count'] = s.count()
+    out[f'{c}__days_since_latest'] = s.min(age)
+    out[f'{c}__days_since_earliest'] = s.max(age)
+    out[f'{c}__recency'] = s.sum(np.exp(-np.clip(age, 0, None) / RECENCY_DAYS))
+    if spec.get('own'): out[f'{c}__days_since_own'] = s.at(s.match(own[spec['own']]), age)
+
+@patch
+def _hist(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+    names = ('total', 'nkeys', 'top1_share', 'entropy') + (('own_share',) if spec.get('own') else ())
+    if s is None:
+        for k in names: out[f'{c}__{k}'] = nan
+        return
+    v = np.where(s.values > 0, s.values, np.nan)          # shares of non-positive counts are undefined
+    tot = s.sum(v)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        p = v / tot[s.parent]
+        out[f'{c}__total'] = tot
+        out[f'{c}__nkeys'] = s.count()
+        out[f'{c}__top1_share'] = s.max(v) / tot
+        ent = s.sum(np.where(p > 0, -p * np.log(p), np.nan))
+        out[f'{c}__entropy'] = np.where(s.nvalid(v) > 0, ent, np.nan)
+        if spec.get('own'): out[f'{c}__own_share'] = np.where(s.null, np.nan, np.nan_to_num(s.at(s.match(own[spec['own']]), p)))
+
+@patch
+def _list(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+    if s is None:
+        for k in ('len', 'distinct', 'has_adv'): out[f'{c}__{k}'] = nan
+        return
+    out[f'{c}__len'] = s.count(); out[f'{c}__distinct'] = s.distinct(); out[f'{c}__has_adv'] = s.has(s.match(own[OWN_BUNDLE]))
+
+
+# %% ../nbs/05_nested.ipynb #0aa7469b
+@patch
+def _mapmap(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+    base = ['n_bundles', 'has_adv'] + (['total', 'at_adv'] + [f'action_{x}' for x in self.actions_] + ['action_other']
+                                       if spec['agg'] == 'sum' else ['days_since_latest', 'days_since_latest_at_adv'])
+    if s is None:
+        for k in base: out[f'{c}__{k}'] = nan
+        return
+    inner = Segments(s.items)                              # one inner map per outer entry
+    row_of_inner = s.parent[inner.parent]                  # outer row of every inner entry
+    hit_outer = s.match(own[OWN_BUNDLE])
+    out[f'{c}__n_bundles'] = s.count(); out[f'{c}__has_adv'] = s.has(hit_outer)
+    v = inner.values
+    if spec['agg'] == 'sum':
+        per_outer = np.bincount(inner.parent, weights=np.nan_to_num(v), minlength=inner.n)
+        out[f'{c}__total'] = np.where(s.null, np.nan, np.bincount(s.parent, weights=per_outer, minlength=s.n))
+        out[f'{c}__at_adv'] = s.at(hit_outer, per_outer)
+        codes, K = inner.key_codes(pa.array(self.actions_, pa.string()))
+        for j, x in enumerate(self.actions_ + ['other']):
+            sel = codes == j
+            col = np.bincount(row_of_inner[sel], weights=np.nan_to_num(v[sel]), minlength=s.n)
+            out[f'{c}__action_{x}'] = np.where(s.null, np.nan, col)
+    else:
+        latest = inner.max(v)                              # most recent action of each bundle
+        age = (T[s.parent] - latest) / DAY
+        out[f'{c}__days_since_latest'] = s.min(age)
+        out[f'{c}__days_since_latest_at_adv'] = s.at(hit_outer, age)
+
+@patch
+def _scalars(self: NestedFeatureParser, t, T, out):
+    n = t.num_rows
+    for c in SCALAR_NUMERIC + SCALAR_TIME + ['hour', 'release_date', 'dev_osv']:
+        if c in t.column_names: out[f'{c}__isnull'] = t[c].is_null().to_numpy(zero_copy_only=False).astype(float)
+        else: out[f'{c}__isnull'] = np.ones(n)
+    for c in SCALAR_NUMERIC: out[c] = _num(t, c) if c in t.column_names else np.full(n, np.nan)
+    for c in SCALAR_TIME: out[f'{c}__days_since'] = (T - _num(t, c)) / DAY if c in t.column_names else np.full(n, np.nan)
+    out['hour'] = _parse_number(_str(t, 'hour')) if 'hour' in t.column_names else np.full(n, np.nan)
+    if 'release_date' in t.column_names:
+        parts = pc.extract_regex(_str(t, 'release_date'), r'^(?P<y>\d{4})_(?P<m>[a-z]+)$')   # null when malformed
+        y = pc.fill_null(pc.cast(pc.struct_field(parts, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        mon = pc.index_in(pc.struct_field(parts, [1]), value_set=pa.array(MONTHS))
+        m = pc.fill_null(pc.cast(mon, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        req = pd.to_datetime(T, unit='s')
+        out['months_since_release'] = (req.year.values - y) * 12 + (req.month.values - 1 - m)
+    else: out['months_since_release'] = np.full(n, np.nan)
+    if 'dev_osv' in t.column_names:
+        maj = pc.extract_regex(_str(t, 'dev_osv'), r'^(?P<major>\d+)')
+        out['dev_osv_major'] = pc.fill_null(pc.cast(pc.struct_field(maj, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+    else: out['dev_osv_major'] = np.full(n, np.nan)
+
 
 # %% ../nbs/05_nested.ipynb #ba26c728
 import math, datetime as _dt
@@ -460,105 +496,118 @@ def _last(entries, key):
         if k == key: r = v
     return r
 
+def _ref_value(f, c, spec, r, ev, valid):
+    if ev is None:
+        for st in STATS: f[f'{c}__{st}'] = np.nan
+    else:
+        f[f'{c}__count'] = len(ev); f[f'{c}__sum'] = sum(valid)
+        m = sum(valid) / len(valid) if valid else np.nan
+        f[f'{c}__mean'] = m
+        f[f'{c}__max'] = max(valid) if valid else np.nan; f[f'{c}__min'] = min(valid) if valid else np.nan
+        f[f'{c}__std'] = math.sqrt(sum((v - m) ** 2 for v in valid) / len(valid)) if valid else np.nan
+    for k in spec.get('keys', ()):
+        x = _last(ev, k) if ev is not None else None
+        f[f'{c}__{k}'] = np.nan if x is None else x
+    if spec.get('own'):
+        o = r.get(spec['own'])
+        f[f'{c}__has_own'] = np.nan if ev is None else float(any(k == o for k, _ in ev))
+        x = _last(ev, o) if ev is not None else None
+        f[f'{c}__own'] = np.nan if x is None else x
+
+def _ref_time(f, c, spec, r, ev, valid):
+    f[f'{c}__count'] = np.nan if ev is None else len(ev)
+    f[f'{c}__days_since_latest'] = min(valid) if valid else np.nan
+    f[f'{c}__days_since_earliest'] = max(valid) if valid else np.nan
+    f[f'{c}__recency'] = np.nan if ev is None else sum(math.exp(-max(a, 0) / RECENCY_DAYS) for a in valid)
+    if spec.get('own'):
+        x = _last(ev, r.get(spec['own'])) if ev is not None else None
+        f[f'{c}__days_since_own'] = np.nan if x is None else x
+
+def _ref_hist(f, c, spec, r, ev, valid):
+    if ev is None:
+        for k in ('total', 'nkeys', 'top1_share', 'entropy') + (('own_share',) if spec.get('own') else ()): f[f'{c}__{k}'] = np.nan
+        return
+    tot = sum(valid)
+    f[f'{c}__total'] = tot; f[f'{c}__nkeys'] = len(ev)
+    f[f'{c}__top1_share'] = max(valid) / tot if valid else np.nan
+    f[f'{c}__entropy'] = -sum((v / tot) * math.log(v / tot) for v in valid) if valid else np.nan
+    if spec.get('own'):
+        x = _last(ev, r.get(spec['own']))
+        f[f'{c}__own_share'] = 0.0 if x is None else x / tot
+
+def _ref_list(f, c, e, r):
+    f[f'{c}__len'] = np.nan if e is None else len(e)
+    f[f'{c}__distinct'] = np.nan if e is None else len(set(e))
+    f[f'{c}__has_adv'] = np.nan if e is None else float(r['advertiser_bundle'] in e)
+
+def _ref_mapmap(f, c, spec, r, e, T, actions):
+    adv = r['advertiser_bundle']
+    names = ['n_bundles', 'has_adv'] + (['total', 'at_adv'] + [f'action_{x}' for x in actions] + ['action_other']
+                                         if spec['agg'] == 'sum' else ['days_since_latest', 'days_since_latest_at_adv'])
+    if e is None:
+        for k in names: f[f'{c}__{k}'] = np.nan
+        return
+    f[f'{c}__n_bundles'] = len(e); f[f'{c}__has_adv'] = float(any(b == adv for b, _ in e))
+    if spec['agg'] == 'sum':
+        per = [(b, sum(v for _, v in _ref_vals(inner) if v is not None)) for b, inner in e]
+        f[f'{c}__total'] = sum(s for _, s in per)
+        x = _last(per, adv); f[f'{c}__at_adv'] = np.nan if x is None else x
+        for a in actions + ['other']:
+            f[f'{c}__action_{a}'] = sum(v for _, inner in e for k, v in _ref_vals(inner) if v is not None
+                                        and (k == a if a != 'other' else k not in actions))
+    else:
+        ages = []
+        for b, inner in e:
+            vs = [v for _, v in _ref_vals(inner) if v is not None]
+            ages.append((b, (T - max(vs)) / DAY if vs else None))
+        va = [a for _, a in ages if a is not None]
+        f[f'{c}__days_since_latest'] = min(va) if va else np.nan
+        x = _last(ages, adv); f[f'{c}__days_since_latest_at_adv'] = np.nan if x is None else x
+
+
+# %% ../nbs/05_nested.ipynb #f0e3ef25
+def _ref_nested(f, c, spec, r, T, actions):
+    "One catalogue column of one row, by its kind."
+    e, kind = r.get(c), spec['kind']
+    f[f'{c}__isnull'] = 1.0 if e is None else 0.0
+    if kind in ('value', 'time', 'hist'):
+        ev = _ref_vals(e) if e is not None else None
+        if kind == 'time' and ev is not None: ev = [(k, None if v is None else (T - v) / DAY) for k, v in ev]
+        if kind == 'hist' and ev is not None: ev = [(k, v if (v is not None and v > 0) else None) for k, v in ev]
+        valid = [v for v in ([v for _, v in ev] if ev is not None else []) if v is not None]
+        {'value': _ref_value, 'time': _ref_time, 'hist': _ref_hist}[kind](f, c, spec, r, ev, valid)
+    elif kind == 'list': _ref_list(f, c, e, r)
+    else: _ref_mapmap(f, c, spec, r, e, T, actions)
+
+def _ref_scalars(f, r, T):
+    import re as _re
+    for c in ['release_msrp', 'avg_act_days', 'avg_days_ins', 'weekend_ratio', 'wifi_ratio', 'weeks_since_first_seen', 'weekday',
+              'first_request_ts', 'last_buy', 'last_ins', 'hour', 'release_date', 'dev_osv']:
+        f[f'{c}__isnull'] = float(r.get(c) is None)
+    for c in SCALAR_NUMERIC: f[c] = np.nan if r.get(c) is None else float(r[c])
+    for c in SCALAR_TIME: f[f'{c}__days_since'] = np.nan if r.get(c) is None else (T - r[c]) / DAY
+    f['hour'] = float(r['hour']) if r.get('hour') is not None and _re.fullmatch(r'-?\d+(\.\d+)?', r['hour']) else np.nan
+    rd = r.get('release_date')
+    if rd is None or rd[5:] not in MONTHS or not rd[:4].isdigit(): f['months_since_release'] = np.nan
+    else:
+        req = _dt.datetime.fromtimestamp(T, _dt.timezone.utc)
+        f['months_since_release'] = (req.year - int(rd[:4])) * 12 + (req.month - 1 - MONTHS.index(rd[5:]))
+    osv = r.get('dev_osv')
+    mm = _re.match(r'^(\d+)', osv) if osv is not None else None
+    f['dev_osv_major'] = float(mm.group(1)) if mm else np.nan
+
 def reference_features(t: pa.Table, actions: list) -> pd.DataFrame:
-    "Slow, obviously-correct per-row features (tests only)."
-    rows = t.to_pylist()
+    "Slow, obviously-correct per-row features (tests only): one Python dict per row, written from the rules, not the parser."
     res = []
-    for r in rows:
+    for r in t.to_pylist():
         T = _dt.datetime.strptime(r['datetime'], '%Y-%m-%d-%H-%M').replace(tzinfo=_dt.timezone.utc).timestamp()
         f = {}
-        for c, spec in CATALOGUE.items():
-            e = r.get(c)
-            f[f'{c}__isnull'] = 1.0 if e is None else 0.0
-            kind = spec['kind']
-            if kind in ('value', 'time', 'hist'):
-                ev = _ref_vals(e) if e is not None else None
-                if kind == 'time' and ev is not None: ev = [(k, None if v is None else (T - v) / DAY) for k, v in ev]
-                if kind == 'hist' and ev is not None: ev = [(k, v if (v is not None and v > 0) else None) for k, v in ev]
-                valid = [v for _, v in ev] if ev is not None else []
-                valid = [v for v in valid if v is not None]
-            if kind == 'value':
-                if ev is None:
-                    for st in STATS: f[f'{c}__{st}'] = np.nan
-                else:
-                    f[f'{c}__count'] = len(ev); f[f'{c}__sum'] = sum(valid)
-                    m = sum(valid) / len(valid) if valid else np.nan
-                    f[f'{c}__mean'] = m
-                    f[f'{c}__max'] = max(valid) if valid else np.nan; f[f'{c}__min'] = min(valid) if valid else np.nan
-                    f[f'{c}__std'] = math.sqrt(sum((v - m) ** 2 for v in valid) / len(valid)) if valid else np.nan
-                for k in spec.get('keys', ()):
-                    x = _last(ev, k) if ev is not None else None
-                    f[f'{c}__{k}'] = np.nan if x is None else x
-                if spec.get('own'):
-                    o = r.get(spec['own'])
-                    f[f'{c}__has_own'] = np.nan if ev is None else float(any(k == o for k, _ in ev))
-                    x = _last(ev, o) if ev is not None else None
-                    f[f'{c}__own'] = np.nan if x is None else x
-            elif kind == 'time':
-                f[f'{c}__count'] = np.nan if ev is None else len(ev)
-                f[f'{c}__days_since_latest'] = min(valid) if valid else np.nan
-                f[f'{c}__days_since_earliest'] = max(valid) if valid else np.nan
-                f[f'{c}__recency'] = np.nan if ev is None else sum(math.exp(-max(a, 0) / RECENCY_DAYS) for a in valid)
-                if spec.get('own'):
-                    x = _last(ev, r.get(spec['own'])) if ev is not None else None
-                    f[f'{c}__days_since_own'] = np.nan if x is None else x
-            elif kind == 'hist':
-                if ev is None:
-                    for k in ('total', 'nkeys', 'top1_share', 'entropy') + (('own_share',) if spec.get('own') else ()): f[f'{c}__{k}'] = np.nan
-                else:
-                    tot = sum(valid)
-                    f[f'{c}__total'] = tot; f[f'{c}__nkeys'] = len(ev)
-                    f[f'{c}__top1_share'] = max(valid) / tot if valid else np.nan
-                    f[f'{c}__entropy'] = -sum((v / tot) * math.log(v / tot) for v in valid) if valid else np.nan
-                    if spec.get('own'):
-                        x = _last(ev, r.get(spec['own']))
-                        f[f'{c}__own_share'] = 0.0 if x is None else x / tot
-            elif kind == 'list':
-                f[f'{c}__len'] = np.nan if e is None else len(e)
-                f[f'{c}__distinct'] = np.nan if e is None else len(set(e))
-                f[f'{c}__has_adv'] = np.nan if e is None else float(r['advertiser_bundle'] in e)
-            else:   # map of maps
-                adv = r['advertiser_bundle']
-                names = ['n_bundles', 'has_adv'] + (['total', 'at_adv'] + [f'action_{x}' for x in actions] + ['action_other']
-                                                     if spec['agg'] == 'sum' else ['days_since_latest', 'days_since_latest_at_adv'])
-                if e is None:
-                    for k in names: f[f'{c}__{k}'] = np.nan
-                    continue
-                f[f'{c}__n_bundles'] = len(e); f[f'{c}__has_adv'] = float(any(b == adv for b, _ in e))
-                if spec['agg'] == 'sum':
-                    per = [(b, sum(v for _, v in _ref_vals(inner) if v is not None)) for b, inner in e]
-                    f[f'{c}__total'] = sum(s for _, s in per)
-                    x = _last(per, adv); f[f'{c}__at_adv'] = np.nan if x is None else x
-                    for a in actions + ['other']:
-                        f[f'{c}__action_{a}'] = sum(v for _, inner in e for k, v in _ref_vals(inner) if v is not None
-                                                    and (k == a if a != 'other' else k not in actions))
-                else:
-                    ages = []
-                    for b, inner in e:
-                        vs = [v for _, v in _ref_vals(inner) if v is not None]
-                        ages.append((b, (T - max(vs)) / DAY if vs else None))
-                    va = [a for _, a in ages if a is not None]
-                    f[f'{c}__days_since_latest'] = min(va) if va else np.nan
-                    x = _last(ages, adv); f[f'{c}__days_since_latest_at_adv'] = np.nan if x is None else x
+        for c, spec in CATALOGUE.items(): _ref_nested(f, c, spec, r, T, actions)
         for c, spec in CATALOGUE.items():
             if spec.get('overlap'):
                 a, b = r.get(c), r.get(spec['overlap'])
                 f[f'{c}__overlap_{spec["overlap"]}'] = np.nan if a is None or b is None else len(set(a) & set(b))
-        for c in ['release_msrp', 'avg_act_days', 'avg_days_ins', 'weekend_ratio', 'wifi_ratio', 'weeks_since_first_seen', 'weekday',
-                  'first_request_ts', 'last_buy', 'last_ins', 'hour', 'release_date', 'dev_osv']:
-            f[f'{c}__isnull'] = float(r.get(c) is None)
-        for c in SCALAR_NUMERIC: f[c] = np.nan if r.get(c) is None else float(r[c])
-        for c in SCALAR_TIME: f[f'{c}__days_since'] = np.nan if r.get(c) is None else (T - r[c]) / DAY
-        import re as _re
-        f['hour'] = float(r['hour']) if r.get('hour') is not None and _re.fullmatch(r'-?\d+(\.\d+)?', r['hour']) else np.nan
-        rd = r.get('release_date')
-        if rd is None or rd[5:] not in MONTHS or not rd[:4].isdigit(): f['months_since_release'] = np.nan
-        else:
-            req = _dt.datetime.fromtimestamp(T, _dt.timezone.utc)
-            f['months_since_release'] = (req.year - int(rd[:4])) * 12 + (req.month - 1 - MONTHS.index(rd[5:]))
-        osv = r.get('dev_osv'); import re as _re
-        mm = _re.match(r'^(\d+)', osv) if osv is not None else None
-        f['dev_osv_major'] = float(mm.group(1)) if mm else np.nan
+        _ref_scalars(f, r, T)
         res.append(f)
     return pd.DataFrame(res)
 

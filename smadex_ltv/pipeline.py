@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from .config import Config, load_config, peak_rss_mb
+from fastcore.basics import patch
+from .config import Config, load_config, peak_rss_mb, atomic_write, atomic_write_text
 from .data import DataLoader, ensure_data, stratified_split, read_oracle, summarize, train_window
 from .features import FeatureEngineer
 from .schema import LABELS, PARTITION_KEY, schema_hash
@@ -173,7 +174,7 @@ def run_folder(cfg: Config, run_name: str | None = None) -> Path:
     "Where a run's artifacts live: `models_dir/<run name>` (the run name defaults to the config's name)."
     return Path(cfg.data.models_dir)/(run_name or cfg.name)
 
-# %% ../nbs/12_pipeline.ipynb #9a5ad95a
+# %% ../nbs/12_pipeline.ipynb #2a06956c
 def _threshold_f1(b, p) -> float:
     "The probability threshold with the best F1 (used to report accuracy/precision/recall/F1 of rare buyers)."
     from sklearn.metrics import precision_recall_curve
@@ -198,6 +199,8 @@ def _clean(o):
     if isinstance(o, np.integer): return int(o)
     return o
 
+
+# %% ../nbs/12_pipeline.ipynb #69a7e5ba
 class TrainingPipeline:
     "config → data → features → stage 1 → stage 2 → stage 3 → artifacts + report. Each step can be called alone."
     def __init__(self, config: Config | str = 'default', run_name: str | None = None, n_jobs: int | None = None,
@@ -223,102 +226,6 @@ class TrainingPipeline:
             self._tm = TrainMatrix(A, list(self.X_train.columns), self.features.categorical_features_, n_jobs=self.n_jobs, seed=self.cfg.seed)
         return self._tm
 
-    # ---- data ----
-    def prepare_data(self) -> 'TrainingPipeline':
-        "Split, fit the features on train, build the train and validation matrices (from the cache when it matches)."
-        t0 = time.perf_counter(); cfg, tr = self.cfg, self.cfg.training
-        ensure_data(cfg, progress=self.progress)
-        dl = DataLoader.from_config(cfg)
-        plan = plan_split(cfg, dl)
-        key = hashlib.sha256(json.dumps([cfg.to_dict()['data'], cfg.to_dict()['training'], cfg.seed, schema_hash('test'),
-                                         _data_fingerprint(dl, plan)], sort_keys=True, default=str).encode()).hexdigest()[:16]
-        cache = Path(cfg.data.processed_dir)/f'features-{key}'
-        if tr.cache_features and (cache/'done').exists():
-            log.info('features: cache hit %s', cache)
-            self._load_cache(cache)
-        else:
-            self._build(dl, plan)
-            if tr.cache_features: self._save_cache(cache)
-        self.es_idx = self._es_rows()
-        self._time('prepare_data', t0)
-        self._tm = None
-        const = self.train_matrix.constant_columns()
-        self.report['data'] = _clean({'train': self._stats(self.labels_train), 'val': self._stats(self.labels_val),
-                                      'n_features': self.X_train.shape[1], 'constant_features': const,
-                                      'cache': str(cache) if tr.cache_features else None})
-        if const: log.info('data: %d features are constant or all null on the training rows (no model can split on them): %s',
-                           len(const), ', '.join(const[:10]) + (' ...' if len(const) > 10 else ''))
-        log.info('data: %d train rows, %d validation rows, %d features (%.1f s)', len(self.X_train), len(self.X_val),
-                 self.X_train.shape[1], self.report['timings_s']['prepare_data'])
-        return self
-
-    def _build(self, dl, plan):
-        cfg, tr = self.cfg, self.cfg.training
-        rng = np.random.default_rng(cfg.seed)
-        train_rows = np.concatenate([np.nonzero(a == 0)[0] + (i << 40) for i, (_, a) in enumerate(plan)])
-        fit_rows = np.sort(rng.choice(train_rows, tr.feature_fit_rows, replace=False) if len(train_rows) > tr.feature_fit_rows else train_rows)
-        # pass 1: the rows the features are fitted on (a seeded sample of train)
-        parts = []
-        for i, (w, a) in enumerate(plan):
-            pos = 0
-            for ch in _chunks(dl, w, tr.use_chunked_loading, tr.chunk_size):
-                take = np.nonzero(np.isin(np.arange(pos, pos + ch.num_rows) + (i << 40), fit_rows, assume_unique=True))[0]
-                pos += ch.num_rows
-                if len(take): parts.append(ch.take(pa.array(take)))
-        self.features = FeatureEngineer().fit(pa.concat_tables(parts))
-        del parts
-        # pass 2: features of every kept row, chunk by chunk, written straight into one float32 block that holds
-        # the train rows first and the validation rows after them: X_train and X_val are views of it, so the
-        # feature matrix exists once (no list of chunk frames, no concatenated copy, no train/val copies)
-        A = np.concatenate([a[a >= 0] for _, a in plan])
-        if not len(A): raise ValueError(f'no training or validation rows in {[w for w, _ in plan]}: widen the window or raise the sampling fraction')
-        n_tr = int((A == 0).sum())
-        dest = np.empty(len(A), np.int64)
-        dest[A == 0] = np.arange(n_tr); dest[A == 1] = n_tr + np.arange(len(A) - n_tr)
-        block, cols, at = None, None, 0
-        Ls, Ms = [], []
-        lab_cols = None
-        for i, (w, a) in enumerate(plan):
-            pos = 0
-            for ch in _chunks(dl, w, tr.use_chunked_loading, tr.chunk_size):
-                sel = a[pos:pos + ch.num_rows]; pos += ch.num_rows
-                keep = np.nonzero(sel >= 0)[0]
-                if len(keep) < ch.num_rows: ch = ch.take(pa.array(keep))
-                lab_cols = lab_cols or [c for c in MODEL_LABELS if c in ch.column_names]
-                Xc = features_in_batches(self.features, ch, tr.batch_size)
-                if block is None: block, cols = np.empty((len(A), Xc.shape[1]), np.float32), self.features.feature_names_
-                block[dest[at:at + len(Xc)]] = Xc; at += len(Xc); del Xc
-                Ls.append(ch.select(lab_cols).to_pandas()); Ms.append(ch.select([c for c in META_COLS if c in ch.column_names]).to_pandas())
-        if at != len(A):  # the files changed between the split plan and this pass: refuse a half-filled matrix
-            raise RuntimeError(f'the training window held {len(A):,} kept rows when the split was planned but {at:,} were read '
-                               f'now (files under {dl.raw_dir} changed while training read them); run again')
-        L, Mt = pd.concat(Ls, ignore_index=True), pd.concat(Ms, ignore_index=True)
-        t, v = np.nonzero(A == 0)[0], np.nonzero(A == 1)[0]
-        self.X_train = pd.DataFrame(block[:n_tr], columns=cols, copy=False)
-        self.X_val = pd.DataFrame(block[n_tr:], columns=cols, copy=False)
-        self.labels_train, self.labels_val = L.iloc[t].reset_index(drop=True), L.iloc[v].reset_index(drop=True)
-        self.meta_train, self.meta_val = Mt.iloc[t].reset_index(drop=True), Mt.iloc[v].reset_index(drop=True)
-
-    def _save_cache(self, cache: Path):
-        tmp = cache.parent/f'.{cache.name}.tmp-{os.getpid()}'
-        shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-        for name in ('X_train', 'X_val', 'labels_train', 'labels_val', 'meta_train', 'meta_val'):
-            getattr(self, name).to_parquet(tmp/f'{name}.parquet')
-        self.features.save(tmp); (tmp/'done').write_text('ok')
-        shutil.rmtree(cache, ignore_errors=True); os.replace(tmp, cache)
-        log.info('features: cached in %s', cache)
-
-    def _load_cache(self, cache: Path):
-        for name in ('X_train', 'X_val', 'labels_train', 'labels_val', 'meta_train', 'meta_val'):
-            setattr(self, name, pd.read_parquet(cache/f'{name}.parquet'))
-        self.features = FeatureEngineer.load(cache)
-
-    def _es_rows(self) -> np.ndarray:
-        "Indices of the training rows kept aside for early stopping and calibration (stratified on buyer_d7)."
-        fit, es = stratified_split(self.labels_train.buyer_d7.to_numpy(), self.cfg.training.es_size, self.cfg.seed + 17)
-        self.fit_idx = fit
-        return es
-
     @staticmethod
     def _stats(L: pd.DataFrame) -> dict:
         y = L.iap_revenue_d7.to_numpy(); pos = y > 0
@@ -327,180 +234,304 @@ class TrainingPipeline:
                 'revenue_mean': y.mean(), 'payer_median': q[0], 'payer_p90': q[1], 'payer_p99': q[2],
                 'memory_mb': round(L.memory_usage(deep=True).sum() / 2**20, 2)}
 
-    # ---- stages ----
     def _need_data(self):
         if not hasattr(self, 'X_train'): self.prepare_data()
 
-    def train_stage1_buyer(self) -> 'TrainingPipeline':
-        "Stage 1 on the training rows (early stopping + calibration on the es slice); metrics on train and validation."
-        self._need_data(); t0 = time.perf_counter()
-        tm, L, f, e = self.train_matrix, self.labels_train, self.fit_idx, self.es_idx
-        self.stage1 = BuyerClassifier.from_config(self.cfg, n_jobs=self.n_jobs).fit(
-            tm, L, revenue=L.iap_revenue_d7.to_numpy()[f], fit_idx=f, es_idx=e)
-        self._time('stage1', t0)
-        thr = _threshold_f1(L.buyer_d7.to_numpy()[e], self.stage1.predict_proba(tm.X[e], ['buyer_d7'])['buyer_d7'].to_numpy())
-        sub = np.sort(f if len(f) <= 200_000 else np.random.default_rng(0).choice(f, 200_000, replace=False))
-        Pv = self.stage1.predict_proba(self.X_val)
-        out = {'train': classification_metrics(L.buyer_d7.to_numpy()[sub], self.stage1.predict_proba(tm.X[sub], ['buyer_d7'])['buyer_d7'].to_numpy(), thr),
-               'val': classification_metrics(self.labels_val.buyer_d7.to_numpy(), Pv['buyer_d7'].to_numpy(), thr),
-               'val_auc_by_horizon': {h: M.buyer_metrics(self.labels_val[h].to_numpy(), Pv[h].to_numpy())['auc']
-                                      for h in Pv if h in self.labels_val},
-               'order_violation_rate': M.order_violation_rate(Pv.to_numpy()) if Pv.shape[1] > 1 else 0.0,
-               'best_iterations': {h: b.best_iteration for h, b in self.stage1.boosters.items()},
-               'top_features': self.stage1.feature_importance('buyer_d7', 10).round(1).to_dict()}
-        self.report['stage1'] = _clean(out)
-        log.info('stage 1: validation AUC %.4f, F1 %.3f at threshold %.3f (%.1f s)', out['val']['auc'], out['val']['f1'], thr,
-                 self.report['timings_s']['stage1'])
-        return self
 
-    def train_stage2_revenue(self) -> 'TrainingPipeline':
-        "Stage 2 on the training buyers; RMSLE/RMSE/MAE/R² among validation buyers (revenue scale, R² on log1p)."
-        self._need_data(); t0 = time.perf_counter()
-        self.stage2 = OrderedRevenueModel.from_config(self.cfg, n_jobs=self.n_jobs).fit(
-            self.train_matrix, self.labels_train, fit_idx=self.fit_idx, es_idx=self.es_idx)
-        self._time('stage2', t0)
-        b = self.labels_val.buyer_d7.to_numpy() == 1
-        Mv = self.stage2.predict_log(self.X_val[b])
-        out = {}
-        for h in Mv:
-            y = self.labels_val[h].to_numpy()[b] if h in self.labels_val else None
-            if y is None: continue
-            p = np.expm1(Mv[h].to_numpy())
-            out[h] = {'buyers': int(b.sum()), 'rmsle': M.rmsle(y, p), 'rmse': M.rmse(y, p), 'mae': M.mae(y, p),
-                      'r2_log1p': M.r2(_l1p(y), Mv[h].to_numpy())}
-        out['order_violation_rate'] = M.order_violation_rate(Mv.to_numpy()) if Mv.shape[1] > 1 else 0.0
-        self.report['stage2'] = _clean(out)
-        log.info('stage 2: RMSLE among validation buyers %.4f (%.1f s)', out['iap_revenue_d7']['rmsle'], self.report['timings_s']['stage2'])
-        return self
+# %% ../nbs/12_pipeline.ipynb #0efe6684
+@patch
+def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
+    "Split, fit the features on train, build the train and validation matrices (from the cache when it matches)."
+    t0 = time.perf_counter(); cfg, tr = self.cfg, self.cfg.training
+    ensure_data(cfg, progress=self.progress)
+    dl = DataLoader.from_config(cfg)
+    plan = plan_split(cfg, dl)
+    key = hashlib.sha256(json.dumps([cfg.to_dict()['data'], cfg.to_dict()['training'], cfg.seed, schema_hash('test'),
+                                     _data_fingerprint(dl, plan)], sort_keys=True, default=str).encode()).hexdigest()[:16]
+    cache = Path(cfg.data.processed_dir)/f'features-{key}'
+    if tr.cache_features and (cache/'done').exists():
+        log.info('features: cache hit %s', cache)
+        self._load_cache(cache)
+    else:
+        self._build(dl, plan)
+        if tr.cache_features: self._save_cache(cache)
+    self.es_idx = self._es_rows()
+    self._time('prepare_data', t0)
+    self._tm = None
+    const = self.train_matrix.constant_columns()
+    self.report['data'] = _clean({'train': self._stats(self.labels_train), 'val': self._stats(self.labels_val),
+                                  'n_features': self.X_train.shape[1], 'constant_features': const,
+                                  'cache': str(cache) if tr.cache_features else None})
+    if const: log.info('data: %d features are constant or all null on the training rows (no model can split on them): %s',
+                       len(const), ', '.join(const[:10]) + (' ...' if len(const) > 10 else ''))
+    log.info('data: %d train rows, %d validation rows, %d features (%.1f s)', len(self.X_train), len(self.X_val),
+             self.X_train.shape[1], self.report['timings_s']['prepare_data'])
+    return self
 
-    def train_stage3_ensemble(self) -> 'TrainingPipeline':
-        "Stage 3 out of fold on the training rows, stages 1-2 reused as its final stages; the full pipeline scored on validation."
-        if self.stage1 is None: self.train_stage1_buyer()
-        if self.stage2 is None: self.train_stage2_revenue()
+@patch
+def _build(self: TrainingPipeline, dl, plan):
+    cfg, tr = self.cfg, self.cfg.training
+    rng = np.random.default_rng(cfg.seed)
+    train_rows = np.concatenate([np.nonzero(a == 0)[0] + (i << 40) for i, (_, a) in enumerate(plan)])
+    fit_rows = np.sort(rng.choice(train_rows, tr.feature_fit_rows, replace=False) if len(train_rows) > tr.feature_fit_rows else train_rows)
+    # pass 1: the rows the features are fitted on (a seeded sample of train)
+    parts = []
+    for i, (w, a) in enumerate(plan):
+        pos = 0
+        for ch in _chunks(dl, w, tr.use_chunked_loading, tr.chunk_size):
+            take = np.nonzero(np.isin(np.arange(pos, pos + ch.num_rows) + (i << 40), fit_rows, assume_unique=True))[0]
+            pos += ch.num_rows
+            if len(take): parts.append(ch.take(pa.array(take)))
+    self.features = FeatureEngineer().fit(pa.concat_tables(parts))
+    del parts
+    # pass 2: features of every kept row, chunk by chunk, written straight into one float32 block that holds
+    # the train rows first and the validation rows after them: X_train and X_val are views of it, so the
+    # feature matrix exists once (no list of chunk frames, no concatenated copy, no train/val copies)
+    A = np.concatenate([a[a >= 0] for _, a in plan])
+    if not len(A): raise ValueError(f'no training or validation rows in {[w for w, _ in plan]}: widen the window or raise the sampling fraction')
+    n_tr = int((A == 0).sum())
+    dest = np.empty(len(A), np.int64)
+    dest[A == 0] = np.arange(n_tr); dest[A == 1] = n_tr + np.arange(len(A) - n_tr)
+    block, cols, at = None, None, 0
+    Ls, Ms = [], []
+    lab_cols = None
+    for i, (w, a) in enumerate(plan):
+        pos = 0
+        for ch in _chunks(dl, w, tr.use_chunked_loading, tr.chunk_size):
+            sel = a[pos:pos + ch.num_rows]; pos += ch.num_rows
+            keep = np.nonzero(sel >= 0)[0]
+            if len(keep) < ch.num_rows: ch = ch.take(pa.array(keep))
+            lab_cols = lab_cols or [c for c in MODEL_LABELS if c in ch.column_names]
+            Xc = features_in_batches(self.features, ch, tr.batch_size)
+            if block is None: block, cols = np.empty((len(A), Xc.shape[1]), np.float32), self.features.feature_names_
+            block[dest[at:at + len(Xc)]] = Xc; at += len(Xc); del Xc
+            Ls.append(ch.select(lab_cols).to_pandas()); Ms.append(ch.select([c for c in META_COLS if c in ch.column_names]).to_pandas())
+    if at != len(A):  # the files changed between the split plan and this pass: refuse a half-filled matrix
+        raise RuntimeError(f'the training window held {len(A):,} kept rows when the split was planned but {at:,} were read '
+                           f'now (files under {dl.raw_dir} changed while training read them); run again')
+    L, Mt = pd.concat(Ls, ignore_index=True), pd.concat(Ms, ignore_index=True)
+    t, v = np.nonzero(A == 0)[0], np.nonzero(A == 1)[0]
+    self.X_train = pd.DataFrame(block[:n_tr], columns=cols, copy=False)
+    self.X_val = pd.DataFrame(block[n_tr:], columns=cols, copy=False)
+    self.labels_train, self.labels_val = L.iloc[t].reset_index(drop=True), L.iloc[v].reset_index(drop=True)
+    self.meta_train, self.meta_val = Mt.iloc[t].reset_index(drop=True), Mt.iloc[v].reset_index(drop=True)
+
+
+# %% ../nbs/12_pipeline.ipynb #73334980
+@patch
+def _save_cache(self: TrainingPipeline, cache: Path):
+    tmp = cache.parent/f'.{cache.name}.tmp-{os.getpid()}'
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    for name in ('X_train', 'X_val', 'labels_train', 'labels_val', 'meta_train', 'meta_val'):
+        getattr(self, name).to_parquet(tmp/f'{name}.parquet')
+    self.features.save(tmp); (tmp/'done').write_text('ok')
+    shutil.rmtree(cache, ignore_errors=True); os.replace(tmp, cache)
+    log.info('features: cached in %s', cache)
+
+@patch
+def _load_cache(self: TrainingPipeline, cache: Path):
+    for name in ('X_train', 'X_val', 'labels_train', 'labels_val', 'meta_train', 'meta_val'):
+        setattr(self, name, pd.read_parquet(cache/f'{name}.parquet'))
+    self.features = FeatureEngineer.load(cache)
+
+@patch
+def _es_rows(self: TrainingPipeline) -> np.ndarray:
+    "Indices of the training rows kept aside for early stopping and calibration (stratified on buyer_d7)."
+    fit, es = stratified_split(self.labels_train.buyer_d7.to_numpy(), self.cfg.training.es_size, self.cfg.seed + 17)
+    self.fit_idx = fit
+    return es
+
+
+# %% ../nbs/12_pipeline.ipynb #4b96102b
+@patch
+def train_stage1_buyer(self: TrainingPipeline) -> 'TrainingPipeline':
+    "Stage 1 on the training rows (early stopping + calibration on the es slice); metrics on train and validation."
+    self._need_data(); t0 = time.perf_counter()
+    tm, L, f, e = self.train_matrix, self.labels_train, self.fit_idx, self.es_idx
+    self.stage1 = BuyerClassifier.from_config(self.cfg, n_jobs=self.n_jobs).fit(
+        tm, L, revenue=L.iap_revenue_d7.to_numpy()[f], fit_idx=f, es_idx=e)
+    self._time('stage1', t0)
+    thr = _threshold_f1(L.buyer_d7.to_numpy()[e], self.stage1.predict_proba(tm.X[e], ['buyer_d7'])['buyer_d7'].to_numpy())
+    sub = np.sort(f if len(f) <= 200_000 else np.random.default_rng(0).choice(f, 200_000, replace=False))
+    Pv = self.stage1.predict_proba(self.X_val)
+    out = {'train': classification_metrics(L.buyer_d7.to_numpy()[sub], self.stage1.predict_proba(tm.X[sub], ['buyer_d7'])['buyer_d7'].to_numpy(), thr),
+           'val': classification_metrics(self.labels_val.buyer_d7.to_numpy(), Pv['buyer_d7'].to_numpy(), thr),
+           'val_auc_by_horizon': {h: M.buyer_metrics(self.labels_val[h].to_numpy(), Pv[h].to_numpy())['auc']
+                                  for h in Pv if h in self.labels_val},
+           'order_violation_rate': M.order_violation_rate(Pv.to_numpy()) if Pv.shape[1] > 1 else 0.0,
+           'best_iterations': {h: b.best_iteration for h, b in self.stage1.boosters.items()},
+           'top_features': self.stage1.feature_importance('buyer_d7', 10).round(1).to_dict()}
+    self.report['stage1'] = _clean(out)
+    log.info('stage 1: validation AUC %.4f, F1 %.3f at threshold %.3f (%.1f s)', out['val']['auc'], out['val']['f1'], thr,
+             self.report['timings_s']['stage1'])
+    return self
+
+@patch
+def train_stage2_revenue(self: TrainingPipeline) -> 'TrainingPipeline':
+    "Stage 2 on the training buyers; RMSLE/RMSE/MAE/R² among validation buyers (revenue scale, R² on log1p)."
+    self._need_data(); t0 = time.perf_counter()
+    self.stage2 = OrderedRevenueModel.from_config(self.cfg, n_jobs=self.n_jobs).fit(
+        self.train_matrix, self.labels_train, fit_idx=self.fit_idx, es_idx=self.es_idx)
+    self._time('stage2', t0)
+    b = self.labels_val.buyer_d7.to_numpy() == 1
+    Mv = self.stage2.predict_log(self.X_val[b])
+    out = {}
+    for h in Mv:
+        y = self.labels_val[h].to_numpy()[b] if h in self.labels_val else None
+        if y is None: continue
+        p = np.expm1(Mv[h].to_numpy())
+        out[h] = {'buyers': int(b.sum()), 'rmsle': M.rmsle(y, p), 'rmse': M.rmse(y, p), 'mae': M.mae(y, p),
+                  'r2_log1p': M.r2(_l1p(y), Mv[h].to_numpy())}
+    out['order_violation_rate'] = M.order_violation_rate(Mv.to_numpy()) if Mv.shape[1] > 1 else 0.0
+    self.report['stage2'] = _clean(out)
+    log.info('stage 2: RMSLE among validation buyers %.4f (%.1f s)', out['iap_revenue_d7']['rmsle'], self.report['timings_s']['stage2'])
+    return self
+
+@patch
+def train_stage3_ensemble(self: TrainingPipeline) -> 'TrainingPipeline':
+    "Stage 3 out of fold on the training rows, stages 1-2 reused as its final stages; the full pipeline scored on validation."
+    if self.stage1 is None: self.train_stage1_buyer()
+    if self.stage2 is None: self.train_stage2_revenue()
+    t0 = time.perf_counter()
+    self.ensemble = StackingEnsemble.from_config(self.cfg, n_jobs=self.n_jobs).fit(
+        self.train_matrix, self.labels_train, stages=(self.stage1, self.stage2), fit_idx=self.fit_idx, es_idx=self.es_idx)
+    self._time('stage3', t0)
+    e = self.ensemble
+    self.report['stage3'] = _clean({'candidates_oof_rmsle': e.selection_['scores'], 'shipped': e.selection_['choice'],
+                                    'reason': e.selection_['reason'], 'weights': e.weights_, 'intercept': e.intercept_,
+                                    'oof_rows': e.selection_['rows'], 'peak_rss_mb': round(peak_rss_mb(), 1)})
+    self.evaluate()
+    return self
+
+
+# %% ../nbs/12_pipeline.ipynb #cb85b890
+@patch
+def predict_val(self: TrainingPipeline) -> pd.DataFrame:
+    return self.ensemble.predict(self.X_val)
+
+@patch
+def evaluate(self: TrainingPipeline) -> dict:
+    "The full pipeline on the validation rows, beside the oracle (synthetic data) and the best constant."
+    P = self.val_pred_ = self.predict_val()
+    L, Mt = self.labels_val, self.meta_val
+    y = L.iap_revenue_d7.to_numpy()
+    hz = [c for c in ('p_buyer_d1', 'p_buyer_d7', 'p_buyer_d14', 'p_buyer_d28') if c in P]
+    mz = [c for c in ('m_iap_revenue_d7', 'm_iap_revenue_d14', 'm_iap_revenue_d28') if c in P]
+    seg = {k: Mt[c].to_numpy() for k, c in (('os', 'dev_os'), ('country', 'country')) if c in Mt}
+    res = M.evaluate_predictions(y, P.pred_rmsle.to_numpy(), P.p_buyer.to_numpy(), L.buyer_d7.to_numpy(), seg,
+                                 pred_rank=P.pred_expected.to_numpy())
+    res['rmse_expected'], res['mae_expected'] = M.rmse(y, P.pred_expected.to_numpy()), M.mae(y, P.pred_expected.to_numpy())
+    res['order_violations'] = int(sum(np.sum((np.diff(P[c].to_numpy(), axis=1) < -1e-9).any(axis=1)) for c in (hz, mz) if len(c) > 1))
+    const = float(np.expm1(_l1p(self.labels_train.iap_revenue_d7).mean()))
+    ref = {'constant': {'rmsle': M.rmsle(y, np.full(len(y), const))}}
+    try:
+        o = read_oracle(self.cfg, 'train', pa.table({'row_id': Mt.row_id.to_numpy(), PARTITION_KEY: Mt[PARTITION_KEY].to_numpy()})).to_pandas()
+        ref['oracle'] = M.evaluate_predictions(y, np.expm1(o.exp_log1p_iap_revenue_d7.to_numpy()), o.p_buyer_d7.to_numpy(),
+                                               L.buyer_d7.to_numpy(), seg, pred_rank=o.exp_iap_revenue_d7.to_numpy())
+        self.oracle_val_ = o
+    except FileNotFoundError: self.oracle_val_ = None     # real data: no oracle
+    self.report['pipeline'] = _clean({'val': res, 'reference': ref})
+    msg = f"pipeline: validation RMSLE {res['rmsle']:.4f}" + (f", oracle {ref['oracle']['rmsle']:.4f}" if 'oracle' in ref else '') + \
+          f", constant {ref['constant']['rmsle']:.4f}"
+    log.info(msg)
+    return self.report['pipeline']
+
+
+# %% ../nbs/12_pipeline.ipynb #43457be0
+@patch
+def manifest(self: TrainingPipeline) -> dict:
+    return {'artifact_version': ARTIFACT_VERSION, 'kind': 'smadex_ltv.TrainingPipeline', 'run': self.run_name,
+            'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'schema_hash': schema_hash('test'),
+            'feature_names': self.features.feature_names_, 'categorical_features': self.features.categorical_features_,
+            'config': self.cfg.to_dict(), 'config_name': self.cfg.name, 'versions': library_versions(),
+            'metrics': {'stage1': self.report['stage1'].get('val'), 'stage2': self.report['stage2'].get('iap_revenue_d7'),
+                        'stage3': {k: self.report.get('stage3', {}).get(k) for k in ('shipped', 'candidates_oof_rmsle')},
+                        'pipeline': {k: v for k, v in self.report['pipeline'].get('val', {}).items() if not isinstance(v, dict)}}}
+
+@patch
+def save(self: TrainingPipeline, folder=None) -> Path:
+    "Write the artifacts folder (`models_dir/<run>` by default) atomically, with its manifest."
+    if self.ensemble is None: raise RuntimeError('nothing to save: run train_stage3_ensemble() (or run()) first')
+    folder = Path(folder) if folder else run_folder(self.cfg, self.run_name)
+    def write(tmp):
+        self.features.save(tmp); self.stage1.save(tmp); self.stage2.save(tmp); self.ensemble.save(tmp)
+    self.artifacts_ = write_artifacts(folder, write, self.manifest())
+    log.info('artifacts: %s', self.artifacts_)
+    return self.artifacts_
+
+@patch
+def summary_md(self: TrainingPipeline) -> str:
+    "A short markdown summary of the run."
+    return report_markdown(self.report)
+
+@patch
+def write_reports(self: TrainingPipeline) -> dict:
+    "`reports/<run>.json`, `reports/<run>.md`, `reports/<run>_predictions.png`, `logs/validation_<run>.log`."
+    rep, logs = Path(self.cfg.data.reports_dir), Path(self.cfg.data.logs_dir)
+    rep.mkdir(parents=True, exist_ok=True); logs.mkdir(parents=True, exist_ok=True)
+    out = {'json': rep/f'{self.run_name}.json', 'md': rep/f'{self.run_name}.md', 'validation_log': logs/f'validation_{self.run_name}.log'}
+    for path, text in ((out['json'], json.dumps(_clean(self.report), indent=1)), (out['md'], self.summary_md()),
+                       (out['validation_log'], self.summary_md() + '\n' + json.dumps(_clean(self.report), indent=1))):
+        atomic_write_text(path, text)
+    if getattr(self, 'val_pred_', None) is not None:
+        out['figure'] = rep/f'{self.run_name}_predictions.png'
+        fig = prediction_histograms(self.val_pred_, self.labels_val.iap_revenue_d7.to_numpy())
+        fig.savefig(out['figure'], dpi=80, bbox_inches='tight')
+        import matplotlib.pyplot as plt; plt.close(fig)
+        out.update(self.write_figures(rep))
+        figs = '\n'.join(f'![{k}]({Path(v).name})' for k, v in out.items() if k.startswith('fig_'))
+        atomic_write_text(out['md'], self.summary_md() + '\n## Figures\n\n' + figs + '\n')
+    return out
+
+
+# %% ../nbs/12_pipeline.ipynb #37242b21
+@patch
+def figures(self: TrainingPipeline) -> dict:
+    "The report's figures on the validation rows: calibration and lift (oracle beside), gain importance, learning curves."
+    from smadex_ltv import plots
+    P, y, o = self.val_pred_, self.labels_val.iap_revenue_d7.to_numpy(), getattr(self, 'oracle_val_', None)
+    exp = {'pipeline pred_expected': P.pred_expected.to_numpy(), **({'oracle': o.exp_iap_revenue_d7.to_numpy()} if o is not None else {})}
+    rank = {'pipeline pred_rmsle': P.pred_rmsle.to_numpy(), **({'oracle': o.exp_iap_revenue_d7.to_numpy()} if o is not None else {})}
+    e = self.ensemble
+    models = {'stage 1 buyer_d7': e.s1_.boosters['buyer_d7'], 'stage 2 revenue d7': e.s2_.boosters['iap_revenue_d7'],
+              **{f'stage 3 base {k}': b for k, b in e.bases_.items() if hasattr(b, 'feature_importance')}}
+    curves = {f'stage 1 {h}': b.curves_ for h, b in e.s1_.boosters.items() if getattr(b, 'curves_', None)}
+    curves.update({f'stage 2 {h}': b.curves_ for h, b in e.s2_.boosters.items() if getattr(b, 'curves_', None)})
+    return {'calibration': plots.plot_calibration(y, exp), 'lift': plots.plot_lift(y, rank),
+            'importance': plots.plot_importance(models), **({'learning': plots.plot_learning(curves)} if curves else {})}
+
+@patch
+def write_figures(self: TrainingPipeline, folder) -> dict:
+    "Each figure as `<run>_<name>.png` in `folder`; {'fig_<name>': path}."
+    out = {}
+    for name, fig in self.figures().items():
+        out[f'fig_{name}'] = atomic_write(Path(folder)/f'{self.run_name}_{name}.png', lambda p: fig.savefig(p, dpi=80, format='png'))
+    return out
+
+
+# %% ../nbs/12_pipeline.ipynb #f97966f6
+@patch
+def run(self: TrainingPipeline) -> dict:
+    "Every step, with the training log in `logs/train_<run>.log`; returns the report."
+    logs = Path(self.cfg.data.logs_dir); logs.mkdir(parents=True, exist_ok=True)
+    fh = logging.FileHandler(logs/f'train_{self.run_name}.log', mode='w')
+    fh.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
+    log.addHandler(fh)
+    if log.level == logging.NOTSET or log.level > logging.INFO: log.setLevel(logging.INFO)
+    try:
         t0 = time.perf_counter()
-        self.ensemble = StackingEnsemble.from_config(self.cfg, n_jobs=self.n_jobs).fit(
-            self.train_matrix, self.labels_train, stages=(self.stage1, self.stage2), fit_idx=self.fit_idx, es_idx=self.es_idx)
-        self._time('stage3', t0)
-        e = self.ensemble
-        self.report['stage3'] = _clean({'candidates_oof_rmsle': e.selection_['scores'], 'shipped': e.selection_['choice'],
-                                        'reason': e.selection_['reason'], 'weights': e.weights_, 'intercept': e.intercept_,
-                                        'oof_rows': e.selection_['rows'], 'peak_rss_mb': round(peak_rss_mb(), 1)})
-        self.evaluate()
-        return self
+        log.info('run %s: config %s (hash %s), %d jobs', self.run_name, self.cfg.name, self.cfg.hash(), self.n_jobs)
+        self.prepare_data().train_stage1_buyer().train_stage2_revenue().train_stage3_ensemble()
+        self.save()
+        self._time('total', t0)
+        self.report['artifacts'] = str(self.artifacts_)
+        self.report['files'] = {k: str(v) for k, v in self.write_reports().items()}
+    finally:
+        log.removeHandler(fh); fh.close()
+    return self.report
 
-    def predict_val(self) -> pd.DataFrame:
-        return self.ensemble.predict(self.X_val)
 
-    def evaluate(self) -> dict:
-        "The full pipeline on the validation rows, beside the oracle (synthetic data) and the best constant."
-        P = self.val_pred_ = self.predict_val()
-        L, Mt = self.labels_val, self.meta_val
-        y = L.iap_revenue_d7.to_numpy()
-        hz = [c for c in ('p_buyer_d1', 'p_buyer_d7', 'p_buyer_d14', 'p_buyer_d28') if c in P]
-        mz = [c for c in ('m_iap_revenue_d7', 'm_iap_revenue_d14', 'm_iap_revenue_d28') if c in P]
-        seg = {k: Mt[c].to_numpy() for k, c in (('os', 'dev_os'), ('country', 'country')) if c in Mt}
-        res = M.evaluate_predictions(y, P.pred_rmsle.to_numpy(), P.p_buyer.to_numpy(), L.buyer_d7.to_numpy(), seg,
-                                     pred_rank=P.pred_expected.to_numpy())
-        res['rmse_expected'], res['mae_expected'] = M.rmse(y, P.pred_expected.to_numpy()), M.mae(y, P.pred_expected.to_numpy())
-        res['order_violations'] = int(sum(np.sum((np.diff(P[c].to_numpy(), axis=1) < -1e-9).any(axis=1)) for c in (hz, mz) if len(c) > 1))
-        const = float(np.expm1(_l1p(self.labels_train.iap_revenue_d7).mean()))
-        ref = {'constant': {'rmsle': M.rmsle(y, np.full(len(y), const))}}
-        try:
-            o = read_oracle(self.cfg, 'train', pa.table({'row_id': Mt.row_id.to_numpy(), PARTITION_KEY: Mt[PARTITION_KEY].to_numpy()})).to_pandas()
-            ref['oracle'] = M.evaluate_predictions(y, np.expm1(o.exp_log1p_iap_revenue_d7.to_numpy()), o.p_buyer_d7.to_numpy(),
-                                                   L.buyer_d7.to_numpy(), seg, pred_rank=o.exp_iap_revenue_d7.to_numpy())
-            self.oracle_val_ = o
-        except FileNotFoundError: self.oracle_val_ = None     # real data: no oracle
-        self.report['pipeline'] = _clean({'val': res, 'reference': ref})
-        msg = f"pipeline: validation RMSLE {res['rmsle']:.4f}" + (f", oracle {ref['oracle']['rmsle']:.4f}" if 'oracle' in ref else '') + \
-              f", constant {ref['constant']['rmsle']:.4f}"
-        log.info(msg)
-        return self.report['pipeline']
-
-    # ---- outputs ----
-    def manifest(self) -> dict:
-        return {'artifact_version': ARTIFACT_VERSION, 'kind': 'smadex_ltv.TrainingPipeline', 'run': self.run_name,
-                'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'schema_hash': schema_hash('test'),
-                'feature_names': self.features.feature_names_, 'categorical_features': self.features.categorical_features_,
-                'config': self.cfg.to_dict(), 'config_name': self.cfg.name, 'versions': library_versions(),
-                'metrics': {'stage1': self.report['stage1'].get('val'), 'stage2': self.report['stage2'].get('iap_revenue_d7'),
-                            'stage3': {k: self.report.get('stage3', {}).get(k) for k in ('shipped', 'candidates_oof_rmsle')},
-                            'pipeline': {k: v for k, v in self.report['pipeline'].get('val', {}).items() if not isinstance(v, dict)}}}
-
-    def save(self, folder=None) -> Path:
-        "Write the artifacts folder (`models_dir/<run>` by default) atomically, with its manifest."
-        if self.ensemble is None: raise RuntimeError('nothing to save: run train_stage3_ensemble() (or run()) first')
-        folder = Path(folder) if folder else run_folder(self.cfg, self.run_name)
-        def write(tmp):
-            self.features.save(tmp); self.stage1.save(tmp); self.stage2.save(tmp); self.ensemble.save(tmp)
-        self.artifacts_ = write_artifacts(folder, write, self.manifest())
-        log.info('artifacts: %s', self.artifacts_)
-        return self.artifacts_
-
-    def summary_md(self) -> str:
-        "A short markdown summary of the run."
-        return report_markdown(self.report)
-
-    def write_reports(self) -> dict:
-        "`reports/<run>.json`, `reports/<run>.md`, `reports/<run>_predictions.png`, `logs/validation_<run>.log`."
-        rep, logs = Path(self.cfg.data.reports_dir), Path(self.cfg.data.logs_dir)
-        rep.mkdir(parents=True, exist_ok=True); logs.mkdir(parents=True, exist_ok=True)
-        out = {'json': rep/f'{self.run_name}.json', 'md': rep/f'{self.run_name}.md', 'validation_log': logs/f'validation_{self.run_name}.log'}
-        for path, text in ((out['json'], json.dumps(_clean(self.report), indent=1)), (out['md'], self.summary_md()),
-                           (out['validation_log'], self.summary_md() + '\n' + json.dumps(_clean(self.report), indent=1))):
-            tmp = path.with_name(f'.{path.name}.tmp'); tmp.write_text(text); os.replace(tmp, path)
-        if getattr(self, 'val_pred_', None) is not None:
-            out['figure'] = rep/f'{self.run_name}_predictions.png'
-            fig = prediction_histograms(self.val_pred_, self.labels_val.iap_revenue_d7.to_numpy())
-            fig.savefig(out['figure'], dpi=80, bbox_inches='tight')
-            import matplotlib.pyplot as plt; plt.close(fig)
-            out.update(self.write_figures(rep))
-            figs = '\n'.join(f'![{k}]({Path(v).name})' for k, v in out.items() if k.startswith('fig_'))
-            tmp = out['md'].with_name(f".{out['md'].name}.tmp"); tmp.write_text(self.summary_md() + '\n## Figures\n\n' + figs + '\n')
-            os.replace(tmp, out['md'])
-        return out
-
-    def figures(self) -> dict:
-        "The report's figures on the validation rows: calibration and lift (oracle beside), gain importance, learning curves."
-        from smadex_ltv import plots
-        P, y, o = self.val_pred_, self.labels_val.iap_revenue_d7.to_numpy(), getattr(self, 'oracle_val_', None)
-        exp = {'pipeline pred_expected': P.pred_expected.to_numpy(), **({'oracle': o.exp_iap_revenue_d7.to_numpy()} if o is not None else {})}
-        rank = {'pipeline pred_rmsle': P.pred_rmsle.to_numpy(), **({'oracle': o.exp_iap_revenue_d7.to_numpy()} if o is not None else {})}
-        e = self.ensemble
-        models = {'stage 1 buyer_d7': e.s1_.boosters['buyer_d7'], 'stage 2 revenue d7': e.s2_.boosters['iap_revenue_d7'],
-                  **{f'stage 3 base {k}': b for k, b in e.bases_.items() if hasattr(b, 'feature_importance')}}
-        curves = {f'stage 1 {h}': b.curves_ for h, b in e.s1_.boosters.items() if getattr(b, 'curves_', None)}
-        curves.update({f'stage 2 {h}': b.curves_ for h, b in e.s2_.boosters.items() if getattr(b, 'curves_', None)})
-        return {'calibration': plots.plot_calibration(y, exp), 'lift': plots.plot_lift(y, rank),
-                'importance': plots.plot_importance(models), **({'learning': plots.plot_learning(curves)} if curves else {})}
-
-    def write_figures(self, folder) -> dict:
-        "Each figure as `<run>_<name>.png` in `folder`; {'fig_<name>': path}."
-        out = {}
-        for name, fig in self.figures().items():
-            path = Path(folder)/f'{self.run_name}_{name}.png'; tmp = path.with_name(f'.{path.name}.tmp.png')
-            fig.savefig(tmp, dpi=80); os.replace(tmp, path); out[f'fig_{name}'] = path
-        return out
-
-    def run(self) -> dict:
-        "Every step, with the training log in `logs/train_<run>.log`; returns the report."
-        logs = Path(self.cfg.data.logs_dir); logs.mkdir(parents=True, exist_ok=True)
-        fh = logging.FileHandler(logs/f'train_{self.run_name}.log', mode='w')
-        fh.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
-        log.addHandler(fh)
-        if log.level == logging.NOTSET or log.level > logging.INFO: log.setLevel(logging.INFO)
-        try:
-            t0 = time.perf_counter()
-            log.info('run %s: config %s (hash %s), %d jobs', self.run_name, self.cfg.name, self.cfg.hash(), self.n_jobs)
-            self.prepare_data().train_stage1_buyer().train_stage2_revenue().train_stage3_ensemble()
-            self.save()
-            self._time('total', t0)
-            self.report['artifacts'] = str(self.artifacts_)
-            self.report['files'] = {k: str(v) for k, v in self.write_reports().items()}
-        finally:
-            log.removeHandler(fh); fh.close()
-        return self.report
-
+# %% ../nbs/12_pipeline.ipynb #5eaa6290
 def report_markdown(r: dict) -> str:
     "A short markdown summary of a run's report (also what `smadex_validate` prints)."
     v = r['pipeline'].get('val', {}); ref = r['pipeline'].get('reference', {})
@@ -541,3 +572,4 @@ def prediction_histograms(pred: pd.DataFrame, y: np.ndarray):
     ax[1].hist(pred.p_buyer, bins=40, log=True); ax[1].set_xlabel('P(buyer_d7)')
     fig.tight_layout()
     return fig
+

@@ -15,6 +15,7 @@ import pyarrow.csv as pacsv
 import pyarrow.compute as pc
 from scipy.special import expit, ndtr
 from .schema import arrow_schema, COLUMN_TYPE, TRAIN_ORDER, TEST_ORDER, PARTITION_KEY
+from .config import atomic_write, atomic_write_text
 
 # %% auto #0
 __all__ = ['TRAIN_START', 'TEST_START', 'PRESETS', 'MANIFEST', 'SPLIT_DIRS', 'COUNTRIES', 'RICH', 'CATEGORIES',
@@ -349,16 +350,27 @@ def _context(world: 'World', rng, n: int, t: datetime) -> dict:
     L = rng.normal(size=n) + 0.45 * rich + 0.35 * ios + 0.3 * np.log(msrp / 300)
     return dict(ci=ci, rich=rich, ios=ios, model=model, adv=adv, msrp=msrp, E=E, L=L, day=day)
 
-# %% ../nbs/02_synth.ipynb #ad70f4db
-def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
-    "All 66 feature columns of one hour (Arrow arrays) and the per-row label parameters computed from them."
+# %% ../nbs/02_synth.ipynb #47ac2070
+from types import SimpleNamespace
+
+def _prof(s):
+    "present ⊂ the histogram profile: `prof(miss)` is present for a share 1 - miss of all rows."
+    return lambda miss: s.H & _present(s.rng, s.n, (1 - miss) / PROFILE)
+
+def _pick(s):
+    "`pick(p)`: the rows drawn with per-row probability p (one uniform per row)."
+    return lambda p: np.nonzero(s.rng.random(s.n) < p)[0]
+
+def _obs_presence(world: 'World', rng, n: int, t: datetime) -> SimpleNamespace:
+    "The hour's context (country, device, advertiser, engagement E, purchase propensity L) and which column groups each row has."
     W, P = world, world.pools
     c = _context(W, rng, n, t)
-    ci, rich, ios, model, adv, E, L, day = (c[k] for k in 'ci rich ios model adv E L day'.split())
     T = int(t.timestamp()); Tday = T - T % DAY
     cols, f = {}, {}                                  # f: the quantities the score is made of
     a = W.intercepts
-    # ---- presence of each column group (co-missingness as in the real data) ----
+    s = SimpleNamespace(W=W, P=P, rng=rng, n=n, t=t, T=T, Tday=Tday, cols=cols, f=f, **c)
+    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
+    # presence of each column group (co-missingness as in the real data)
     H = _present(rng, n, PROFILE)                                     # histogram profile
     prof = lambda miss: H & _present(rng, n, (1 - miss) / PROFILE)    # present ⊂ profile
     FR = prof(0.5434)                                                 # first-request group (and new_bundles)
@@ -371,7 +383,18 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     CPM = _present(rng, n, 1 - 0.7404); CTR = CPM & _present(rng, n, (1 - 0.9642) / (1 - 0.7404))
     ACT = rng.random(n) < expit(a['A'] + 0.8 * E + 0.8 * L)           # advertiser actions
     RATIO = H & _present(rng, n, (1 - 0.4369) / PROFILE)              # hour_ratio, weekend_ratio, wifi_ratio
-    # ---- scalars ----
+    s.__dict__.update(H=H, FR=FR, hP=hP, LB=LB, WH=WH, RBA=RBA, INS=INS, SES=SES, CPM=CPM, CTR=CTR, ACT=ACT, RATIO=RATIO)
+    return s
+
+
+# %% ../nbs/02_synth.ipynb #9eaa6eb7
+def _obs_scalars(s: SimpleNamespace):
+    "The scalar columns (advertiser, device, geography, time, engagement ratios)."
+    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
+    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
+    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
+    prof, pick = _prof(s), _pick(s)
+    # scalars
     cols['advertiser_bundle'] = _take(P['app'], adv)
     u = rng.random(n)
     cat_ok = u >= W.adv_cat_miss[adv]
@@ -410,7 +433,17 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     f['msrp'] = np.where(msrp_ok, np.clip(np.log(W.model_msrp[model] / 300), -2.5, 2.5), 0.0)
     f['adv_effect'] = W.adv_effect[adv]
     f['profile'] = H.astype(float)
-    # ---- lists of bundles ----
+    s.region, s.osv = region, osv
+
+
+# %% ../nbs/02_synth.ipynb #a304fbdf
+def _obs_lists(s: SimpleNamespace):
+    "Lists of bundles, sessions and durations per bundle, category shares and installed-bundle counts."
+    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
+    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
+    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
+    prof, pick = _prof(s), _pick(s)
+    # lists of bundles
     UB = prof(0.5031); L28 = H.copy(); BI = prof(0.6536)
     pick = lambda p: np.nonzero(rng.random(n) < p)[0]
     fr_ = pick(expit(-2.5 + 0.7 * E + 0.5 * L) * UB)
@@ -425,14 +458,14 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     bi = _Ragged.draw(rng, n, _pois_len(rng, np.exp(0.6 + 0.3 * E), BI), W.app_cdf, fr_, adv[fr_])
     cols['bundles_ins'] = _list_array(bi, P['app'], BI)
     f['adv_in_ub'], f['adv_in_l28'], f['adv_in_bi'] = ub.has(adv), l28.has(adv), bi.has(adv)
-    # ---- sessions and durations (same keys) ----
+    # sessions and durations (same keys)
     fr_ = pick(expit(-2.0 + 0.8 * E + 0.4 * L) * SES)
     ses = _Ragged.draw(rng, n, _pois_len(rng, 2.0, SES), W.app_cdf, fr_, adv[fr_])
     sv = np.exp(rng.normal(0.2 + 0.3 * E[ses.rows], 0.6)).round(2)
     cols['avg_daily_sessions'] = _map_array(ses, P['app'], sv, pa.float64(), SES)
     cols['avg_duration'] = _map_array(ses, P['app'], np.exp(rng.normal(5 + 0.2 * E[ses.rows], 0.8)).round(1), pa.float64(), SES)
     f['sess_adv'] = np.log1p(ses.at(sv, adv)); f['adv_in_sess'] = ses.has(adv)
-    # ---- category shares and installed-bundle counts ----
+    # category shares and installed-bundle counts
     BC = prof(0.4747)
     for name, pool, cdf in (('bcat', 'bcat', W.bcat_cdf), ('bcat_bottom_taxonomy', 'bottom', W.bottom_cdf)):
         r = _Ragged.draw(rng, n, _pois_len(rng, 3.0, BC), cdf)
@@ -442,7 +475,17 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     for name, pool, cdf in (('bundles_cat', 'category', W.cat_cdf), ('bundles_cat_bottom_taxonomy', 'bottom', W.bottom_cdf)):
         r = _Ragged.draw(rng, n, _pois_len(rng, 2.5, BCAT), cdf)
         cols[name] = _map_array(r, P[pool], 1 + rng.poisson(2.0, r.size), pa.int64(), BCAT)
-    # ---- request histograms ----
+
+
+# %% ../nbs/02_synth.ipynb #eeb10bce
+def _obs_histograms(s: SimpleNamespace):
+    "Request histograms (country, region, city, language, OS version, hour) and CPM / CTR per ad format."
+    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
+    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
+    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
+    prof, pick = _prof(s), _pick(s)
+    region, osv = s.region, s.osv
+    # request histograms
     rows_all = np.arange(n)
     def hist(present, lam, cdf, own=None, own_p=1.0, pool=None, vals=None, vtype=pa.int64()):
         fr = rows_all[present & (rng.random(n) < own_p)] if own is not None else None
@@ -459,7 +502,7 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     def hour_share(r):
         g = rng.gamma(1.0, 1.0, r.size); return (g / r.sum(g)[r.rows]).round(4)
     hr, cols['hour_ratio'] = hist(RATIO, 4.0, W.hour_cdf, np.full(n, t.hour), 0.6, 'hour', vals=hour_share, vtype=pa.float64())
-    # ---- cpm / ctr per ad format ----
+    # cpm / ctr per ad format
     def formats(present, probs, mu, sd, scale):
         fmt = np.stack([rng.random(n) < p for p in probs], 1) & present[:, None]
         fmt[present & ~fmt.any(1), 1] = True
@@ -475,7 +518,16 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     r, v, rk = formats(CTR, (0.5, 0.7, 0.6), np.log(0.01), 0.8, 1.0)
     cols['ctr'] = _map_array(r, P['fmt'], v, pa.float64(), CTR)
     cols['ctr_pct_rk'] = _map_array(r, P['fmt'], rk, pa.float64(), CTR)
-    # ---- first requests (day-truncated timestamps) ----
+
+
+# %% ../nbs/02_synth.ipynb #ae7e918d
+def _obs_history(s: SimpleNamespace):
+    "First requests, the purchase history (revenue and buys per bundle and category, last buy) and installs."
+    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
+    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
+    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
+    prof, pick = _prof(s), _pick(s)
+    # first requests (day-truncated timestamps)
     fr_ = pick(expit(-1.5 + 0.5 * E) * FR)
     frq = _Ragged.draw(rng, n, _pois_len(rng, 2.0, FR), W.app_cdf, fr_, adv[fr_])
     ts = Tday - DAY * rng.integers(1, 19, frq.size)
@@ -485,7 +537,7 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     first = frq.reduce(np.minimum, ts.astype(float))
     cols['first_request_ts'] = pa.array(np.nan_to_num(first).astype(np.int64), pa.int64(), mask=~FR)
     f['adv_in_fr'] = frq.has(adv)
-    # ---- purchase history: revenue and buys per bundle, category, bottom taxonomy ----
+    # purchase history: revenue and buys per bundle, category, bottom taxonomy
     fr_ = pick(expit(-1.2 + 0.8 * L) * hP)
     ph = _Ragged.draw(rng, n, _pois_len(rng, 0.7, hP), W.app_cdf, fr_, adv[fr_])
     rev = np.exp(rng.normal(2.3 + 0.7 * L[ph.rows], 1.1)).round(2) + 0.99
@@ -507,7 +559,7 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     last_buy = np.zeros(n, np.int64); last_buy[lb.rows] = lts
     cols['last_buy'] = pa.array(last_buy, pa.int64(), mask=~LB)
     f['rec_buy'] = np.where(LB, np.exp(-(T - last_buy) / (7 * DAY)), 0.0)
-    # ---- installs ----
+    # installs
     fr_ = pick(expit(-2.5 + 0.6 * E) * INS)
     ins = _Ragged.draw(rng, n, _pois_len(rng, 0.5, INS), W.app_cdf, fr_, adv[fr_])
     its = T - np.clip(np.exp(rng.normal(np.log(4 * DAY), 1.0, ins.size)), 600, 34 * DAY).astype(np.int64)
@@ -517,7 +569,16 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     last_ins = np.nan_to_num(ins.reduce(np.maximum, its.astype(float))).astype(np.int64)
     cols['last_ins'] = pa.array(last_ins, pa.int64(), mask=~INS)
     f['rec_ins'] = np.where(INS, np.exp(-(T - last_ins) / (3 * DAY)), 0.0); f['adv_in_ins'] = ins.has(adv)
-    # ---- whales ----
+
+
+# %% ../nbs/02_synth.ipynb #42ca45b4
+def _obs_whales_actions(s: SimpleNamespace):
+    "Whale maps, revenue by advertiser, rewarded ranks, advertiser actions and the per-bundle user actions (maps of maps)."
+    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
+    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
+    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
+    prof, pick = _prof(s), _pick(s)
+    # whales
     fr_ = pick(expit(-1.0 + 0.5 * L) * WH)
     wh = _Ragged.draw(rng, n, _pois_len(rng, 0.4, WH), W.app_cdf, fr_, adv[fr_])
     z = rng.normal(size=wh.size)
@@ -528,7 +589,7 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     cols['whale_users_bundle_revenue_prank'] = _map_array(wh, P['app'], ndtr(z + 0.6 * L[wh.rows]).round(4), pa.float64(), WH)
     cols['whale_users_bundle_num_buys_prank'] = _map_array(wh, P['app'], ndtr((np.log(wbuys) - 2.5) / 0.5).round(4), pa.float64(), WH)
     f['whale'] = WH.astype(float); f['whale_adv'] = np.log1p(wh.at(wrev, adv)); f['whale_max'] = np.log1p(np.nan_to_num(wh.reduce(np.maximum, wrev)))
-    # ---- revenue by advertiser ----
+    # revenue by advertiser
     fr_ = pick(0.5 * RBA)
     adv_cdf = np.concatenate([W.adv_cdf, np.ones(len(W.app_pool) - W.n_adv)])
     rb = _Ragged.draw(rng, n, _pois_len(rng, 0.3, RBA, base=0), adv_cdf, fr_, adv[fr_])
@@ -539,11 +600,11 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     rbv = np.exp(rng.normal(2.5 + 0.5 * L[rb.rows], 1.2)).round(2)
     cols['rev_by_adv'] = _map_array(rb, P['app'], rbv, pa.float64(), RBA)
     f['rba'] = RBA.astype(float); f['rba_adv'] = np.log1p(rb.at(rbv, adv))
-    # ---- rewarded percentile ranks ----
+    # rewarded percentile ranks
     RP = prof(0.5019)
     rp = _Ragged.draw(rng, n, _pois_len(rng, 1.5, RP), W.app_cdf)
     cols['rwd_prank'] = _map_array(rp, P['app'], rng.beta(2, 2, rp.size).round(4), pa.float64(), RP)
-    # ---- advertiser actions ----
+    # advertiser actions
     aa = _Ragged.draw(rng, n, _pois_len(rng, 1.0, ACT), W.action_cdf)
     ats = T - np.clip(np.exp(rng.normal(np.log(3 * DAY), 1.0, aa.size)), 60, 30 * DAY).astype(np.int64)
     cols['advertiser_actions_action_count'] = _map_array(aa, P['action'], 1 + rng.poisson(2.0, aa.size), pa.int64(), ACT)
@@ -553,7 +614,7 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     if aa.size: last_key[ACT] = aa.keys[order][aa.offsets[1:][ACT] - 1]
     cols['last_advertiser_action'] = _take(P['action'], last_key, ACT)
     f['adv_actions'] = ACT.astype(float)
-    # ---- user actions per bundle: maps of maps ----
+    # user actions per bundle: maps of maps
     UA = prof(0.6406)
     fr_ = pick(expit(-2.0 + 0.6 * E) * UA)
     ua = _Ragged.draw(rng, n, _pois_len(rng, 1.2, UA), W.app_cdf, fr_, adv[fr_])
@@ -566,7 +627,16 @@ def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
     f['ua_total'] = np.log1p(np.bincount(ua.rows[inner.rows], weights=cnt, minlength=n)) if inner.size else np.zeros(n)
     f['adv_in_ua'] = ua.has(adv)
     f['hour'], f['day'] = t.hour, day
-    return cols, f
+
+
+# %% ../nbs/02_synth.ipynb #8340b079
+def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
+    "All 66 feature columns of one hour (Arrow arrays) and the per-row label parameters computed from them."
+    s = _obs_presence(world, rng, n, t)
+    for part in (_obs_scalars, _obs_lists, _obs_histograms, _obs_history, _obs_whales_actions): part(s)   # in this order: one rng stream
+    s.f['hour'], s.f['day'] = t.hour, s.day
+    return s.cols, s.f
+
 
 # %% ../nbs/02_synth.ipynb #4d373a37
 SCORE_W = dict(hist=1.3, prev_rev=0.30, prev_buys=0.20, adv_in_purch=1.0, rev_adv=0.15, rec_buy=0.9,
@@ -764,9 +834,7 @@ def generate_partition(world: World, split: str, t: datetime, n: int, seed: int)
 # %% ../nbs/02_synth.ipynb #1d7b9d1d
 def _write_atomic(table: pa.Table, path: Path):
     "Write parquet (snappy, as Spark does) to a temporary name, then rename: no half-written file is ever visible."
-    tmp = path.with_name(f'.{path.name}.tmp')
-    pq.write_table(table, tmp, compression='snappy', write_statistics=False)
-    os.replace(tmp, path)
+    atomic_write(path, lambda p: pq.write_table(table, p, compression='snappy', write_statistics=False))
 
 def _part_file(rng_seed: int, split: str, t: datetime) -> str:
     u = uuid.UUID(bytes=np.random.default_rng([rng_seed, 99, 0 if split == 'train' else 1, int(t.timestamp())]).bytes(16), version=4)
@@ -868,7 +936,7 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     os.replace(sub_tmp, out/'sample_submission.csv')
     w = _WORLDS.get((seed, world)) or World(seed, world)
     man = dict(cfg, rows_train=rows['train'], rows_test=rows['test'], intercepts=w.intercepts, horizon_c=w.horizon_c)
-    tmp = out/(MANIFEST + '.tmp'); tmp.write_text(json.dumps(man, indent=1)); os.replace(tmp, man_path)
+    atomic_write_text(man_path, json.dumps(man, indent=1))
     secs = time.time() - t0     # timings are returned, not written: the same seed gives the same bytes
     return dict(man, seconds=round(secs, 2), rows_per_s=round((rows['train'] + rows['test']) / max(secs, 1e-9)))
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import lightgbm as lgb
 from scipy.special import expit, logit
-from ..config import peak_rss_mb
+from ..config import peak_rss_mb, atomic_write, atomic_write_text
 
 HORIZONS = ('buyer_d1', 'buyer_d7', 'buyer_d14', 'buyer_d28')
 log = logging.getLogger('smadex_ltv')
@@ -121,9 +121,8 @@ def save_boosters(folder, boosters: dict, names: dict, meta: dict, meta_name: st
     "Write each booster as a LightGBM text model `names[h]` and `meta` (plus the file names) as JSON `meta_name`, each atomically."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     for h, b in boosters.items():
-        tmp = folder/f'.{names[h]}.tmp'; b.save_model(str(tmp), num_iteration=b.best_iteration); os.replace(tmp, folder/names[h])
-    tmp = folder/f'.{meta_name}.tmp'; tmp.write_text(json.dumps({**meta, 'files': {h: names[h] for h in boosters}}))
-    os.replace(tmp, folder/meta_name)
+        atomic_write(folder/names[h], lambda p: b.save_model(str(p), num_iteration=b.best_iteration))
+    atomic_write_text(folder/meta_name, json.dumps({**meta, 'files': {h: names[h] for h in boosters}}))
     return folder
 
 def load_boosters(folder, meta_name: str) -> tuple[dict, dict]:

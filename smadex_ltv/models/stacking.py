@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import lightgbm as lgb
 from fastcore.basics import patch
-from ..config import peak_rss_mb
+from ..config import peak_rss_mb, atomic_write
 from ..data import stratified_split
 from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster, capacity,
                                      _matrix, _index_of, _threads)
@@ -328,7 +328,7 @@ def save(self: StackingEnsemble, folder) -> Path:
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     files = {}
     def put(name, write):
-        tmp = folder/f'.{name}.tmp'; write(tmp); os.replace(tmp, folder/name); return name
+        atomic_write(folder/name, write); return name
     for n, m in self.bases_.items():
         if n == 'lightgbm': files[f'base_{n}'] = put(f'stacking_base_{n}.txt', lambda p: m.save_model(str(p), num_iteration=m.best_iteration))
         else: files[f'base_{n}'] = put(f'stacking_base_{n}.json', lambda p: m.get_booster().save_model(str(p.with_suffix('.json'))) or os.replace(p.with_suffix('.json'), p))
