@@ -8,7 +8,6 @@ import json, logging, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from . import metrics as M
 from .config import load_config, Config, peak_rss_mb, atomic_write_text
 from .models.odmn import _l1p
@@ -58,15 +57,11 @@ def quality_table(pipe, baselines: dict) -> dict:
     y = pipe.labels_val.iap_revenue_d7.to_numpy(); buyer = pipe.labels_val.buyer_d7.to_numpy()
     P = pipe.val_pred_
     q = {}
-    try:
-        from smadex_ltv.data import read_oracle
-        from smadex_ltv.schema import PARTITION_KEY
-        o = read_oracle(pipe.cfg, 'train', pa.table({'row_id': pipe.meta_val.row_id.to_numpy(),
-                                                     PARTITION_KEY: pipe.meta_val[PARTITION_KEY].to_numpy()})).to_pandas()
-        q['oracle'] = quality(y, np.expm1(o.exp_log1p_iap_revenue_d7.to_numpy()), o.exp_iap_revenue_d7.to_numpy(), o.p_buyer_d7.to_numpy(), buyer)
-    except FileNotFoundError: q['oracle'] = None
-    c = float(np.expm1(_l1p(pipe.labels_train.iap_revenue_d7).mean()))
-    q['constant'] = quality(y, np.full(len(y), c))
+    from smadex_ltv.data import oracle_frame
+    from smadex_ltv.schema import PARTITION_KEY
+    o = oracle_frame(pipe.cfg, 'train', pipe.meta_val.row_id.to_numpy(), pipe.meta_val[PARTITION_KEY].to_numpy())
+    q['oracle'] = None if o is None else quality(y, o.pred_rmsle.to_numpy(), o.exp_iap_revenue_d7.to_numpy(), o.p_buyer_d7.to_numpy(), buyer)
+    q['constant'] = quality(y, np.full(len(y), M.best_constant(pipe.labels_train.iap_revenue_d7)))
     for name, (pr, rk) in baselines.items(): q[name] = quality(y, pr, rk)
     q['pipeline'] = quality(y, P.pred_rmsle.to_numpy(), P.pred_expected.to_numpy(), P.p_buyer.to_numpy(), buyer)
     return q

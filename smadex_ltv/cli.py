@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, Param, store_true
 from .config import load_config, friendly_errors, cli_entry, ConfigError, parse_sets
-from .data import DataLoader, read_oracle
+from .data import DataLoader, oracle_frame
 from . import metrics as M
 
 def setup_logging(level: str = 'INFO'):
@@ -155,12 +155,9 @@ def evaluate_main(config='default', split: str = 'val', run_name=None, start_dt=
     out = {'split': split, 'rows': len(D), 'seconds': round(secs, 2),
            'system': M.evaluate_predictions(y, D.pred_rmsle.to_numpy(), D.p_buyer.to_numpy(), D.buyer_d7.to_numpy(), seg,
                                             pred_rank=D.pred_expected.to_numpy())}
-    try:
-        import pyarrow as pa
-        o = read_oracle(cfg, 'train', pa.table({'row_id': D.row_id.to_numpy(), PARTITION_KEY: D[PARTITION_KEY].to_numpy()})).to_pandas()
-        out['oracle'] = M.evaluate_predictions(y, np.expm1(o.exp_log1p_iap_revenue_d7.to_numpy()), o.p_buyer_d7.to_numpy(),
-                                               D.buyer_d7.to_numpy(), seg, pred_rank=o.exp_iap_revenue_d7.to_numpy())
-    except FileNotFoundError: pass
+    o = oracle_frame(cfg, 'train', D.row_id.to_numpy(), D[PARTITION_KEY].to_numpy())
+    if o is not None: out['oracle'] = M.evaluate_predictions(y, o.pred_rmsle.to_numpy(), o.p_buyer_d7.to_numpy(), D.buyer_d7.to_numpy(), seg,
+                                                            pred_rank=o.exp_iap_revenue_d7.to_numpy())
     return out
 
 def format_evaluation(e: dict) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from .config import Config, load_config
-from .data import DataLoader, read_oracle
+from .data import DataLoader, oracle_frame
 from .schema import SchemaError, PARTITION_KEY
 from . import metrics as M, plots
 
@@ -43,10 +43,8 @@ def slice_predictions(fp, t: pa.Table, cfg: Config, split: str) -> pd.DataFrame:
     "Every output of the model for the slice, with the label and the oracle's answer where they exist."
     P = fp.predict(t)
     if 'iap_revenue_d7' in t.column_names: P['actual'] = t['iap_revenue_d7'].to_numpy(zero_copy_only=False)
-    try:
-        o = read_oracle(cfg, split, t.select(['row_id', PARTITION_KEY]))
-        P['oracle'] = o['exp_iap_revenue_d7'].to_numpy(); P['oracle_rmsle'] = np.expm1(o['exp_log1p_iap_revenue_d7'].to_numpy())
-    except FileNotFoundError: pass                           # real data: no oracle
+    o = oracle_frame(cfg, split, t['row_id'].to_numpy(zero_copy_only=False), t[PARTITION_KEY].to_numpy(zero_copy_only=False))
+    if o is not None: P['oracle'], P['oracle_rmsle'] = o.exp_iap_revenue_d7.to_numpy(), o.pred_rmsle.to_numpy()   # None: real data
     for c in ('country', 'dev_os', 'advertiser_category'): P[c] = t[c].to_numpy(zero_copy_only=False)
     return P
 
@@ -59,7 +57,7 @@ def headline(P: pd.DataFrame) -> pd.DataFrame:
                 'calibration Σŷ/Σy': M.calibration_ratio(y, p_rank), 'top-1% capture': M.top_capture(y, p_rank, 0.01)}
     rows['pipeline'] = one(P.pred_rmsle.to_numpy(), P.pred_expected.to_numpy())
     if 'oracle' in P: rows['oracle'] = one(P.oracle_rmsle.to_numpy(), P.oracle.to_numpy())
-    rows['constant'] = {'RMSLE': M.rmsle(np.maximum(y, 0), np.full(len(y), np.expm1(np.log1p(np.maximum(y, 0)).mean())))}
+    rows['constant'] = {'RMSLE': M.rmsle(np.maximum(y, 0), np.full(len(y), M.best_constant(y)))}   # the slice's own best constant
     return pd.DataFrame(rows).T.astype(float)
 
 def by_segment(P: pd.DataFrame, col: str, top: int = 10) -> pd.DataFrame:

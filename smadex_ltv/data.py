@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_data.ipynb #fb539cf1
 from __future__ import annotations
-import logging, os, re, zlib
+import logging, re, zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,13 +13,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from .config import Config, load_config
-from .schema import SchemaError, validate, LABELS, PARTITION_KEY
+from .schema import SchemaError, validate, PARTITION_KEY
 
 log = logging.getLogger('smadex_ltv')
 
 # %% auto #0
 __all__ = ['log', 'PART_RE', 'Partition', 'partition_seed', 'spread', 'DataLoader', 'stratified_split', 'take_rows',
-           'train_window', 'split_data', 'read_oracle', 'has_partitions', 'ensure_data', 'summarize']
+           'train_window', 'split_data', 'read_oracle', 'has_partitions', 'ensure_data', 'oracle_frame', 'summarize']
 
 # %% ../nbs/03_data.ipynb #7170c277
 PART_RE = re.compile(r'^datetime=(\d{4}-\d{2}-\d{2}-\d{2}-00)$')
@@ -268,6 +268,15 @@ def ensure_data(cfg: Config, progress: bool = True) -> Path:
     print(f'{raw} holds no partitions: generating the synthetic {cfg.data.synth_preset!r} preset (seed {cfg.seed})')
     generate(raw, cfg.data.synth_preset, seed=cfg.seed, progress=progress, world=cfg.data.synth_world)
     return raw
+
+def oracle_frame(cfg, split: str, row_id, partition):
+    """The oracle's answers for rows given by `row_id` and `partition` (their `datetime`), as a DataFrame with
+    `pred_rmsle` (expm1 of E[log1p y]: the RMSLE-optimal point), `exp_iap_revenue_d7` and `p_buyer_d7`; None for real data."""
+    import pandas as pd
+    try: o = read_oracle(cfg, split, pa.table({'row_id': np.asarray(row_id), PARTITION_KEY: np.asarray(partition)})).to_pandas()
+    except FileNotFoundError: return None
+    return o.assign(pred_rmsle=np.expm1(o.exp_log1p_iap_revenue_d7.to_numpy()))
+
 
 # %% ../nbs/03_data.ipynb #71cf8146
 def summarize(t: pa.Table) -> dict:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_features.ipynb #94a2d598
 from __future__ import annotations
-import hashlib, json, os, shutil, tempfile
+import json
 from importlib import resources
 from pathlib import Path
 import numpy as np
@@ -15,7 +15,7 @@ import yaml
 from .schema import LABELS, schema_hash
 from fastcore.basics import patch
 from .nested import NestedFeatureParser, Encoded, _str
-from .config import atomic_write, atomic_write_text
+from .config import atomic_write_text
 
 # %% auto #0
 __all__ = ['GROUPS', 'load_catalogue', 'FeatureEngineer', 'bench_features']

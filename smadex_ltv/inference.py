@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_inference.ipynb #5db9bec6
 from __future__ import annotations
-import itertools, json, logging, os, time
+import itertools, logging, os, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from .data import DataLoader
 from .schema import arrow_schema, PARTITION_KEY
 from .pipeline import load_artifacts, run_folder
 from .models.stacking import OUTPUTS
+from .models.buyer import _threads
 
 log = logging.getLogger('smadex_ltv')
 SUBMISSION_COLUMNS = ['row_id', 'iap_revenue_d7']
@@ -120,7 +121,7 @@ class CompiledBooster:
     def predict(self, X, num_iteration=None, num_threads: int | None = None, **kw) -> np.ndarray:
         if self.model is None: self.compile()
         X = np.asarray(X)
-        n_jobs = 1 if len(X) < 2_000 else (num_threads or self.params.get('num_threads') or os.cpu_count())
+        n_jobs = _threads(X).get('num_threads') or num_threads or self.params.get('num_threads') or os.cpu_count()   # small input: 1
         out = np.empty(len(X))
         for i in range(0, len(X), self.block):                     # float64 one block at a time: no full-size copy
             out[i:i + self.block] = self.model.predict(np.ascontiguousarray(X[i:i + self.block], np.float64), n_jobs=n_jobs)

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['rmsle', 'rmse', 'mae', 'r2', 'gini', 'normalized_gini', 'top_capture', 'buyer_metrics', 'calibration_ratio',
-           'calibration_by', 'decile_table', 'spearman_payers', 'order_violation_rate', 'evaluate_predictions']
+__all__ = ['rmsle', 'rmse', 'mae', 'r2', 'best_constant', 'gini', 'normalized_gini', 'top_capture', 'buyer_metrics',
+           'calibration_ratio', 'calibration_by', 'decile_table', 'spearman_payers', 'order_violation_rate',
+           'evaluate_predictions']
 
 # %% ../nbs/08_metrics.ipynb #bec676ee
 def _check(y, p, name='predictions'):
@@ -33,6 +34,11 @@ def r2(y, p) -> float:
     y, p = _check(y, p)
     ss = np.sum((y - y.mean()) ** 2)
     return float(1 - np.sum((y - p) ** 2) / ss) if ss > 0 else float('nan')
+
+# %% ../nbs/08_metrics.ipynb #1a5f217b
+def best_constant(y) -> float:
+    "The constant with the lowest RMSLE on labels `y`: expm1 of the mean of log1p (negative labels, refunds, count as 0)."
+    return float(np.expm1(np.log1p(np.maximum(np.asarray(y, np.float64), 0)).mean()))
 
 # %% ../nbs/08_metrics.ipynb #8e9edaf7
 def _lorenz(y, score) -> tuple[np.ndarray, np.ndarray]:

@@ -5,13 +5,12 @@
 # %% ../nbs/05_nested.ipynb #3791dce7
 from __future__ import annotations
 import logging
-from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pandas as pd
 from fastcore.basics import patch
-from .schema import COLUMN_GROUP, COLUMN_TYPE, NESTED, STRING_FIX, SchemaError, types_match, _kind
+from .schema import COLUMN_GROUP, COLUMN_TYPE, STRING_FIX, SchemaError, types_match, _kind
 
 log = logging.getLogger('smadex_ltv')
 DAY = 86_400.0
@@ -371,7 +370,7 @@ def _fill(self: NestedFeatureParser, t: pa.Table, out):
                                                             if a.null_count else np.zeros(n))
         s = Segments(a) if a is not None else None
         segs[c] = s
-        getattr(self, f'_{spec["kind"]}')(c, spec, s, own, T, out, nan)
+        getattr(self, f'_fill_{spec["kind"]}')(c, spec, s, own, T, out, nan)
     for c, spec in CATALOGUE.items():                       # overlaps between lists
         if spec.get('overlap'):
             out[f'{c}__overlap_{spec["overlap"]}'] = self._overlap(segs[c], segs[spec['overlap']], n)
@@ -380,7 +379,7 @@ def _fill(self: NestedFeatureParser, t: pa.Table, out):
 
 # %% ../nbs/05_nested.ipynb #dc38cd22
 @patch
-def _value(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+def _fill_value(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     stats = s.stats() if s is not None else None
     for st in STATS: out[f'{c}__{st}'] = nan if s is None else stats[st]
     for k in spec.get('keys', ()):
@@ -392,7 +391,7 @@ def _value(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
             out[f'{c}__has_own'] = s.has(hit); out[f'{c}__own'] = s.at(hit)
 
 @patch
-def _time(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+def _fill_time(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     if s is None:
         for k in ('count', 'days_since_latest', 'days_since_earliest', 'recency'): out[f'{c}__{k}'] = nan
         if spec.get('own'): out[f'{c}__days_since_own'] = nan
@@ -405,7 +404,7 @@ def _time(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     if spec.get('own'): out[f'{c}__days_since_own'] = s.at(s.match(own[spec['own']]), age)
 
 @patch
-def _hist(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+def _fill_hist(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     names = ('total', 'nkeys', 'top1_share', 'entropy') + (('own_share',) if spec.get('own') else ())
     if s is None:
         for k in names: out[f'{c}__{k}'] = nan
@@ -422,7 +421,7 @@ def _hist(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
         if spec.get('own'): out[f'{c}__own_share'] = np.where(s.null, np.nan, np.nan_to_num(s.at(s.match(own[spec['own']]), p)))
 
 @patch
-def _list(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+def _fill_list(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     if s is None:
         for k in ('len', 'distinct', 'has_adv'): out[f'{c}__{k}'] = nan
         return
@@ -431,7 +430,7 @@ def _list(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
 
 # %% ../nbs/05_nested.ipynb #0aa7469b
 @patch
-def _mapmap(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+def _fill_mapmap(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     base = ['n_bundles', 'has_adv'] + (['total', 'at_adv'] + [f'action_{x}' for x in self.actions_] + ['action_other']
                                        if spec['agg'] == 'sum' else ['days_since_latest', 'days_since_latest_at_adv'])
     if s is None:
@@ -639,10 +638,9 @@ def bench_parse(root, split: str = 'train', ref_rows: int = 3000) -> dict:
 def peak_rss_one_partition(root, split: str = 'train') -> float:
     "Peak RSS (MB) of a fresh Python process that reads one partition of `root` and parses it."
     import subprocess, sys
-    # VmHWM (not ru_maxrss, which Linux carries over from the parent across exec)
-    code = ("import re; from smadex_ltv.data import DataLoader; from smadex_ltv.nested import NestedFeatureParser;"
+    code = ("from smadex_ltv.config import peak_rss_mb; from smadex_ltv.data import DataLoader; from smadex_ltv.nested import NestedFeatureParser;"
             f"dl=DataLoader({str(root)!r}); t=dl.read_partition(dl.partitions({split!r})[0], {split!r});"
             "NestedFeatureParser().fit(t).transform(t);"
-            "print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024)")
+            "print(peak_rss_mb())")                                  # VmHWM: the child's own peak, not the parent's
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     return float(r.stdout.strip().splitlines()[-1])

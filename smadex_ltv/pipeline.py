@@ -4,16 +4,16 @@
 
 # %% ../nbs/12_pipeline.ipynb #873d7dfe
 from __future__ import annotations
-import hashlib, json, logging, os, platform, shutil, sys, time
+import hashlib, json, logging, os, platform, shutil, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from fastcore.basics import patch
 from .config import Config, load_config, peak_rss_mb, atomic_write, atomic_write_text
-from .data import DataLoader, ensure_data, stratified_split, read_oracle, summarize, train_window
+from .data import DataLoader, ensure_data, stratified_split, oracle_frame, train_window
 from .features import FeatureEngineer
-from .schema import LABELS, PARTITION_KEY, schema_hash
+from .schema import PARTITION_KEY, schema_hash
 from .models.buyer import BuyerClassifier, TrainMatrix
 from .models.odmn import OrderedRevenueModel, _l1p
 from .models.stacking import StackingEnsemble
@@ -213,7 +213,7 @@ class TrainingPipeline:
                              'timings_s': {}, 'data': {}, 'stage1': {}, 'stage2': {}, 'stage3': {}, 'pipeline': {}}
         self.stage1 = self.stage2 = self.ensemble = None
 
-    def _time(self, name, t0): self.report['timings_s'][name] = round(time.perf_counter() - t0, 2)
+    def _record_time(self, name, t0): self.report['timings_s'][name] = round(time.perf_counter() - t0, 2)
 
     @property
     def train_matrix(self) -> TrainMatrix:
@@ -256,7 +256,7 @@ def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
         self._build(dl, plan)
         if tr.cache_features: self._save_cache(cache)
     self.es_idx = self._es_rows()
-    self._time('prepare_data', t0)
+    self._record_time('prepare_data', t0)
     self._tm = None
     const = self.train_matrix.constant_columns()
     self.report['data'] = _clean({'train': self._stats(self.labels_train), 'val': self._stats(self.labels_val),
@@ -350,7 +350,7 @@ def train_stage1_buyer(self: TrainingPipeline) -> 'TrainingPipeline':
     tm, L, f, e = self.train_matrix, self.labels_train, self.fit_idx, self.es_idx
     self.stage1 = BuyerClassifier.from_config(self.cfg, n_jobs=self.n_jobs).fit(
         tm, L, revenue=L.iap_revenue_d7.to_numpy()[f], fit_idx=f, es_idx=e)
-    self._time('stage1', t0)
+    self._record_time('stage1', t0)
     thr = _threshold_f1(L.buyer_d7.to_numpy()[e], self.stage1.predict_proba(tm.X[e], ['buyer_d7'])['buyer_d7'].to_numpy())
     sub = np.sort(f if len(f) <= 200_000 else np.random.default_rng(0).choice(f, 200_000, replace=False))
     Pv = self.stage1.predict_proba(self.X_val)
@@ -372,7 +372,7 @@ def train_stage2_revenue(self: TrainingPipeline) -> 'TrainingPipeline':
     self._need_data(); t0 = time.perf_counter()
     self.stage2 = OrderedRevenueModel.from_config(self.cfg, n_jobs=self.n_jobs).fit(
         self.train_matrix, self.labels_train, fit_idx=self.fit_idx, es_idx=self.es_idx)
-    self._time('stage2', t0)
+    self._record_time('stage2', t0)
     b = self.labels_val.buyer_d7.to_numpy() == 1
     Mv = self.stage2.predict_log(self.X_val[b])
     out = {}
@@ -395,7 +395,7 @@ def train_stage3_ensemble(self: TrainingPipeline) -> 'TrainingPipeline':
     t0 = time.perf_counter()
     self.ensemble = StackingEnsemble.from_config(self.cfg, n_jobs=self.n_jobs).fit(
         self.train_matrix, self.labels_train, stages=(self.stage1, self.stage2), fit_idx=self.fit_idx, es_idx=self.es_idx)
-    self._time('stage3', t0)
+    self._record_time('stage3', t0)
     e = self.ensemble
     self.report['stage3'] = _clean({'candidates_oof_rmsle': e.selection_['scores'], 'shipped': e.selection_['choice'],
                                     'reason': e.selection_['reason'], 'weights': e.weights_, 'intercept': e.intercept_,
@@ -422,14 +422,10 @@ def evaluate(self: TrainingPipeline) -> dict:
                                  pred_rank=P.pred_expected.to_numpy())
     res['rmse_expected'], res['mae_expected'] = M.rmse(y, P.pred_expected.to_numpy()), M.mae(y, P.pred_expected.to_numpy())
     res['order_violations'] = int(sum(np.sum((np.diff(P[c].to_numpy(), axis=1) < -1e-9).any(axis=1)) for c in (hz, mz) if len(c) > 1))
-    const = float(np.expm1(_l1p(self.labels_train.iap_revenue_d7).mean()))
-    ref = {'constant': {'rmsle': M.rmsle(y, np.full(len(y), const))}}
-    try:
-        o = read_oracle(self.cfg, 'train', pa.table({'row_id': Mt.row_id.to_numpy(), PARTITION_KEY: Mt[PARTITION_KEY].to_numpy()})).to_pandas()
-        ref['oracle'] = M.evaluate_predictions(y, np.expm1(o.exp_log1p_iap_revenue_d7.to_numpy()), o.p_buyer_d7.to_numpy(),
-                                               L.buyer_d7.to_numpy(), seg, pred_rank=o.exp_iap_revenue_d7.to_numpy())
-        self.oracle_val_ = o
-    except FileNotFoundError: self.oracle_val_ = None     # real data: no oracle
+    ref = {'constant': {'rmsle': M.rmsle(y, np.full(len(y), M.best_constant(self.labels_train.iap_revenue_d7)))}}
+    o = self.oracle_val_ = oracle_frame(self.cfg, 'train', Mt.row_id.to_numpy(), Mt[PARTITION_KEY].to_numpy())   # None: real data
+    if o is not None: ref['oracle'] = M.evaluate_predictions(y, o.pred_rmsle.to_numpy(), o.p_buyer_d7.to_numpy(), L.buyer_d7.to_numpy(), seg,
+                                                              pred_rank=o.exp_iap_revenue_d7.to_numpy())
     self.report['pipeline'] = _clean({'val': res, 'reference': ref})
     msg = f"pipeline: validation RMSLE {res['rmsle']:.4f}" + (f", oracle {ref['oracle']['rmsle']:.4f}" if 'oracle' in ref else '') + \
           f", constant {ref['constant']['rmsle']:.4f}"
@@ -523,7 +519,7 @@ def run(self: TrainingPipeline) -> dict:
         log.info('run %s: config %s (hash %s), %d jobs', self.run_name, self.cfg.name, self.cfg.hash(), self.n_jobs)
         self.prepare_data().train_stage1_buyer().train_stage2_revenue().train_stage3_ensemble()
         self.save()
-        self._time('total', t0)
+        self._record_time('total', t0)
         self.report['artifacts'] = str(self.artifacts_)
         self.report['files'] = {k: str(v) for k, v in self.write_reports().items()}
     finally:

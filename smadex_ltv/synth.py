@@ -5,7 +5,6 @@
 # %% ../nbs/02_synth.ipynb #2e7a547f
 from __future__ import annotations
 import json, math, os, shutil, time, uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 import numpy as np
@@ -14,7 +13,7 @@ import pyarrow.parquet as pq
 import pyarrow.csv as pacsv
 import pyarrow.compute as pc
 from scipy.special import expit, ndtr
-from .schema import arrow_schema, COLUMN_TYPE, TRAIN_ORDER, TEST_ORDER, PARTITION_KEY
+from .schema import COLUMN_TYPE, TRAIN_ORDER, TEST_ORDER, PARTITION_KEY
 from .config import atomic_write, atomic_write_text
 
 # %% auto #0

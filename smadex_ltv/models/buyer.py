@@ -4,7 +4,7 @@
 
 # %% ../../nbs/09_buyer.ipynb #462a4f53
 from __future__ import annotations
-import json, logging, os, time, warnings
+import json, logging, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -146,7 +146,7 @@ def _matrix(X, features: list) -> np.ndarray:
 def _index_of(X): return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
 
 def _threads(X) -> dict:
-    "One thread for small inputs: OpenMP start-up dominates a one-row prediction."
+    "The one small-input rule of every model call: one thread under 2,000 rows (thread start-up dominates a one-row prediction)."
     return {'num_threads': 1} if len(X) < 2_000 else {}
 
 def train_booster(params: dict, tm: TrainMatrix, fit_idx, y_fit, es_idx, y_es, n_estimators: int, patience: int,

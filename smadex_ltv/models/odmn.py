@@ -4,7 +4,7 @@
 
 # %% ../../nbs/10_odmn.ipynb #24e955fb
 from __future__ import annotations
-import json, logging, os
+import logging
 from pathlib import Path
 import numpy as np
 import pandas as pd

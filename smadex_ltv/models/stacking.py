@@ -12,7 +12,7 @@ import lightgbm as lgb
 from fastcore.basics import patch
 from ..config import peak_rss_mb, atomic_write
 from ..data import stratified_split
-from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster, capacity,
+from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster,
                                      _matrix, _index_of, _threads)
 from .odmn import OrderedRevenueModel, _l1p
 
@@ -150,7 +150,7 @@ class StackingEnsemble:
     @staticmethod
     def _predict_base(name, m, A) -> np.ndarray:
         if name == 'lightgbm': return m.predict(A, num_iteration=m.best_iteration, **_threads(A))
-        if len(A) < 2_000: m.set_params(n_jobs=1)
+        if _threads(A): m.set_params(n_jobs=1)                 # the one small-input rule (models.buyer._threads)
         return m.predict(A)
 
     # ---- meta-features ----
