@@ -93,13 +93,14 @@ def smadex_predict(config: Param('a shipped config name or a YAML path', str) = 
                    max_partitions: Param('use at most this many test partitions', int) = None,
                    sample_frac: Param('row fraction of each test partition', float) = None,
                    limit_rows: Param('stop after this many rows', int) = None,
-                   chunk_size: Param('rows per chunk (default: inference.chunk_size)', int) = None):
+                   chunk_size: Param('rows per chunk (default: inference.chunk_size)', int) = None,
+                   allow_version_mismatch: Param('load a model folder written by other smadex_ltv/LightGBM versions', store_true) = False):
     "Predict the test window with a saved run, chunk by chunk, and write the submission CSV."
     from smadex_ltv.inference import FastPredictor, expected_ids, check_submission
     setup_logging()
     with friendly_errors('smadex_predict'):
         cfg = load_config(config, **parse_sets(set))
-        fp = FastPredictor.from_config(cfg, run_name)
+        fp = FastPredictor.from_config(cfg, run_name, allow_version_mismatch=allow_version_mismatch)
         s = fp.predict_test_set(cfg, out=out, limit_rows=limit_rows, chunk_size=chunk_size, frac=sample_frac, max_partitions=max_partitions)
         lat = fp.single_row_latency_ms(DataLoader.from_config(cfg).read_partition(DataLoader.from_config(cfg).partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 1), 20)
     print(f"{s['rows']:,} rows in {s['seconds']:.2f} s: {s['ms_per_row']:.4f} ms/row, {s['rows_per_s']:,.0f} rows/s; "

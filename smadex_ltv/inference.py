@@ -22,7 +22,7 @@ log = logging.getLogger('smadex_ltv')
 SUBMISSION_COLUMNS = ['row_id', 'iap_revenue_d7']
 
 # %% auto #0
-__all__ = ['log', 'SUBMISSION_COLUMNS', 'to_arrow', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
+__all__ = ['log', 'SUBMISSION_COLUMNS', 'to_arrow', 'check_row_ids', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
            'CompiledBooster', 'FastPredictor', 'plan_units', 'submission_path', 'expected_ids', 'check_submission']
 
 # %% ../nbs/13_inference.ipynb #4958efaa
@@ -39,6 +39,17 @@ def to_arrow(df) -> pa.Table:
         t = t.append_column(PARTITION_KEY, pa.array(df[PARTITION_KEY].astype(str).to_numpy(), pa.string()))
     return t
 
+
+# %% ../nbs/13_inference.ipynb #5505a9ed
+def check_row_ids(ids, source: str = 'the input'):
+    "A null or repeated `row_id` is an error naming how many and one example, raised before any model runs."
+    import pyarrow.compute as pc
+    ids = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids)
+    if ids.null_count: raise ValueError(f'{source}: {ids.null_count} null row_id(s): every row needs an id')
+    vc = pc.value_counts(ids)
+    rep = pc.filter(vc, pc.greater(vc.field('counts'), 1))
+    if len(rep): raise ValueError(f"{source}: {len(rep)} row_id(s) appear more than once, e.g. {rep[0]['values'].as_py()!r} "
+                                  f"({rep[0]['counts'].as_py()} times)")
 
 # %% ../nbs/13_inference.ipynb #6460fead
 def prefetch(it, depth: int = 1):
@@ -133,9 +144,11 @@ class FastPredictor:
     """Saved artifacts → predictions for any raw table, whole or chunked. `engine`: 'lightgbm' (LightGBM's own predict),
     'lleaves' (the models compiled to native code, compiled on first use and cached), or 'auto' (lleaves when installed).
     `n_jobs`: threads for the models and the features (default: every core)."""
-    def __init__(self, folder, n_jobs: int | None = None, clip_min: float = 0.0, engine: str = 'auto', cache=None):
+    def __init__(self, folder, n_jobs: int | None = None, clip_min: float = 0.0, engine: str = 'auto', cache=None,
+                 allow_version_mismatch: bool = False):
         self.folder = Path(folder)
-        art = load_artifacts(self.folder)
+        art = load_artifacts(self.folder, allow_version_mismatch)
+        self.allow_version_mismatch = allow_version_mismatch
         self.manifest, self.features, self.ensemble = art['manifest'], art['features'], art['ensemble']
         self.clip_min, self.cache, self.threads = clip_min, cache, n_jobs or os.cpu_count() or 1
         self.engine = resolve_engine(engine)
@@ -167,6 +180,7 @@ class FastPredictor:
         """Predictions of every row of `df` (Arrow table or DataFrame), in order; `batch_size` bounds the memory of one call.
         `outputs`: any of 'pred_rmsle', 'pred_expected', 'horizons' (all by default); only the models they need run."""
         t = to_arrow(df)
+        if 'row_id' in t.column_names: check_row_ids(t['row_id'])
         if batch_size and t.num_rows > batch_size:
             return pd.concat([self.predict(t.slice(i, batch_size), outputs=outputs) for i in range(0, t.num_rows, batch_size)], ignore_index=True)
         A = self.for_models(self.features.transform_rows(t, threads=min(self.threads, 2)))  # row-major, read by every model
@@ -217,9 +231,9 @@ def plan_units(parts: list, rows: list, chunk_size: int) -> list:
 # %% ../nbs/13_inference.ipynb #a63753ae
 _WORKER = {}
 
-def _worker_init(folder, engine, cache, clip_min, loader):
+def _worker_init(folder, engine, cache, clip_min, loader, allow_version_mismatch=False):
     "A prediction worker: one thread everywhere (the processes are the parallelism), models loaded once."
-    _WORKER['fp'] = FastPredictor(folder, n_jobs=1, clip_min=clip_min, engine=engine, cache=cache)
+    _WORKER['fp'] = FastPredictor(folder, n_jobs=1, clip_min=clip_min, engine=engine, cache=cache, allow_version_mismatch=allow_version_mismatch)
     _WORKER['dl'] = loader
 
 def _worker_unit(parts, split, frac, batch_size, outputs) -> pd.DataFrame:
@@ -257,7 +271,7 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
     self.predict(loader.read_partition(parts[0], split).slice(0, 16), outputs=outputs)   # compile what `outputs` need, once
     jobs = [(u, split, frac, batch_size, outputs) for u in units]
     ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=lib._worker_init,
-                             initargs=(self.folder, self.engine, self.cache, self.clip_min, loader))
+                             initargs=(self.folder, self.engine, self.cache, self.clip_min, loader, self.allow_version_mismatch))
     try:
         with tqdm(total=int(sum(rows) * (frac or 1)), unit='rows', disable=not progress, desc='predict') as bar:
             for job, p in _in_order(ex, lib._worker_unit, jobs, ahead=2 * workers):
@@ -295,6 +309,8 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     if limit_rows is not None: chunk_size = max(1, min(chunk_size, limit_rows))  # never predict rows that are cut off
     window = dict(start=cfg.data.test_start, end=cfg.data.test_end, frac=frac, max_partitions=max_partitions)
     total = sum(p.num_rows for p in dl.partitions('test', window['start'], window['end'], max_partitions))
+    check_row_ids(dl.read_arrow('test', window['start'], window['end'], ['row_id'], frac, max_partitions)['row_id'],
+                  f'the test window under {dl.raw_dir}')          # the whole window, before any model runs
     w = workers or _workers(cfg, total, chunk_size, limit_rows)
     progress = cfg.inference.show_progress if progress is None else progress
     stream = (self.predict_parallel(dl, 'test', chunk_size, cfg.inference.batch_size, w, progress, ('pred_rmsle',), **window) if w > 1

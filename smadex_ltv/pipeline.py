@@ -134,8 +134,10 @@ def write_artifacts(folder, write, manifest: dict) -> Path:
         shutil.rmtree(tmp, ignore_errors=True); raise
     return folder
 
-def verify_artifacts(folder) -> dict:
-    "The manifest of an artifacts folder, after checking every file's SHA-256 and the feature schema; ArtifactError otherwise."
+def verify_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
+    """The manifest of an artifacts folder, after checking it: every file listed with its SHA-256 and matching it, no file
+    that the manifest does not list, the feature schema, and the versions of smadex_ltv and LightGBM (a mismatch is refused
+    unless `allow_version_mismatch`); ArtifactError naming the file or versions otherwise."""
     folder = Path(folder)
     mf = folder/'manifest.json'
     if not mf.exists():
@@ -147,22 +149,28 @@ def verify_artifacts(folder) -> dict:
     if man.get('schema_hash') != schema_hash('test'):
         raise ArtifactError(f"{folder}: trained for feature schema {man.get('schema_hash')}, this library reads "
                             f"{schema_hash('test')}: retrain with this version")
-    bad = []
-    for name, digest in man.get('files', {}).items():
+    files = man.get('files')
+    if not files or not all(isinstance(d, str) and len(d) == 64 for d in files.values()):
+        raise ArtifactError(f'{mf}: the manifest does not list its files with SHA-256 hashes: refusing to load')
+    bad = [f'{p.name} is not listed in the manifest' for p in sorted(folder.iterdir()) if p.name != 'manifest.json' and p.name not in files]
+    for name, digest in files.items():
         p = folder/name
         if not p.exists(): bad.append(f'{name} is missing')
         elif sha256_file(p) != digest: bad.append(f'{name} does not match its SHA-256 in the manifest (changed or corrupted)')
     if bad: raise ArtifactError(f'{folder}: refusing to load: ' + '; '.join(bad))
-    mine = library_versions()
-    for lib in ('lightgbm', 'xgboost', 'scikit-learn'):
-        if man.get('versions', {}).get(lib) not in (None, mine[lib]):
-            log.warning('%s: trained with %s %s, running %s', folder, lib, man['versions'][lib], mine[lib])
+    mine, theirs = library_versions(), man.get('versions', {})
+    diff = [f"{lib} {theirs.get(lib)} (this folder) vs {mine[lib]} (installed)" for lib in ('smadex_ltv', 'lightgbm')
+            if theirs.get(lib) != mine[lib]]
+    if diff and not allow_version_mismatch:
+        raise ArtifactError(f'{folder}: written by other library versions: ' + '; '.join(diff) +
+                            ': retrain, or load anyway with --allow-version-mismatch (allow_version_mismatch=True)')
+    for d in diff: log.warning('%s: loading despite a version mismatch: %s', folder, d)
     return man
 
-def load_artifacts(folder) -> dict:
+def load_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
     "Verified artifacts: {'manifest', 'features', 'stage1', 'stage2', 'ensemble'}. Only JSON and model text files are read."
     folder = Path(folder)
-    man = verify_artifacts(folder)
+    man = verify_artifacts(folder, allow_version_mismatch)
     fe = FeatureEngineer.load(folder)
     s1, s2 = BuyerClassifier.load(folder), OrderedRevenueModel.load(folder)
     ens = StackingEnsemble.load(folder, (s1, s2))
