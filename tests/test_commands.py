@@ -65,6 +65,11 @@ def test_synth_train_predict_submit(tmp_path):
     assert abs(json.loads((tmp_path/'e.json').read_text())['system']['rmsle'] - rep['pipeline']['val']['rmsle']) < 1e-9
     assert 'Stage 1' in run('smadex_validate', '--config', str(cfg), '--run-name', 'first', cwd=tmp_path)
     assert 'RMSLE' in run('smadex_compare', 'first', str(tmp_path/'reports_dir'/'first.json'), '--config', str(cfg), cwd=tmp_path)
+    # the same config and seed, trained again under another name: byte-identical submission (and the first run kept)
+    run('smadex_train', '--config', str(cfg), '--run-name', 'again', '--n-jobs', '1', cwd=tmp_path)
+    for r in ('first', 'again'):
+        run('smadex_predict', '--config', str(cfg), '--run-name', r, '--out', str(tmp_path/f'{r}.csv'), cwd=tmp_path)
+    assert (tmp_path/'first.csv').read_bytes() == (tmp_path/'again.csv').read_bytes()
     # a broken submission fails the check with the reason and a non-zero exit
     lines = (tmp_path/'sub'/'submission.csv').read_text().splitlines()
     (tmp_path/'sub'/'submission.csv').write_text('\n'.join(lines[:-3]) + '\n')
