@@ -529,7 +529,7 @@ def _ref_hist(f, c, spec, r, ev, valid):
     tot = sum(valid)
     f[f'{c}__total'] = tot; f[f'{c}__nkeys'] = len(ev)
     f[f'{c}__top1_share'] = max(valid) / tot if valid else np.nan
-    f[f'{c}__entropy'] = -sum((v / tot) * math.log(v / tot) for v in valid) if valid else np.nan
+    f[f'{c}__entropy'] = -sum(q * math.log(q) for q in (v / tot for v in valid) if q > 0) if valid else np.nan   # 0·log 0 = 0 (a share that underflows)
     if spec.get('own'):
         x = _last(ev, r.get(spec['own']))
         f[f'{c}__own_share'] = 0.0 if x is None else x / tot
