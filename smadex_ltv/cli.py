@@ -28,15 +28,18 @@ __all__ = ['smadex_run_main', 'smadex_train_main', 'smadex_predict_main', 'smade
            'compare_runs', 'smadex_compare', 'smadex_submit']
 
 # %% ../nbs/14_cli.ipynb #048bc88c
-def run_main(config: str = 'test', progress: bool = True, run_name: str | None = None, n_jobs: int | None = None) -> dict:
-    "Train (generating data if needed), evaluate on validation, predict the test set, check the submission; a summary dict."
-    from smadex_ltv.pipeline import TrainingPipeline
+def run_main(config: str = 'test', progress: bool = True, run_name: str | None = None, n_jobs: int | None = None,
+             scheduler: str | None = None) -> dict:
+    """Train (generating data if needed), evaluate on validation, predict the test set, check the submission; a summary dict.
+    On a Dask cluster when `scheduler` is given or `training.distributed.enabled` is true (nbs/16_distributed)."""
+    from smadex_ltv.distributed import cluster_for, pipeline_for
     from smadex_ltv.inference import FastPredictor, expected_ids, check_submission
     cfg = load_config(config)
-    pipe = TrainingPipeline(cfg, run_name=run_name, n_jobs=n_jobs, progress=progress)
-    rep = pipe.run()
-    fp = FastPredictor(pipe.artifacts_, clip_min=cfg.inference.clip_min)
-    stats = fp.predict_test_set(cfg, progress=progress)
+    with cluster_for(cfg, scheduler) as client:
+        pipe = pipeline_for(cfg, client, run_name=run_name, n_jobs=n_jobs, progress=progress)
+        rep = pipe.run()
+        fp = FastPredictor(pipe.artifacts_, clip_min=cfg.inference.clip_min)
+        stats = fp.predict_test_set(cfg, progress=progress, client=client)
     ids, src = expected_ids(cfg)
     return {'config': cfg.name, 'run': pipe.run_name, 'raw_dir': cfg.data.raw_dir, 'artifacts': str(pipe.artifacts_),
             'report': rep, 'predict': stats, 'submission_problems': check_submission(stats['path'], ids, src)}
@@ -63,10 +66,11 @@ def format_summary(s: dict) -> str:
 def smadex_run(config: Param('a shipped config name (default, test, full) or a YAML path', str) = 'default',
                set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
                run_name: Param('artifacts go to models_dir/RUN_NAME (default: the config name)', str) = None,
+               scheduler: Param('train and predict on the Dask cluster at this address (tcp://host:8786); see training.distributed', str) = None,
                json_out: Param('also write the summary as JSON to this path', str) = None):
     "The main job: data (generated if the folder is empty) -> train -> evaluate -> predict the test set -> check the submission."
     setup_logging()
-    with friendly_errors('smadex_run'): s = run_main(load_config(config, **parse_sets(set)), run_name=run_name)
+    with friendly_errors('smadex_run'): s = run_main(load_config(config, **parse_sets(set)), run_name=run_name, scheduler=scheduler)
     print(format_summary(s))
     if json_out: Path(json_out).write_text(json.dumps(s, indent=1, default=str))
     if s['submission_problems']: sys.exit(1)
@@ -76,13 +80,16 @@ def smadex_run(config: Param('a shipped config name (default, test, full) or a Y
 def smadex_train(config: Param('a shipped config name or a YAML path', str) = 'default',
                  set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
                  run_name: Param('artifacts go to models_dir/RUN_NAME (default: the config name); earlier runs are kept under their names', str) = None,
-                 n_jobs: Param('threads for the learners (default: training.n_jobs, else all cores)', int) = None):
+                 n_jobs: Param('threads for the learners (default: training.n_jobs, else all cores)', int) = None,
+                 scheduler: Param('train on the Dask cluster at this address (tcp://host:8786); see training.distributed', str) = None):
     "Train stages 1-3 on the configured data and write the artifacts, logs and report."
-    from smadex_ltv.pipeline import TrainingPipeline
+    from smadex_ltv.distributed import cluster_for, pipeline_for
     setup_logging()
     with friendly_errors('smadex_train'):
-        p = TrainingPipeline(load_config(config, **parse_sets(set)), run_name=run_name, n_jobs=n_jobs)
-        rep = p.run()
+        cfg = load_config(config, **parse_sets(set))
+        with cluster_for(cfg, scheduler) as client:
+            p = pipeline_for(cfg, client, run_name=run_name, n_jobs=n_jobs)
+            rep = p.run()
     print(p.summary_md()); print(f"artifacts: {rep['artifacts']}\nreport: {rep['files']['json']}")
 
 @call_parse
@@ -94,14 +101,18 @@ def smadex_predict(config: Param('a shipped config name or a YAML path', str) = 
                    sample_frac: Param('row fraction of each test partition', float) = None,
                    limit_rows: Param('stop after this many rows', int) = None,
                    chunk_size: Param('rows per chunk (default: inference.chunk_size)', int) = None,
-                   allow_version_mismatch: Param('load a model folder written by other smadex_ltv/LightGBM versions', store_true) = False):
-    "Predict the test window with a saved run, chunk by chunk, and write the submission CSV."
+                   allow_version_mismatch: Param('load a model folder written by other smadex_ltv/LightGBM versions', store_true) = False,
+                   scheduler: Param('predict on the Dask cluster at this address (tcp://host:8786); see training.distributed', str) = None):
+    "Predict the test window with a saved run, chunk by chunk (or partition by partition on a Dask cluster), and write the submission CSV."
     from smadex_ltv.inference import FastPredictor, expected_ids, check_submission
+    from smadex_ltv.distributed import cluster_for
     setup_logging()
     with friendly_errors('smadex_predict'):
         cfg = load_config(config, **parse_sets(set))
         fp = FastPredictor.from_config(cfg, run_name, allow_version_mismatch=allow_version_mismatch)
-        s = fp.predict_test_set(cfg, out=out, limit_rows=limit_rows, chunk_size=chunk_size, frac=sample_frac, max_partitions=max_partitions)
+        with cluster_for(cfg, scheduler) as client:
+            s = fp.predict_test_set(cfg, out=out, limit_rows=limit_rows, chunk_size=chunk_size, frac=sample_frac,
+                                    max_partitions=max_partitions, client=client)
         lat = fp.single_row_latency_ms(DataLoader.from_config(cfg).read_partition(DataLoader.from_config(cfg).partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 1), 20)
     print(f"{s['rows']:,} rows in {s['seconds']:.2f} s: {s['ms_per_row']:.4f} ms/row, {s['rows_per_s']:,.0f} rows/s; "
           f"single-row latency {lat['median_ms']:.1f} ms (p95 {lat['p95_ms']:.1f}) -> {s['path']}")

@@ -298,9 +298,10 @@ def _workers(cfg: Config, total_rows: int, chunk_size: int, limit_rows) -> int:
 @patch
 def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=None, limit_rows: int | None = None,
                      progress: bool | None = None, chunk_size: int | None = None, frac: float | None = None,
-                     max_partitions: int | None = None, workers: int | None = None) -> dict:
+                     max_partitions: int | None = None, workers: int | None = None, client=None) -> dict:
     """Predict the configured test window and write the submission (`row_id,iap_revenue_d7` from pred_rmsle) to a
-    temporary file renamed into place at the end. `workers` (default `inference.workers`): processes predicting in parallel."""
+    temporary file renamed into place at the end. `workers` (default `inference.workers`): processes predicting in parallel;
+    `client` (a `distributed.Client`): the partitions are predicted on its cluster instead (16_distributed)."""
     import resource
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
     out = Path(out or submission_path(cfg, self.folder.name)); out.parent.mkdir(parents=True, exist_ok=True)
@@ -313,7 +314,11 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
                   f'the test window under {dl.raw_dir}')          # the whole window, before any model runs
     w = workers or _workers(cfg, total, chunk_size, limit_rows)
     progress = cfg.inference.show_progress if progress is None else progress
-    stream = (self.predict_parallel(dl, 'test', chunk_size, cfg.inference.batch_size, w, progress, ('pred_rmsle',), **window) if w > 1
+    if client is not None:
+        from smadex_ltv.distributed import predict_dask
+        w = len(client.nthreads())
+        stream = predict_dask(self, client, dl, 'test', cfg.inference.batch_size, progress, ('pred_rmsle',), **window)
+    else: stream = (self.predict_parallel(dl, 'test', chunk_size, cfg.inference.batch_size, w, progress, ('pred_rmsle',), **window) if w > 1
               else self.predict_chunks(dl, 'test', chunk_size, cfg.inference.batch_size, progress, ('pred_rmsle',), **window))
     n, t0 = 0, time.perf_counter()
     try:
@@ -330,7 +335,8 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     secs = time.perf_counter() - t0
     stats = {'rows': n, 'seconds': round(secs, 3), 'ms_per_row': secs * 1e3 / max(n, 1), 'rows_per_s': n / max(secs, 1e-9),
              'path': str(out), 'workers': w, 'engine': self.engine,
-             'worker_peak_rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if w > 1 else None}
+             'worker_peak_rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if w > 1 and client is None else None,
+             'distributed': client is not None}
     log.info('predicted %d rows in %.2f s (%.4f ms/row, %.0f rows/s, %d worker(s), %s) -> %s', n, secs, stats['ms_per_row'],
              stats['rows_per_s'], w, self.engine, out)
     return stats

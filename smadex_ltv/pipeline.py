@@ -211,6 +211,7 @@ def _clean(o):
 # %% ../nbs/12_pipeline.ipynb #69a7e5ba
 class TrainingPipeline:
     "config → data → features → stage 1 → stage 2 → stage 3 → artifacts + report. Each step can be called alone."
+    _cacheable = True     # the feature cache holds an in-memory block (16_distributed keeps its features on the workers)
     def __init__(self, config: Config | str = 'default', run_name: str | None = None, n_jobs: int | None = None,
                  progress: bool = True, **overrides):
         self.cfg = config if isinstance(config, Config) else load_config(config, **overrides)
@@ -257,12 +258,12 @@ def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
     key = hashlib.sha256(json.dumps([cfg.to_dict()['data'], cfg.to_dict()['training'], cfg.seed, schema_hash('test'),
                                      _data_fingerprint(dl, plan)], sort_keys=True, default=str).encode()).hexdigest()[:16]
     cache = Path(cfg.data.processed_dir)/f'features-{key}'
-    if tr.cache_features and (cache/'done').exists():
+    if tr.cache_features and self._cacheable and (cache/'done').exists():
         log.info('features: cache hit %s', cache)
         self._load_cache(cache)
     else:
         self._build(dl, plan)
-        if tr.cache_features: self._save_cache(cache)
+        if tr.cache_features and self._cacheable: self._save_cache(cache)
     self.es_idx = self._es_rows()
     self._record_time('prepare_data', t0)
     self._tm = None

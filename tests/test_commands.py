@@ -92,3 +92,28 @@ def test_bad_config_is_a_clear_error(tmp_path):
     cfg.write_text('training:\n  n_fold: 3\n')
     r = subprocess.run([cmd('smadex_run'), '--config', str(cfg)], capture_output=True, text=True)
     assert r.returncode != 0 and "did you mean 'training.n_folds'" in r.stderr
+
+def test_run_on_an_existing_dask_cluster(tmp_path):
+    "README's cluster line: a scheduler and two workers started with Dask's own commands, then `smadex_run --scheduler`."
+    import time
+    sf = tmp_path/'scheduler.json'
+    procs = [subprocess.Popen([cmd('dask'), 'scheduler', '--scheduler-file', str(sf), '--port', '0', '--dashboard-address', ':0'],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(600):
+            if sf.exists() and sf.stat().st_size: break
+            time.sleep(0.1)
+        procs += [subprocess.Popen([cmd('dask'), 'worker', '--scheduler-file', str(sf), '--nthreads', '1', '--no-dashboard'],
+                                   cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+        addr = json.loads(sf.read_text())['address']
+        cfg = _cfg(tmp_path, tmp_path/'raw')
+        text = run('smadex_run', '--config', str(cfg), '--scheduler', addr, cwd=tmp_path)
+        assert 'passes the check' in text and 'oracle (the limit)' in text
+        log = next((tmp_path/'logs_dir').glob('train_*.log')).read_text()
+        assert 'lightgbm.dask on 2 workers' in log and 'partitions featurised on 2 workers' in log
+        text = run('smadex_predict', '--config', str(cfg), '--scheduler', addr, '--out', str(tmp_path/'again.csv'), cwd=tmp_path)
+        assert 'submission check: ok' in text
+        assert (tmp_path/'again.csv').read_bytes() == (tmp_path/'sub'/'submission.csv').read_bytes()
+    finally:
+        for p in procs: p.terminate()
+        for p in procs: p.wait(timeout=30)

@@ -152,7 +152,10 @@ def _threads(X) -> dict:
 def train_booster(params: dict, tm: TrainMatrix, fit_idx, y_fit, es_idx, y_es, n_estimators: int, patience: int,
                   weight=None, first_metric_only: bool = False, name: str | None = None) -> lgb.Booster:
     """One LightGBM model on rows `fit_idx` of the shared binned data, early-stopped on rows `es_idx` (`patience` 0:
-    exactly `n_estimators` rounds); logged under `name`."""
+    exactly `n_estimators` rounds); logged under `name`. A matrix with its own `train_booster` (16_distributed's
+    `DaskTrainMatrix`, whose rows live on a cluster) trains there, with the same arguments."""
+    if hasattr(tm, 'train_booster'):
+        return tm.train_booster(params, fit_idx, y_fit, es_idx, y_es, n_estimators, patience, weight, first_metric_only, name)
     t0 = time.perf_counter()
     ds, dv = tm.datasets(fit_idx, y_fit, es_idx if patience else None, y_es, weight)
     with warnings.catch_warnings():
