@@ -561,7 +561,8 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
                  growth_only: Param('only the growth runs: no main run, no baselines (writes growth.json, growth.md, growth.png)', store_true) = False,
                  growth_timeout: Param('seconds allowed to each growth training run; a run stopped early reports how far it got', float) = None,
                  robustness: Param('only the robustness grid: every synthetic world at 20k and 100k training rows (robustness.json, robustness.md)', store_true) = False,
-                 full_grid: Param('with --robustness: add the medium size (1.15M training rows) to the grid', store_true) = False):
+                 full_grid: Param('with --robustness: add the medium size (1.15M training rows) to the grid', store_true) = False,
+                 distributed: Param('only the distributed figures: LocalClusters of these worker counts, e.g. 1,2 (nbs/16_distributed)', str) = None):
     "Accuracy against the oracle and the baselines, speed, memory and growth on a synthetic preset."
     from smadex_ltv.cli import setup_logging
     from smadex_ltv.config import friendly_errors
@@ -571,6 +572,10 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
         if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
         sizes = [int(x) for x in growth.split(',')] if growth else []
         out = out or str(Path('bench')/('robustness' if robustness else preset))
+        if distributed:
+            from smadex_ltv.distributed import distributed_bench, distributed_markdown
+            r = distributed_bench(preset, [int(x) for x in distributed.split(',')], seed, data_dir, out)
+            print(distributed_markdown(r)); return
         if robustness:
             run_robustness(out, FULL_GRID_SIZES if full_grid else ROBUST_SIZES, seed=seed, n_jobs=n_jobs)
             print((Path(out)/'robustness.md').read_text()); return

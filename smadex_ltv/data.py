@@ -12,13 +12,14 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fastcore.basics import patch
 from .config import Config, load_config
-from .schema import SchemaError, validate, PARTITION_KEY
+from .schema import SchemaError, validate, PARTITION_KEY, COLUMN_TYPE
 
 log = logging.getLogger('smadex_ltv')
 
 # %% auto #0
-__all__ = ['log', 'PART_RE', 'Partition', 'partition_seed', 'spread', 'DataLoader', 'stratified_split', 'take_rows',
+__all__ = ['log', 'PART_RE', 'Partition', 'partition_seed', 'spread', 'DataLoader', 'conform', 'stratified_split', 'take_rows',
            'train_window', 'split_data', 'read_oracle', 'has_partitions', 'ensure_data', 'oracle_frame', 'summarize']
 
 # %% ../nbs/03_data.ipynb #7170c277
@@ -54,10 +55,14 @@ def spread(items: list, k: int | None) -> list:
 class DataLoader:
     "Reads the hive-partitioned Smadex parquet of `raw_dir`: discovery, windows, sampling, chunks, Dask, splits."
     def __init__(self, raw_dir, train_dir='train/train', test_dir='test/test', seed: int = 0, validate_files: bool = True,
-                 cfg: Config | None = None):
+                 cfg: Config | None = None, on_bad: str | None = None):
         self.raw_dir, self.seed, self.cfg, self.validate_files = Path(raw_dir), seed, cfg, validate_files
         self.dirs = {'train': self.raw_dir/train_dir, 'test': self.raw_dir/test_dir}
         self._checked: set = set()
+        self.on_bad = on_bad or (cfg.data.on_bad_partition if cfg is not None else 'stop')
+        if self.on_bad not in ('stop', 'skip'): raise ValueError(f"on_bad must be 'stop' or 'skip', got {self.on_bad!r}")
+        self.skipped: dict[str, str] = {}              # '<split>/<partition>' -> why it was left out (on_bad='skip')
+        self._usable_: dict = {}
 
     @classmethod
     def from_config(cls, cfg: Config | str = 'default') -> 'DataLoader':
@@ -74,8 +79,9 @@ class DataLoader:
                                     f'`smadex_synth --out {self.raw_dir}` or point data.raw_dir at the real partitions')
         return d
 
-    def all_partitions(self, split: str = 'train') -> list[Partition]:
-        "Every partition of a split, in time order (folders that are not `datetime=…` are ignored)."
+    def all_partitions(self, split: str = 'train', empty: list | None = None) -> list[Partition]:
+        """Every partition of a split that holds parquet files, in time order (folders that are not `datetime=…` are
+        ignored); the names of `datetime=` folders without a file are appended to `empty` when given."""
         d = self._split_dir(split)
         parts = []
         for p in sorted(d.iterdir()):
@@ -83,7 +89,7 @@ class DataLoader:
             if not (m and p.is_dir()): continue
             files = tuple(sorted(f for f in p.glob('*.parquet') if not f.name.startswith('.')))
             if files: parts.append(Partition(m.group(1), files))
-            else: log.warning('partition folder %s holds no parquet file: skipped', p)
+            elif empty is not None: empty.append((m.group(1), p))
         return parts
 
     def partitions(self, split: str = 'train', start: str | None = None, end: str | None = None,
@@ -92,84 +98,147 @@ class DataLoader:
         for k, v in (('start', start), ('end', end)):
             if v is not None and not re.match(r'^\d{4}-\d{2}-\d{2}-\d{2}-00$', str(v)):
                 raise ValueError(f"window {k} {v!r} is not a partition name 'YYYY-MM-DD-HH-00'")
-        every = self.all_partitions(split)
-        sel = [p for p in every if (start is None or p.name >= start) and (end is None or p.name <= end)]
+        empty = []
+        every = self.all_partitions(split, empty)
+        inside = lambda name: (start is None or name >= start) and (end is None or name <= end)
+        for name, folder in empty:
+            if inside(name): self._bad(f'{split}/{name}', f'partition folder {folder} holds no parquet file (a job still writing it?)')
+        sel = [p for p in every if inside(p.name)]
         if not sel:
             have = f'{len(every)} exist, from {every[0].name} to {every[-1].name}' if every else 'none exist'
             raise ValueError(f'no {split} partition in the window [{start}, {end}] under {self.dirs[split]}: {have}')
+        if self.on_bad == 'skip': sel = [p for p in sel if self._usable(p, split)]
         return spread(sel, max_partitions)
 
-    # ---- reading one file ----
-    def _open(self, f: Path, split: str) -> pq.ParquetFile:
-        try: pf = pq.ParquetFile(f)
-        except Exception as e: raise SchemaError(f'{f}: not a readable parquet file ({type(e).__name__}: {e})') from None
-        if self.validate_files and f not in self._checked:
-            probs = validate(pf.schema_arrow, split, source=str(f))
-            if probs: raise SchemaError(f'{len(probs)} schema problem(s):\n  ' + '\n  '.join(probs))
-            self._checked.add(f)
-        return pf
+    def _bad(self, what: str, why: str):
+        "A bad partition: by default an error; with `on_bad='skip'` it is logged once, listed in `skipped` and left out."
+        if self.on_bad == 'stop':
+            raise SchemaError(f'{why}; set data.on_bad_partition: skip to leave such partitions out (logged and listed in the report)')
+        if what not in self.skipped: log.warning('skipped partition %s: %s', what, why); self.skipped[what] = why
 
-    def _mask(self, part: Partition, n: int, frac: float | None) -> np.ndarray | None:
-        "The kept rows of a partition (all files concatenated) for `frac`, or None for all."
-        if frac is None or frac >= 1: return None
-        if not 0 < frac: raise ValueError(f'a sampling fraction must be in (0, 1], got {frac}')
-        return np.random.default_rng(partition_seed(self.seed, part.name)).random(n) < frac
+    def _usable(self, part: Partition, split: str) -> bool:
+        "Whether every file of a partition opens and matches the schema (footers only: no data is read); checked once."
+        key = (split, part.name)
+        if key not in self._usable_:
+            try:
+                for f in part.files: self._open(f, split)
+                self._usable_[key] = True
+            except SchemaError as e:
+                self._usable_[key] = False; self._bad(f'{split}/{part.name}', str(e))
+        return self._usable_[key]
 
-    def _with_key(self, t: pa.Table, name: str) -> pa.Table:
-        return t.append_column(PARTITION_KEY, pa.array(np.full(t.num_rows, name, dtype=object), pa.string()))
 
-    def read_partition(self, part: Partition, split: str = 'train', columns: list | None = None,
-                       frac: float | None = None) -> pa.Table:
-        "One partition as an Arrow table (sampled with `frac`), with the `datetime` column."
-        tabs = [self._open(f, split).read(columns=columns) for f in part.files]
-        t = pa.concat_tables(tabs) if len(tabs) > 1 else tabs[0]
-        m = self._mask(part, t.num_rows, frac)
-        if m is not None: t = t.filter(pa.array(m))
-        return self._with_key(t, part.name)
+# %% ../nbs/03_data.ipynb #14a38ca2
+@patch
+def _open(self: DataLoader, f: Path, split: str) -> pq.ParquetFile:
+    try: pf = pq.ParquetFile(f)
+    except Exception as e: raise SchemaError(f'{f}: not a readable parquet file ({type(e).__name__}: {e})') from None
+    if self.validate_files and f not in self._checked:
+        probs = validate(pf.schema_arrow, split, source=str(f))
+        if probs: raise SchemaError(f'{len(probs)} schema problem(s):\n  ' + '\n  '.join(probs))
+        self._checked.add(f)
+    return pf
 
-    def read_arrow(self, split: str = 'train', start=None, end=None, columns=None, frac=None, max_partitions=None) -> pa.Table:
-        "A window of a split as one Arrow table (the fast path: maps stay Arrow maps)."
-        parts = self.partitions(split, start, end, max_partitions)
-        return pa.concat_tables([self.read_partition(p, split, columns, frac) for p in parts])
+def conform(t, f) -> pa.Table:
+    """`t` (a table or record batch of file `f`) with every column of an accepted but different type cast to the declared
+    one (a nullable integer written as float, a dictionary-encoded string, int32 for int64), so that partitions written
+    differently concatenate; a value that does not fit (a fraction in an integer column) is an error naming file and column."""
+    for i, fld in enumerate(t.schema):
+        et = COLUMN_TYPE.get(fld.name)
+        if et is None or fld.type.equals(et): continue
+        try: col = t.column(i).cast(et)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            raise SchemaError(f"{f}: column '{fld.name}' of type {fld.type} cannot be read as {et} ({e})") from None
+        t = t.set_column(i, pa.field(fld.name, et), col)
+    return t
 
-    def iter_chunks(self, split: str = 'train', chunk_size: int = 500_000, start=None, end=None, columns=None,
-                    frac=None, max_partitions=None) -> Iterator[pa.Table]:
-        """Tables of exactly `chunk_size` rows (the last may be shorter), in partition order, each row once.
-        Reads one file batch at a time, so memory is bounded by about one chunk plus one batch."""
-        if chunk_size < 1: raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
-        buf, have = [], 0
-        for part in self.partitions(split, start, end, max_partitions):
-            pfs = [self._open(f, split) for f in part.files]
-            m = self._mask(part, sum(pf.metadata.num_rows for pf in pfs), frac)
-            pos = 0
-            for pf in pfs:
-                for b in pf.iter_batches(batch_size=min(chunk_size, 65_536), columns=columns):
-                    t = pa.Table.from_batches([b])
-                    if m is not None: t = t.filter(pa.array(m[pos:pos + b.num_rows]))
-                    pos += b.num_rows
-                    t = self._with_key(t, part.name)
-                    buf.append(t); have += t.num_rows
-                    while have >= chunk_size:
-                        whole = pa.concat_tables(buf)
-                        yield whole.slice(0, chunk_size).combine_chunks()
-                        rest = whole.slice(chunk_size)
-                        buf, have = ([rest] if rest.num_rows else []), rest.num_rows
-        if have: yield pa.concat_tables(buf).combine_chunks()
+@patch
+def _read(self: DataLoader, f: Path, split: str, columns=None) -> pa.Table:
+    "One file, whole, in the declared types; damage past the footer (a corrupt page) is an error naming the file."
+    pf = self._open(f, split)
+    try: t = pf.read(columns=columns)
+    except (OSError, pa.ArrowException) as e: raise SchemaError(f'{f}: could not be read ({type(e).__name__}: {e})') from None
+    return conform(t, f)
 
-    def to_dask(self, split: str = 'train', start=None, end=None, columns=None, frac=None, max_partitions=None):
-        """A Dask DataFrame, one Dask partition per hour. `dataframe.convert-string` is off while it is built and
-        computed through this loader, so map columns stay lists of (key, value) tuples; prefer `read_arrow` for parsing."""
-        import dask, dask.dataframe as dd
-        parts = self.partitions(split, start, end, max_partitions)
-        with dask.config.set({'dataframe.convert-string': False}):
-            meta = self.read_partition(parts[0], split, columns, frac).slice(0, 0).to_pandas()
-            return dd.from_map(_DaskPart(self, split, columns, frac), parts, meta=meta, enforce_metadata=False)
+@patch
+def _mask(self: DataLoader, part: Partition, n: int, frac: float | None) -> np.ndarray | None:
+    "The kept rows of a partition (all files concatenated) for `frac`, or None for all."
+    if frac is None or frac >= 1: return None
+    if not 0 < frac: raise ValueError(f'a sampling fraction must be in (0, 1], got {frac}')
+    return np.random.default_rng(partition_seed(self.seed, part.name)).random(n) < frac
+
+@patch
+def _with_key(self: DataLoader, t: pa.Table, name: str) -> pa.Table:
+    return t.append_column(PARTITION_KEY, pa.array(np.full(t.num_rows, name, dtype=object), pa.string()))
+
+@patch
+def read_partition(self: DataLoader, part: Partition, split: str = 'train', columns: list | None = None,
+                   frac: float | None = None) -> pa.Table:
+    "One partition as an Arrow table (sampled with `frac`), with the `datetime` column."
+    tabs = [self._read(f, split, columns) for f in part.files]
+    t = pa.concat_tables(tabs) if len(tabs) > 1 else tabs[0]
+    m = self._mask(part, t.num_rows, frac)
+    if m is not None: t = t.filter(pa.array(m))
+    return self._with_key(t, part.name)
+
+@patch
+def read_arrow(self: DataLoader, split: str = 'train', start=None, end=None, columns=None, frac=None, max_partitions=None) -> pa.Table:
+    "A window of a split as one Arrow table (the fast path: maps stay Arrow maps)."
+    parts = self.partitions(split, start, end, max_partitions)
+    return pa.concat_tables([self.read_partition(p, split, columns, frac) for p in parts])
+
+
+# %% ../nbs/03_data.ipynb #48c99af2
+def _batches(pf, f, batch_size: int, columns):
+    "A file's record batches; damage past the footer is an error naming the file."
+    it = pf.iter_batches(batch_size=batch_size, columns=columns)
+    while True:
+        try: b = next(it)
+        except StopIteration: return
+        except (OSError, pa.ArrowException) as e: raise SchemaError(f'{f}: could not be read ({type(e).__name__}: {e})') from None
+        yield conform(b, f)
+
+@patch
+def iter_chunks(self: DataLoader, split: str = 'train', chunk_size: int = 500_000, start=None, end=None, columns=None,
+                frac=None, max_partitions=None) -> Iterator[pa.Table]:
+    """Tables of exactly `chunk_size` rows (the last may be shorter), in partition order, each row once.
+    Reads one file batch at a time, so memory is bounded by about one chunk plus one batch."""
+    if chunk_size < 1: raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
+    buf, have = [], 0
+    for part in self.partitions(split, start, end, max_partitions):
+        pfs = [self._open(f, split) for f in part.files]
+        m = self._mask(part, sum(pf.metadata.num_rows for pf in pfs), frac)
+        pos = 0
+        for pf in pfs:
+            for b in pf.iter_batches(batch_size=min(chunk_size, 65_536), columns=columns):
+                t = pa.Table.from_batches([b])
+                if m is not None: t = t.filter(pa.array(m[pos:pos + b.num_rows]))
+                pos += b.num_rows
+                t = self._with_key(t, part.name)
+                buf.append(t); have += t.num_rows
+                while have >= chunk_size:
+                    whole = pa.concat_tables(buf)
+                    yield whole.slice(0, chunk_size).combine_chunks()
+                    rest = whole.slice(chunk_size)
+                    buf, have = ([rest] if rest.num_rows else []), rest.num_rows
+    if have: yield pa.concat_tables(buf).combine_chunks()
+
+@patch
+def to_dask(self: DataLoader, split: str = 'train', start=None, end=None, columns=None, frac=None, max_partitions=None):
+    """A Dask DataFrame, one Dask partition per hour. `dataframe.convert-string` is off while it is built and
+    computed through this loader, so map columns stay lists of (key, value) tuples; prefer `read_arrow` for parsing."""
+    import dask, dask.dataframe as dd
+    parts = self.partitions(split, start, end, max_partitions)
+    with dask.config.set({'dataframe.convert-string': False}):
+        meta = self.read_partition(parts[0], split, columns, frac).slice(0, 0).to_pandas()
+        return dd.from_map(_DaskPart(self, split, columns, frac), parts, meta=meta, enforce_metadata=False)
 
 class _DaskPart:
     "Picklable reader of one partition to pandas (for `dd.from_map`)."
     def __init__(self, loader, split, columns, frac): self.l, self.split, self.columns, self.frac = loader, split, columns, frac
     def __call__(self, part: Partition):
         return self.l.read_partition(part, self.split, self.columns, self.frac).to_pandas()
+
 
 # %% ../nbs/03_data.ipynb #f5bf0021
 def stratified_split(y: np.ndarray, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

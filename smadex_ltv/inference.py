@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .config import Config, load_config, atomic_write, atomic_write_text
 from .data import DataLoader
 from .schema import arrow_schema, PARTITION_KEY
-from .pipeline import load_artifacts, run_folder
+from .pipeline import load_artifacts, run_folder, _alive
 from .models.stacking import OUTPUTS
 from .models.buyer import _threads
 
@@ -305,7 +305,10 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     import resource
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
     out = Path(out or submission_path(cfg, self.folder.name)); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp, dl = out.with_name(f'.{out.name}.tmp'), DataLoader.from_config(cfg)
+    for old in out.parent.glob(f'.{out.name}.*.tmp'):                    # left by a killed writer: never reused
+        pid = old.name[len(out.name) + 2:-4]
+        if pid.isdigit() and not _alive(int(pid)): old.unlink(missing_ok=True)
+    tmp, dl = out.with_name(f'.{out.name}.{os.getpid()}.tmp'), DataLoader.from_config(cfg)   # per process: two writers never mix
     chunk_size = chunk_size or cfg.inference.chunk_size
     if limit_rows is not None: chunk_size = max(1, min(chunk_size, limit_rows))  # never predict rows that are cut off
     window = dict(start=cfg.data.test_start, end=cfg.data.test_end, frac=frac, max_partitions=max_partitions)
@@ -336,7 +339,9 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     stats = {'rows': n, 'seconds': round(secs, 3), 'ms_per_row': secs * 1e3 / max(n, 1), 'rows_per_s': n / max(secs, 1e-9),
              'path': str(out), 'workers': w, 'engine': self.engine,
              'worker_peak_rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if w > 1 and client is None else None,
-             'distributed': client is not None}
+             'distributed': client is not None, 'skipped_partitions': dl.skipped}
+    if dl.skipped: log.warning('%d test partition(s) skipped (data.on_bad_partition: skip), their rows are NOT in the submission: %s',
+                               len(dl.skipped), dl.skipped)
     log.info('predicted %d rows in %.2f s (%.4f ms/row, %.0f rows/s, %d worker(s), %s) -> %s', n, secs, stats['ms_per_row'],
              stats['rows_per_s'], w, self.engine, out)
     return stats

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #873d7dfe
 from __future__ import annotations
-import hashlib, json, logging, os, platform, shutil, time
+import hashlib, json, logging, os, platform, shutil, signal, threading, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -26,8 +26,9 @@ ARTIFACT_VERSION = 2          # 2: stage 3 as JSON + LightGBM text models (no pi
 
 # %% auto #0
 __all__ = ['log', 'MODEL_LABELS', 'META_COLS', 'ARTIFACT_VERSION', 'plan_split', 'features_in_batches', 'sha256_file',
-           'library_versions', 'ArtifactError', 'write_artifacts', 'verify_artifacts', 'load_artifacts', 'run_folder',
-           'classification_metrics', 'TrainingPipeline', 'report_markdown', 'prediction_histograms']
+           'library_versions', 'ArtifactError', 'recover_artifacts', 'write_artifacts', 'verify_artifacts',
+           'load_artifacts', 'run_folder', 'classification_metrics', 'TrainingPipeline', 'report_markdown',
+           'prediction_histograms']
 
 # %% ../nbs/12_pipeline.ipynb #00f8dd77
 def _label_cols(dl: DataLoader, window: dict) -> list[str]:
@@ -112,10 +113,33 @@ def library_versions() -> dict:
 class ArtifactError(ValueError):
     "An artifacts folder that is missing, incomplete, tampered with or from an incompatible feature schema."
 
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0); return True
+    except ProcessLookupError: return False
+    except PermissionError: return True
+
+def recover_artifacts(folder) -> list[str]:
+    """Clean up after a writer that was killed: a run folder missing while its previous version waits as
+    `.<name>.old-<pid>` (killed between the two renames of `write_artifacts`) is put back; `.tmp-`/`.old-` folders of
+    processes that no longer run are removed. Returns what was done (also logged)."""
+    folder = Path(folder); done = []
+    if not folder.parent.exists(): return done
+    for p in sorted(folder.parent.glob(f'.{folder.name}.*-*')):
+        kind, _, pid = p.name[len(folder.name) + 2:].rpartition('-')
+        if kind not in ('tmp', 'old') or not pid.isdigit() or _alive(int(pid)): continue
+        if kind == 'old' and not folder.exists() and (p/'manifest.json').exists():
+            os.replace(p, folder); done.append(f'restored {folder} from {p.name} (a replacement was killed half-way)')
+        else:
+            shutil.rmtree(p, ignore_errors=True); done.append(f'removed {p.name}, left by a killed writer')
+    for d in done: log.warning('artifacts: %s', d)
+    return done
+
 def write_artifacts(folder, write, manifest: dict) -> Path:
     """Call `write(tmp_folder)`, hash every file it wrote into `manifest['files']`, write `manifest.json` last,
-    then swap the temporary folder into `folder` (an existing run is replaced only once the new one is complete)."""
+    then swap the temporary folder into `folder` (an existing run is replaced only once the new one is complete;
+    a kill between the two renames is undone by `recover_artifacts`, which runs before every write and load)."""
     folder = Path(folder); folder.parent.mkdir(parents=True, exist_ok=True)
+    recover_artifacts(folder)
     tmp = folder.parent/f'.{folder.name}.tmp-{os.getpid()}'
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir()
@@ -139,6 +163,7 @@ def verify_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
     that the manifest does not list, the feature schema, and the versions of smadex_ltv and LightGBM (a mismatch is refused
     unless `allow_version_mismatch`); ArtifactError naming the file or versions otherwise."""
     folder = Path(folder)
+    if not folder.exists(): recover_artifacts(folder)
     mf = folder/'manifest.json'
     if not mf.exists():
         raise ArtifactError(f'{folder}: no manifest.json; not a smadex_ltv artifacts folder (train one with smadex_train)')
@@ -270,7 +295,8 @@ def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
     const = self.train_matrix.constant_columns()
     self.report['data'] = _clean({'train': self._stats(self.labels_train), 'val': self._stats(self.labels_val),
                                   'n_features': self.X_train.shape[1], 'constant_features': const,
-                                  'cache': str(cache) if tr.cache_features else None})
+                                  'cache': str(cache) if tr.cache_features else None,
+                                  'skipped_partitions': dl.skipped})      # data.on_bad_partition: skip (03_data)
     if const: log.info('data: %d features are constant or all null on the training rows (no model can split on them): %s',
                        len(const), ', '.join(const[:10]) + (' ...' if len(const) > 10 else ''))
     log.info('data: %d train rows, %d validation rows, %d features (%.1f s)', len(self.X_train), len(self.X_val),
@@ -523,15 +549,22 @@ def run(self: TrainingPipeline) -> dict:
     fh.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
     log.addHandler(fh)
     if log.level == logging.NOTSET or log.level > logging.INFO: log.setLevel(logging.INFO)
+    t0, step = time.perf_counter(), 'start'
+    def on_term(signum, frame): raise SystemExit(f'stopped by signal {signum}')
+    prev = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
     try:
-        t0 = time.perf_counter()
         log.info('run %s: config %s (hash %s), %d jobs', self.run_name, self.cfg.name, self.cfg.hash(), self.n_jobs)
-        self.prepare_data().train_stage1_buyer().train_stage2_revenue().train_stage3_ensemble()
-        self.save()
+        for step, fn in (('prepare_data', self.prepare_data), ('stage 1', self.train_stage1_buyer), ('stage 2', self.train_stage2_revenue),
+                         ('stage 3', self.train_stage3_ensemble), ('save', self.save)): fn()
         self._record_time('total', t0)
         self.report['artifacts'] = str(self.artifacts_)
-        self.report['files'] = {k: str(v) for k, v in self.write_reports().items()}
+        step = 'reports'; self.report['files'] = {k: str(v) for k, v in self.write_reports().items()}
+    except BaseException as e:      # the log's last line says where and why (a SIGKILL cannot be logged: nothing was written)
+        log.error('run %s FAILED in step %s after %.0f s: %s: %s (earlier artifacts of this run name are untouched)', self.run_name,
+                  step, time.perf_counter() - t0, type(e).__name__, str(e).splitlines()[0] if str(e) else '')
+        raise
     finally:
+        if prev is not None: signal.signal(signal.SIGTERM, prev)
         log.removeHandler(fh); fh.close()
     return self.report
 
