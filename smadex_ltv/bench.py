@@ -72,7 +72,7 @@ __all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZ
            'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot',
            'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config', 'run_bench', 'machine',
            'bench_markdown', 'results_table', 'readme_from_index', 'robustness_cell', 'robustness_markdown',
-           'run_robustness', 'smadex_bench']
+           'run_robustness', 'predict_scale', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -548,6 +548,35 @@ def run_robustness(out, sizes=ROBUST_SIZES, worlds=None, seed: int = 0, n_jobs: 
             (out/'robustness.md').write_text(head + robustness_markdown(cells))
     return cells
 
+# %% ../nbs/90_benchmarks.ipynb #a5a0d51b
+def predict_scale(sizes, out='bench/scale', data_dir='data/bench_scale', seed: int = 0, synth_workers: int = 2) -> dict:
+    """Chunked prediction of each of `sizes` test rows in a fresh process (`predict_in_subprocess`: rows/s, peak RSS);
+    writes `predict_scale.json` and `predict_scale.md` under `out`. Data and model are made once (see the prose)."""
+    import math
+    from smadex_ltv.synth import generate
+    from smadex_ltv.pipeline import TrainingPipeline, library_versions
+    out, data_dir = Path(out), Path(data_dir); out.mkdir(parents=True, exist_ok=True)
+    generate(data_dir, 'small', seed, test_hours=96, test_rows_per_hour=math.ceil(max(sizes) / 96 * 1.05), progress=False,
+             overwrite=True, workers=synth_workers)
+    cfg = bench_config('small', data_dir, seed).replace(**{'data.synth_preset': None, 'data.train_end': '2025-10-01-23-00',
+                                                          'data.models_dir': str(out/'models'), 'data.logs_dir': str(out/'logs'),
+                                                          'data.reports_dir': str(out/'reports')})
+    model = out/'models'/'scale'
+    if not (model/'manifest.json').exists(): TrainingPipeline(cfg, run_name='scale', progress=False).run()
+    runs = []
+    for n in sorted(sizes):
+        r = predict_in_subprocess(cfg, model, limit_rows=n)
+        runs.append({k: r[k] for k in ('rows', 'seconds', 'rows_per_s', 'workers', 'engine', 'peak_rss_mb')})
+        log.info('predict scale: %s', runs[-1])
+    res = {'runs': runs, 'chunk_size': cfg.inference.chunk_size, 'machine': machine(), 'date': time.strftime('%Y-%m-%d'),
+           'command': f"smadex_bench --predict-rows {','.join(map(str, sorted(sizes)))} --seed {seed}", 'versions': library_versions()}
+    atomic_write_text(out/'predict_scale.json', json.dumps(res, indent=1))
+    L = [f"# Prediction at scale: `{res['command']}`", '', f"{res['date']}, {res['machine']}; chunks of {res['chunk_size']:,} rows.", '',
+         '| rows | seconds | rows/s | workers | engine | peak RSS MB |', '|---|---|---|---|---|---|']
+    L += [f"| {r['rows']:,} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} | {r['workers']} | {r['engine']} | {r['peak_rss_mb']:,.0f} |" for r in runs]
+    atomic_write_text(out/'predict_scale.md', '\n'.join(L) + '\n')
+    return res
+
 # %% ../nbs/90_benchmarks.ipynb #6b654e2e
 from fastcore.script import call_parse, Param, store_true
 
@@ -562,7 +591,8 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
                  growth_timeout: Param('seconds allowed to each growth training run; a run stopped early reports how far it got', float) = None,
                  robustness: Param('only the robustness grid: every synthetic world at 20k and 100k training rows (robustness.json, robustness.md)', store_true) = False,
                  full_grid: Param('with --robustness: add the medium size (1.15M training rows) to the grid', store_true) = False,
-                 distributed: Param('only the distributed figures: LocalClusters of these worker counts, e.g. 1,2 (nbs/16_distributed)', str) = None):
+                 distributed: Param('only the distributed figures: LocalClusters of these worker counts, e.g. 1,2 (nbs/16_distributed)', str) = None,
+                 predict_rows: Param('only chunked prediction at these test sizes, e.g. 1000000,5000000: rows/s and peak memory (bench/scale)', str) = None):
     "Accuracy against the oracle and the baselines, speed, memory and growth on a synthetic preset."
     from smadex_ltv.cli import setup_logging
     from smadex_ltv.config import friendly_errors
@@ -571,6 +601,9 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
     with friendly_errors('smadex_bench'):
         if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
         sizes = [int(x) for x in growth.split(',')] if growth else []
+        if predict_rows:
+            o = Path(out or 'bench/scale'); predict_scale([int(x) for x in predict_rows.split(',')], o, seed=seed)
+            print((o/'predict_scale.md').read_text()); return
         out = out or str(Path('bench')/('robustness' if robustness else preset))
         if distributed:
             from smadex_ltv.distributed import distributed_bench, distributed_markdown
