@@ -1,38 +1,40 @@
-"""Faults (issue 14): a process killed with SIGKILL while training, while writing the artifacts (also between the two
+"""Faults (issue 14): a process killed with SIGKILL by the test while training, while writing the artifacts (also between the two
 renames that swap the new run in) and while writing the submission; a run that fails half-way; a bad partition skipped."""
-import hashlib, json, subprocess, sys
+import hashlib, json, signal, subprocess, sys
 from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from test_commands import _cfg, run, cmd
 
 CHILD = r'''
-import json, os, signal, sys
+import os, sys, time
 from pathlib import Path
 import smadex_ltv.models.odmn, smadex_ltv.inference
 from smadex_ltv.config import load_config
 from smadex_ltv.pipeline import TrainingPipeline
 from smadex_ltv.inference import FastPredictor
 cfg, where, folder = load_config(sys.argv[1]), sys.argv[2], sys.argv[3]
-die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+def wait_here():
+    "Tell the test where this process is, then wait for its SIGKILL."
+    print('READY', flush=True); time.sleep(600)
 def after(obj, name, n):
-    "Replace obj.name by a function that kills this process on its call number n + 1."
+    "Replace obj.name by a function that stops (for the test to kill) on its call number n + 1."
     orig, calls = getattr(obj, name), []
     def f(*a, **k):
         calls.append(1)
-        if len(calls) > n: die()
+        if len(calls) > n: wait_here()
         return orig(*a, **k)
     setattr(obj, name, f)
 if where == 'training': after(smadex_ltv.models.odmn.OrderedRevenueModel, 'fit', 0)        # as stage 2 starts
 if where == 'artifacts': after(smadex_ltv.models.odmn.OrderedRevenueModel, 'save', 0)      # features, stage 1 written
 if where == 'swap':                                     # the old run moved aside, the new one not yet moved in
     orig = os.replace
-    os.replace = lambda a, b: die() if Path(b) == Path(folder) else orig(a, b)
+    os.replace = lambda a, b: wait_here() if Path(b) == Path(folder) else orig(a, b)
 if where == 'submission':
     after(smadex_ltv.inference, 'write_rows', 1)         # header and first chunk written
     FastPredictor(folder, engine='lightgbm').predict_test_set(cfg, chunk_size=300, workers=1, progress=False)
 else: TrainingPipeline(cfg, run_name=Path(folder).name, progress=False).run()
-print('not killed')
+print('not stopped', flush=True)
 '''
 
 def snapshot(folder) -> dict:
@@ -45,8 +47,15 @@ def test_sigkill_keeps_the_previous_run_and_submission(tmp_path):
     art, sub = tmp_path/'models_dir'/'r', tmp_path/'sub'/'submission.csv'
     before, sub_before = snapshot(art), sub.read_bytes()
     for where in ('training', 'artifacts', 'swap', 'submission'):
-        p = subprocess.run([sys.executable, '-c', CHILD, str(cfg), where, str(art)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
-        assert p.returncode == -9, (where, p.returncode, p.stdout[-300:], p.stderr[-2000:])
+        p = subprocess.Popen([sys.executable, '-c', CHILD, str(cfg), where, str(art)], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        seen = []
+        for line in p.stdout:                                            # until the child has reached the point
+            if line.strip() == 'READY': break
+            seen.append(line)
+        else: raise AssertionError(f'{where}: the child ended without reaching the point: {seen[-5:]}')
+        p.send_signal(signal.SIGKILL); p.wait(timeout=60)                # killed from here, mid-write
+        assert p.returncode == -9, (where, p.returncode)
         if where == 'swap': assert not art.exists()                      # the moment the kill hit: the run folder was moved aside
         text = run('smadex_predict', '--config', str(cfg), '--run-name', 'r', '--out', str(tmp_path/f'{where}.csv'), cwd=tmp_path)
         assert snapshot(art) == before, where                            # the previous run, intact and loadable (restored after 'swap')
