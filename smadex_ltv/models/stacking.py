@@ -226,7 +226,7 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
     self.selection_ = choose_blend(F, self.blend_columns_, ly, folds, huber, c['margin'], seed=c['seed'])
     self._fit_choice(F, ly)
     log.info('stage 3: shipped %s: %s', self.selection_['choice'], self.selection_['reason'])
-    self._fit_expected(F, tm, y)
+    self._fit_expected(F, tm, y, b)
     self.oof_ = F
     log.info('stage 3: done (%.0f s, peak RSS %.0f MB)', time.perf_counter() - t0, peak_rss_mb())
     return self
@@ -251,16 +251,23 @@ def _fit_choice(self: StackingEnsemble, F: pd.DataFrame, ly: np.ndarray):
     self.weights_, self.intercept_ = {k: float(v) for k, v in zip(cols, w)}, float(c0)
 
 @patch
-def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: np.ndarray):
-    "`pred_expected`: a Tweedie meta-learner on the out-of-fold features and segment codes (or P7·expm1(m7)), then one total-matching factor."
+def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: np.ndarray, buyers: np.ndarray | None = None):
+    """`pred_expected`: a Tweedie meta-learner on the out-of-fold features and segment codes (or P7·expm1(m7)), then one
+    factor that makes its total match the label total *out of fold*: the factor is computed on predictions of rows each
+    Tweedie model did not see (two halves stratified on `buyers`), because in-sample the meta-learner reproduces the
+    training whales it will not find on new rows (on the whale world at 100k rows its in-sample total was 7x its out-of-fold total)."""
     c = self.cfg
     if c['expected'] == 'tweedie':
         Fe = self._expected_inputs(F, tm.X, tm.names)
         pe = {'objective': 'tweedie', 'tweedie_variance_power': 1.5, 'learning_rate': 0.03, 'num_leaves': 15, 'min_data_in_leaf': 200,
               'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1}
-        self.meta_expected_ = lgb.train(pe, lgb.Dataset(Fe, np.maximum(y, 0)), num_boost_round=c['n_estimators'])
-        base = self.meta_expected_.predict(Fe)
-    else: self.meta_expected_, base = None, F.amount.to_numpy()
+        fit = lambda rows: lgb.train(pe, lgb.Dataset(Fe[rows], np.maximum(y[rows], 0)), num_boost_round=c['n_estimators'])
+        self.meta_expected_ = fit(np.arange(len(y)))
+        if buyers is None: base = self.meta_expected_.predict(Fe)
+        else:                     # two halves (each model on half the rows: together the cost of one more fit)
+            half, base = stratified_folds(buyers, 2, c['seed'] + 5), np.zeros(len(y))
+            for k in (0, 1): base[half == k] = fit(np.nonzero(half != k)[0]).predict(Fe[half == k])
+    else: self.meta_expected_, base = None, F.amount.to_numpy()      # already out of fold
     s = float(np.sum(base))
     self.smear_ = float(np.maximum(y, 0).sum() / s) if s > 0 else 1.0
 
