@@ -99,7 +99,7 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
     fp = FastPredictor(artifacts, engine=cfg.inference.engine)
     fe = fp.features
     out['features_rows_per_s'] = _median_rate(lambda: fe.transform(t), t.num_rows, repeats)
-    out['features_block_rows_per_s'] = _median_rate(lambda: fe.transform_rows(t, threads=2), t.num_rows, repeats)  # what predict runs
+    out['features_block_rows_per_s'] = _median_rate(lambda: fe.transform_rows(t, threads=2, dtype=fp.dtype), t.num_rows, repeats)  # what predict runs
     A = fe.transform_rows(t)
     fp.ensemble.predict(fp.for_models(A[:16]), ('pred_rmsle',), names=fe.feature_names_)                 # compiles, when lleaves
     out['models_rows_per_s'] = _median_rate(lambda: fp.ensemble.predict(fp.for_models(A), ('pred_rmsle',), names=fe.feature_names_),
@@ -116,7 +116,8 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
     out.update(predict_parent_peak_rss_mb=r['peak_rss_mb'], predict_worker_peak_rss_mb=wp, predict_workers=w,
                predict_engine=r.get('engine'), predict_compile_s=r.get('compile_s'),
                predict_vs_read=r['rows_per_s'] / out['read_rows_per_s'])
-    out['single_row_latency_ms'] = fp.single_row_latency_ms(t.slice(0, 1), 50)['median_ms']
+    out['single_row_latency_ms'] = fp.single_row_latency_ms(t.slice(0, 1), 50)['median_ms']           # every output
+    out['single_row_latency_bid_ms'] = fp.single_row_latency_ms(t.slice(0, 1), 50, ('pred_rmsle',))['median_ms']
     return out
 
 _PREDICT = """
@@ -566,16 +567,19 @@ def predict_scale(sizes, out='bench/scale', data_dir='data/bench_scale', seed: i
     model = out/'models'/'scale'
     if not (model/'manifest.json').exists(): TrainingPipeline(cfg, run_name='scale', progress=False).run()
     runs = []
-    for n in sorted(sizes):
+    for n in sorted(sizes) + [None]:                 # None: the whole window as `smadex_predict` runs it (default workers)
         r = predict_in_subprocess(cfg, model, limit_rows=n)
-        runs.append({k: r[k] for k in ('rows', 'seconds', 'rows_per_s', 'workers', 'engine', 'peak_rss_mb')})
+        runs.append({'whole_window': n is None, 'worker_peak_rss_mb': r.get('worker_peak_rss_mb'),
+                     **{k: r[k] for k in ('rows', 'seconds', 'rows_per_s', 'workers', 'engine', 'peak_rss_mb')}})
         log.info('predict scale: %s', runs[-1])
     res = {'runs': runs, 'chunk_size': cfg.inference.chunk_size, 'machine': machine(), 'date': time.strftime('%Y-%m-%d'),
            'command': f"smadex_bench --predict-rows {','.join(map(str, sorted(sizes)))} --seed {seed}", 'versions': library_versions()}
     atomic_write_text(out/'predict_scale.json', json.dumps(res, indent=1))
     L = [f"# Prediction at scale: `{res['command']}`", '', f"{res['date']}, {res['machine']}; chunks of {res['chunk_size']:,} rows.", '',
-         '| rows | seconds | rows/s | workers | engine | peak RSS MB |', '|---|---|---|---|---|---|']
-    L += [f"| {r['rows']:,} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} | {r['workers']} | {r['engine']} | {r['peak_rss_mb']:,.0f} |" for r in runs]
+         '| rows | seconds | rows/s | workers | engine | peak RSS MB (parent) | peak RSS MB (each worker) |', '|---|---|---|---|---|---|---|']
+    wk = lambda r: f"{r['worker_peak_rss_mb']:,.0f}" if r.get('worker_peak_rss_mb') else '–'
+    L += [f"| {r['rows']:,}{' (whole window)' if r.get('whole_window') else ''} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} | "
+          f"{r['workers']} | {r['engine']} | {r['peak_rss_mb']:,.0f} | {wk(r)} |" for r in runs]
     atomic_write_text(out/'predict_scale.md', '\n'.join(L) + '\n')
     return res
 

@@ -14,11 +14,11 @@ import pyarrow.compute as pc
 import yaml
 from .schema import LABELS, schema_hash
 from fastcore.basics import patch
-from .nested import NestedFeatureParser, Encoded, _str
+from .nested import NestedFeatureParser, Encoded, _str, _encode
 from .config import atomic_write_text
 
 # %% auto #0
-__all__ = ['GROUPS', 'load_catalogue', 'FeatureEngineer', 'bench_features']
+__all__ = ['GROUPS', 'FEW_ROWS', 'load_catalogue', 'FeatureEngineer', 'bench_features']
 
 # %% ../nbs/06_features.ipynb #ae90e3a2
 def load_catalogue(path=None) -> dict:
@@ -59,7 +59,7 @@ class FeatureEngineer:
         self.cat = catalogue or load_catalogue()
         self.parser = NestedFeatureParser(top_k_actions=top_k_actions)
         self.state_: dict | None = None
-        self._lk = None
+        self._lk = self._py = None
 
     def on(self, group: str) -> bool: return bool(self.cat['groups'].get(group, {}).get('enabled', False))
 
@@ -91,7 +91,7 @@ class FeatureEngineer:
                     'quant': {str(k): np.quantile(v.values, qs).tolist() for k, v in g if len(v) >= 20},
                     'all_mean': float(df.x.mean()) if len(df) else float('nan'),
                     'all_quant': np.quantile(df.x.values, qs).tolist() if len(df) else [float('nan')] * len(qs)}
-        self.state_, self._lk = st, None
+        self.state_, self._lk, self._py = st, None, None
         self.feature_names_ = self._names(t.slice(0, min(t.num_rows, 50)))
         bad = [c for c in self.feature_names_ if c in LABELS]
         if bad: raise ValueError(f'label columns would leak into the features: {bad}')
@@ -160,10 +160,11 @@ class FeatureEngineer:
 
 # %% ../nbs/06_features.ipynb #76e745ad
 @patch
-def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put):
-    "Every feature beyond the nested ones, in catalogue order, handed to `put(name, values)`."
-    n, lk, enc = t.num_rows, self._prepare(), {}
-    E = lambda c: enc.setdefault(c, Encoded(_str(t, c) if c in t.column_names else pa.nulls(n, pa.string())))
+def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put, enc: dict | None = None):
+    """Every feature beyond the nested ones, in catalogue order, handed to `put(name, values)`. `enc`: the string columns
+    the parser already encoded for this table (each column is hashed once per table, not once per feature)."""
+    n, lk, enc = t.num_rows, self._prepare(), {} if enc is None else enc
+    E = lambda c: _encode(t, c, enc)
     b = lambda c: self._base_value(c, base, bidx, n)
     if self.on('interactions'):
         put('ix_whale_x_sessions', np.log1p(np.nan_to_num(b('whale_users_bundle_total_revenue__sum'))) * np.log1p(np.nan_to_num(b('avg_daily_sessions__sum'))))
@@ -177,9 +178,11 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
             x, gm = b(f), _gather(E(by), *g['mean'])
             if self.on('group_local'):
                 put(f'gl_{by}_mean_{f}', gm); put(f'gl_{by}_dev_{f}', x - gm)
-                Q = g['grid'][_gather(E(by), *g['quant'])]            # each row's group grid (the overall one if none)
-                with np.errstate(invalid='ignore'):
-                    put(f'gl_{by}_rank_{f}', np.where(np.isnan(x), np.nan, (x[:, None] >= Q).mean(1)))
+                gi, G = _gather(E(by), *g['quant']), g['grid']       # each row's group grid (the overall one if none)
+                above = np.zeros(n, np.float64)                   # grid points at or below x, one grid column at a time
+                with np.errstate(invalid='ignore'):               # (no rows × quantiles temporary)
+                    for j in range(G.shape[1]): above += x >= G[:, j][gi]
+                put(f'gl_{by}_rank_{f}', np.where(np.isnan(x), np.nan, above / G.shape[1]))
             if self.on('interactions') and by == 'country' and f == 'release_msrp': put('ix_price_vs_country', _safe_div(x, gm))
     if self.on('time'):
         h, wd = b('hour'), b('weekday')
@@ -201,14 +204,15 @@ def transform_block(self: FeatureEngineer, t: pa.Table) -> np.ndarray:
     contiguous row of the underlying block, written once by the parser or by `_added`; nothing is copied or concatenated)."""
     if self.state_ is None: raise RuntimeError('FeatureEngineer is not fitted: call fit(train_table) first')
     nested, n_parser, n = self.on('nested'), len(self.parser.feature_names_), t.num_rows
-    base = self.parser.transform_block(t, extra=len(self.feature_names_) - n_parser if nested else 0)
+    enc = {}                                                  # string columns encoded once, by the parser, reused below
+    base = self.parser.transform_block(t, extra=len(self.feature_names_) - n_parser if nested else 0, enc=enc)
     out, pos = (base, n_parser) if nested else (np.empty((len(self.feature_names_), n), np.float32), 0)
     names = self.feature_names_
     def put(k, v):
         nonlocal pos
         if names[pos] != k: raise RuntimeError(f'feature {k!r} where {names[pos]!r} was fitted: the features differ from the fitted ones')
         out[pos] = v; pos += 1
-    self._added(t, base, self.parser.index_, put)
+    self._added(t, base, self.parser.index_, put, enc)
     if pos != len(names): raise RuntimeError('the features differ from the fitted ones')
     return out.T
 
@@ -221,18 +225,104 @@ def transform(self: FeatureEngineer, t: pa.Table, encoding: str = 'lightgbm') ->
 
 # %% ../nbs/06_features.ipynb #e87bdf0e
 _POOL = None
+FEW_ROWS = 16                  # up to this many rows, the per-row path (below) beats the columnar path's fixed cost
 
 @patch
-def transform_rows(self: FeatureEngineer, t: pa.Table, threads: int = 2, min_rows: int = 20_000) -> np.ndarray:
-    "The model matrix of `t`, row-major float32 (rows × `feature_names_`); tables of `min_rows` or more split across `threads`."
+def transform_rows(self: FeatureEngineer, t: pa.Table, threads: int = 2, min_rows: int = 20_000, few: int = FEW_ROWS,
+                   dtype=np.float32) -> np.ndarray:
+    """The model matrix of `t`, row-major (rows × `feature_names_`); tables of `min_rows` or more split across `threads`;
+    tables of at most `few` rows take the per-row path (`transform_few`). `dtype=np.float64` writes the float32 values
+    straight into a float64 matrix (what compiled trees read): the transposing copy is made anyway, so no second pass."""
     global _POOL
-    if threads < 2 or t.num_rows < min_rows: return np.ascontiguousarray(self.transform_block(t))
+    if 0 < t.num_rows <= few: return self.transform_few(t).astype(dtype, copy=False)
+    if threads < 2 or t.num_rows < min_rows: return np.ascontiguousarray(self.transform_block(t), dtype)
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
         _POOL = ThreadPoolExecutor(threads)
-    step, out = -(-t.num_rows // threads), np.empty((t.num_rows, len(self.feature_names_)), np.float32)
+    step, out = -(-t.num_rows // threads), np.empty((t.num_rows, len(self.feature_names_)), dtype)
     def one(i): out[i:i + step] = self.transform_block(t.slice(i, step))      # each thread fills its rows of one C-order block
     list(_POOL.map(one, range(0, t.num_rows, step)))
+    return out
+
+# %% ../nbs/06_features.ipynb #c5343691
+import math
+from .nested import reference_row, _partition_time, CATALOGUE, SCALAR_NUMERIC, SCALAR_TIME
+from .schema import SchemaError
+_BIGF = float(np.finfo(np.float64).max)
+
+def _nz(x: float) -> float:
+    "`np.nan_to_num` of one float: NaN -> 0, ±inf -> ±the largest float."
+    return 0.0 if x != x else (_BIGF if x == math.inf else -_BIGF if x == -math.inf else x)
+
+def _log1p(x: float) -> float: return math.log1p(x) if x > -1 else (-math.inf if x == -1 else math.nan)
+
+def _div(a: float, b: float) -> float:
+    "`_safe_div` of two floats: NaN unless the quotient is finite."
+    try: r = a / b
+    except ZeroDivisionError: return math.nan
+    return r if math.isfinite(r) else math.nan
+
+@patch
+def _lookups_py(self: FeatureEngineer) -> dict:
+    "The fitted tables as Python dicts (value -> number), built once per engineer: the per-row path's lookups."
+    if getattr(self, '_py', None) is None:
+        st, nq = self.state_, self.cat['group_local']['n_quantiles']
+        self._py = {'vocab': {c: {v: float(i + 2) for i, v in enumerate(vs)} for c, vs in st['vocab'].items()},
+                    'freq': st['freq'],
+                    'group': {k: (g['mean'], g['all_mean'], g['quant'], g['all_quant'], nq) for k, g in st['group'].items()}}
+    return self._py
+
+# %% ../nbs/06_features.ipynb #2d51c058
+@patch
+def _added_row(self: FeatureEngineer, r: dict, b, f: dict):
+    "`_added` for one row: `r` the raw row, `b(name)` its nested features (float32-rounded, as the block holds them); writes into `f`."
+    py = self._lookups_py()
+    if self.on('interactions'):
+        f['ix_whale_x_sessions'] = _log1p(_nz(b('whale_users_bundle_total_revenue__sum'))) * _log1p(_nz(b('avg_daily_sessions__sum')))
+        f['ix_purchase_x_recency'] = _log1p(_nz(b('iap_revenue_usd_bundle__sum'))) * _nz(b('last_buy_ts_bundle__recency'))
+        f['ix_install_velocity'] = _div(b('last_install_ts_bundle__count'), b('last_install_ts_bundle__days_since_earliest') + 1)
+        f['ix_avg_purchase_value'] = _div(b('iap_revenue_usd_bundle__sum'), b('num_buys_bundle__sum'))
+        f['ix_adv_purchase_share'] = _div(b('iap_revenue_usd_bundle__own'), b('iap_revenue_usd_bundle__sum'))
+    for key, (mean, all_mean, quant, all_quant, nq) in py['group'].items():
+        (by, fn), k = key.split('|'), r.get(key.split('|')[0])
+        x, gm = b(fn), mean.get(k, all_mean) if k is not None else all_mean      # null or unseen group: the overall figures
+        if self.on('group_local'):
+            q = quant.get(k, all_quant) if k is not None else all_quant
+            f[f'gl_{by}_mean_{fn}'], f[f'gl_{by}_dev_{fn}'] = gm, x - gm
+            f[f'gl_{by}_rank_{fn}'] = math.nan if x != x else sum(x >= v for v in q) / len(q)
+        if self.on('interactions') and key == 'country|release_msrp': f['ix_price_vs_country'] = _div(x, gm)
+    if self.on('time'):
+        h, wd = b('hour'), b('weekday')
+        f['t_hour_sin'], f['t_hour_cos'] = math.sin(2 * math.pi * h / 24), math.cos(2 * math.pi * h / 24)
+        f['t_weekday_sin'], f['t_weekday_cos'] = math.sin(2 * math.pi * (wd - 1) / 7), math.cos(2 * math.pi * (wd - 1) / 7)
+        f['t_day_segment'] = math.nan if h != h else float(math.floor(h / 6))
+        f['t_weekend'] = math.nan if wd != wd else float(wd >= 6)
+    if self.on('behaviour'):
+        f['bh_engagement'] = _nz(b('avg_act_days')) / 7 * _log1p(_nz(b('avg_daily_sessions__sum')))
+        f['bh_session_consistency'] = _div(b('avg_daily_sessions__std'), b('avg_daily_sessions__mean'))
+        f['bh_wifi_engagement'] = b('wifi_ratio') * b('avg_act_days')
+    if self.on('categorical'):
+        for c, fr in py['freq'].items(): f[f'freq_{c}'] = fr.get(r.get(c), 0.0) if r.get(c) is not None else 0.0
+        for c, vs in py['vocab'].items(): f[f'cat_{c}'] = 0.0 if r.get(c) is None else vs.get(r.get(c), 1.0)
+
+@patch
+def transform_few(self: FeatureEngineer, t: pa.Table) -> np.ndarray:
+    """The model matrix of a table of a few rows (row-major float32), one row at a time in Python: the nested features
+    by `reference_row`, the rest by `_added_row`, from lookups built once. Same checks as the columnar path (column types,
+    the `datetime` key) and, tested below, the same numbers."""
+    if self.state_ is None: raise RuntimeError('FeatureEngineer is not fitted: call fit(train_table) first')
+    for c in CATALOGUE: self.parser._column(t, c)            # type errors and missing-column warnings, as the parser gives them
+    _partition_time(t)                                        # a missing or malformed `datetime`: the parser's error
+    pnames, pidx, names = self.parser.feature_names_, self.parser.index_, self.feature_names_
+    out = np.empty((t.num_rows, len(names)), np.float32)
+    for i, r in enumerate(t.to_pylist()):
+        ref = reference_row(r, self.parser.actions_)
+        try: nested = np.array([ref[k] for k in pnames], np.float32)        # float32 first: the block's values
+        except KeyError as e: raise RuntimeError(f'feature {e} was not produced by the per-row path: the features differ from the fitted ones')
+        f = dict(zip(pnames, nested.tolist())) if self.on('nested') else {}
+        self._added_row(r, lambda k: float(nested[pidx[k]]) if k in pidx else math.nan, f)
+        try: out[i] = [f[k] for k in names]
+        except KeyError as e: raise RuntimeError(f'feature {e} was not produced by the per-row path: the features differ from the fitted ones')
     return out
 
 # %% ../nbs/06_features.ipynb #0479bee3

@@ -22,8 +22,9 @@ log = logging.getLogger('smadex_ltv')
 SUBMISSION_COLUMNS = ['row_id', 'iap_revenue_d7']
 
 # %% auto #0
-__all__ = ['log', 'SUBMISSION_COLUMNS', 'to_arrow', 'check_row_ids', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
-           'CompiledBooster', 'FastPredictor', 'plan_units', 'submission_path', 'expected_ids', 'check_submission']
+__all__ = ['log', 'SUBMISSION_COLUMNS', 'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch', 'write_rows',
+           'compile_cache', 'resolve_engine', 'CompiledBooster', 'FastPredictor', 'plan_units', 'submission_path',
+           'expected_ids', 'check_submission']
 
 # %% ../nbs/13_inference.ipynb #4958efaa
 def to_arrow(df) -> pa.Table:
@@ -50,6 +51,28 @@ def check_row_ids(ids, source: str = 'the input'):
     rep = pc.filter(vc, pc.greater(vc.field('counts'), 1))
     if len(rep): raise ValueError(f"{source}: {len(rep)} row_id(s) appear more than once, e.g. {rep[0]['values'].as_py()!r} "
                                   f"({rep[0]['counts'].as_py()} times)")
+
+# %% ../nbs/13_inference.ipynb #aaa74a2c
+def _hash_ids(ids: pa.Array) -> np.ndarray:
+    "64-bit hashes of row_ids (pandas' SipHash of each string)."
+    return pd.util.hash_array(ids.to_numpy(zero_copy_only=False), categorize=False)
+
+def check_window_ids(dl: DataLoader, split: str, source: str, start=None, end=None, frac=None, max_partitions=None):
+    """`check_row_ids` over a window of `dl`, one partition at a time: a null id names its partition; a repeated id is found
+    by sorting the ids' hashes and confirmed on the strings of the rows whose hash repeats."""
+    parts = dl.partitions(split, start, end, max_partitions)
+    read = lambda p: dl.read_partition(p, split, ['row_id'], frac)['row_id']
+    hashes = []
+    for p in parts:
+        ids = read(p)
+        if ids.null_count: raise ValueError(f'{source}, partition {p.name}: {ids.null_count} null row_id(s): every row needs an id')
+        hashes.append(_hash_ids(ids.combine_chunks()))
+    h = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, np.uint64)
+    twice = np.unique(h[1:][h[1:] == h[:-1]])
+    del h, hashes
+    if twice.size:                                   # the strings behind the repeated hashes (collisions are not duplicates)
+        cand = [ids.filter(pa.array(np.isin(_hash_ids(ids), twice))) for ids in (read(p).combine_chunks() for p in parts)]
+        check_row_ids(pa.chunked_array(cand, pa.string()) if cand else pa.array([], pa.string()), source)
 
 # %% ../nbs/13_inference.ipynb #6460fead
 def prefetch(it, depth: int = 1):
@@ -180,28 +203,33 @@ class FastPredictor:
         """Predictions of every row of `df` (Arrow table or DataFrame), in order; `batch_size` bounds the memory of one call.
         `outputs`: any of 'pred_rmsle', 'pred_expected', 'horizons' (all by default); only the models they need run."""
         t = to_arrow(df)
-        if 'row_id' in t.column_names: check_row_ids(t['row_id'])
+        if t.schema.get_field_index('row_id') >= 0: check_row_ids(t['row_id'])
         if batch_size and t.num_rows > batch_size:
             return pd.concat([self.predict(t.slice(i, batch_size), outputs=outputs) for i in range(0, t.num_rows, batch_size)], ignore_index=True)
-        A = self.for_models(self.features.transform_rows(t, threads=min(self.threads, 2)))  # row-major, read by every model
-        out = self.ensemble.predict(A, outputs, names=self.features.feature_names_)
+        A = self.features.transform_rows(t, threads=min(self.threads, 2), dtype=self.dtype)   # row-major, read by every model
+        out = self.ensemble.predict_arrays(A, outputs, names=self.features.feature_names_)
         for c in ('pred_rmsle', 'pred_expected'):
-            if c in out: out[c] = np.maximum(out[c].to_numpy(), self.clip_min)
-        ids = t['row_id'].to_numpy(zero_copy_only=False) if 'row_id' in t.column_names else np.arange(t.num_rows)
-        out.insert(0, 'row_id', ids)
-        return out.reset_index(drop=True)
+            if c in out: out[c] = np.maximum(out[c], self.clip_min)
+        ids = t['row_id'].to_numpy(zero_copy_only=False) if t.schema.get_field_index('row_id') >= 0 else np.arange(t.num_rows)
+        return pd.DataFrame({'row_id': ids, **out})                      # one frame, built once
+
+    @property
+    def dtype(self):
+        "What the engine reads: float32 for LightGBM, float64 for compiled code (written so by the features, once for all models)."
+        return np.float64 if self.engine == 'lleaves' else np.float32
 
     def for_models(self, A: np.ndarray) -> np.ndarray:
-        "The feature block as the engine reads it: float32 for LightGBM, float64 for compiled code (converted once for all models)."
-        return A.astype(np.float64) if self.engine == 'lleaves' else A
+        "A feature block as the engine reads it (converted once for all models)."
+        return A.astype(self.dtype, copy=False)
 
-    def single_row_latency_ms(self, row, repeats: int = 50) -> dict:
-        "Median and p95 milliseconds of `predict` on a one-row frame (the dashboard's and a bidder's call)."
+    def single_row_latency_ms(self, row, repeats: int = 50, outputs=OUTPUTS) -> dict:
+        """Median and p95 milliseconds of `predict` on a one-row frame: every output (the dashboard's call) by default,
+        `outputs=('pred_rmsle',)` for a bidder's (the bid value alone)."""
         t = to_arrow(row).slice(0, 1)
-        self.predict(t)                                       # warm-up
+        self.predict(t, outputs=outputs)                      # warm-up
         ms = []
         for _ in range(repeats):
-            t0 = time.perf_counter(); self.predict(t); ms.append((time.perf_counter() - t0) * 1e3)
+            t0 = time.perf_counter(); self.predict(t, outputs=outputs); ms.append((time.perf_counter() - t0) * 1e3)
         return {'median_ms': float(np.median(ms)), 'p95_ms': float(np.percentile(ms, 95)), 'repeats': repeats}
 
 
@@ -313,8 +341,7 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     if limit_rows is not None: chunk_size = max(1, min(chunk_size, limit_rows))  # never predict rows that are cut off
     window = dict(start=cfg.data.test_start, end=cfg.data.test_end, frac=frac, max_partitions=max_partitions)
     total = sum(p.num_rows for p in dl.partitions('test', window['start'], window['end'], max_partitions))
-    check_row_ids(dl.read_arrow('test', window['start'], window['end'], ['row_id'], frac, max_partitions)['row_id'],
-                  f'the test window under {dl.raw_dir}')          # the whole window, before any model runs
+    check_window_ids(dl, 'test', f'the test window under {dl.raw_dir}', **window)   # the whole window, before any model runs
     w = workers or _workers(cfg, total, chunk_size, limit_rows)
     progress = cfg.inference.show_progress if progress is None else progress
     if client is not None:

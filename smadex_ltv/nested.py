@@ -18,8 +18,8 @@ BIG = 1e30
 
 # %% auto #0
 __all__ = ['log', 'DAY', 'BIG', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 'CATALOGUE', 'SCALAR_NUMERIC', 'SCALAR_TIME',
-           'MONTHS', 'RECENCY_DAYS', 'Encoded', 'Segments', 'NestedFeatureParser', 'reference_features',
-           'feature_table', 'bench_parse', 'peak_rss_one_partition']
+           'MONTHS', 'RECENCY_DAYS', 'Encoded', 'Segments', 'NestedFeatureParser', 'reference_row',
+           'reference_features', 'feature_table', 'bench_parse', 'peak_rss_one_partition']
 
 # %% ../nbs/05_nested.ipynb #b6e0613d
 def _unique(a: np.ndarray) -> np.ndarray:
@@ -31,9 +31,11 @@ class Encoded:
     "A per-row string column as dictionary codes (-1 where null), so map keys are matched by integer comparison."
     def __init__(self, arr):
         if isinstance(arr, pa.ChunkedArray): arr = arr.combine_chunks()
+        if pa.types.is_dictionary(arr.type) or pa.types.is_large_string(arr.type): arr = arr.cast(pa.string())
         d = pc.dictionary_encode(arr)
         self.dictionary = d.dictionary
-        self.codes = pc.fill_null(d.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        i = d.indices
+        self.codes = (pc.fill_null(i, -1) if i.null_count else i).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 # %% ../nbs/05_nested.ipynb #1a621566
@@ -135,8 +137,12 @@ def stats(self: Segments) -> dict:
 def match(self: Segments, target) -> np.ndarray:
     "Per entry: is its key equal to `target[parent]` (a per-row string array, or an `Encoded` one)?"
     if len(self.parent) == 0: return np.zeros(0, bool)
-    if isinstance(target, Encoded):      # integer codes: a hash lookup per entry, no string copies
-        kc = pc.fill_null(pc.index_in(self.keys, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
+    if isinstance(target, Encoded):      # integer codes: no string copies
+        if getattr(self, '_enc', None) is not None:       # keys already encoded: one lookup per distinct key
+            e = self._enc
+            m = pc.fill_null(pc.index_in(e.dictionary, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
+            kc = np.append(m.astype(np.int64), -2)[e.codes]
+        else: kc = pc.fill_null(pc.index_in(self.keys, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
         return kc == target.codes[self.parent]
     t = target.take(pa.array(self.parent))
     return pc.fill_null(pc.equal(self.keys, t), False).to_numpy(zero_copy_only=False)
@@ -166,20 +172,24 @@ def at(self: Segments, hit: np.ndarray, v=None) -> np.ndarray:
     return out
 
 @patch
+def encoded(self: Segments) -> Encoded:
+    "The keys as dictionary codes, hashed once per column and kept: `distinct`, `match` and list overlaps all reuse them."
+    if getattr(self, '_enc', None) is None: self._enc = Encoded(self.keys)
+    return self._enc
+
+@patch
 def key_codes(self: Segments, vocab: pa.Array | None = None) -> tuple[np.ndarray, int]:
-    "Integer code of every key: its index in `vocab` (len(vocab) if absent), or a fresh dictionary when vocab is None."
-    if vocab is not None:
-        c = pc.index_in(self.keys, value_set=vocab).to_numpy(zero_copy_only=False)
-        return np.where(np.isnan(c.astype(float)), len(vocab), c).astype(np.int64), len(vocab) + 1
-    d = pc.dictionary_encode(self.keys)
-    if isinstance(d, pa.ChunkedArray): d = d.combine_chunks()
-    return d.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(d.dictionary)
+    "Integer code of every key: its index in `vocab` (len(vocab) if absent), or its own dictionary's when vocab is None."
+    e = self.encoded()
+    if vocab is None: return e.codes, len(e.dictionary)
+    pos = pc.fill_null(pc.index_in(e.dictionary, value_set=vocab), len(vocab)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.append(pos, len(vocab))[e.codes], len(vocab) + 1      # looked up once per distinct key; a null key -> absent
 
 @patch
 def distinct(self: Segments) -> np.ndarray:
     "Per row: number of distinct keys (NaN for a null row)."
     codes, K = self.key_codes()
-    u = _unique(self.parent * K + codes)
+    u = _unique(self.parent * (K + 1) + codes + 1); K += 1       # a null element (code -1) is one distinct value, as in set()
     return np.where(self.null, np.nan, np.bincount(u // K, minlength=self.n))
 
 
@@ -225,15 +235,26 @@ MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'augus
 RECENCY_DAYS = 7.0
 
 # %% ../nbs/05_nested.ipynb #625dcee1
-def _partition_time(t: pa.Table) -> np.ndarray:
-    "Unix seconds of each row's partition hour, from the `datetime` column ('YYYY-MM-DD-HH-00')."
-    if 'datetime' not in t.column_names:
+def _encode(t: pa.Table, c: str, enc: dict) -> Encoded:
+    "Column `c` of `t` as dictionary codes (all null when absent), hashed once per table: `enc` is the per-table cache."
+    if c not in enc: enc[c] = Encoded(_str(t, c) if _has(t, c) else pa.nulls(t.num_rows, pa.string()))
+    return enc[c]
+
+def _per_value(e: Encoded, fn) -> np.ndarray:
+    "`fn` (strings -> float64 array) run once per distinct value of an encoded column, then gathered to the rows (null -> NaN)."
+    return np.append(np.asarray(fn(e.dictionary), np.float64), np.nan)[e.codes]
+
+def _partition_time(t: pa.Table, enc: dict | None = None) -> np.ndarray:
+    "Unix seconds of each row's partition hour, from the `datetime` column ('YYYY-MM-DD-HH-00'), parsed once per distinct hour."
+    if not _has(t, 'datetime'):
         raise SchemaError("the nested parser needs the `datetime` column (the partition key) to measure ages; "
                           "tables read with smadex_ltv.data.DataLoader carry it")
-    d = t['datetime']
-    if pa.types.is_dictionary(d.type): d = d.cast(pa.string())
-    ts = pc.strptime(d, format='%Y-%m-%d-%H-%M', unit='s')
-    return pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    parse = lambda d: pc.cast(pc.strptime(d, format='%Y-%m-%d-%H-%M', unit='s'), pa.int64()).to_numpy(zero_copy_only=False)
+    return _per_value(_encode(t, 'datetime', {} if enc is None else enc), parse)
+
+def _has(t: pa.Table, c: str) -> bool:
+    "Whether `t` has column `c` (a schema lookup: `c in t.column_names` builds a list of every name, ~60 µs a call)."
+    return t.schema.get_field_index(c) >= 0
 
 def _str(t: pa.Table, c: str) -> pa.Array:
     a = t[c].combine_chunks() if isinstance(t[c], pa.ChunkedArray) else t[c]
@@ -248,6 +269,8 @@ def _parse_number(a: pa.Array) -> np.ndarray:
     "Strings like '07' or '3.5' -> float; anything else (and null) -> NaN."
     m = pc.extract_regex(a, r'^(?P<v>-?\d+(?:\.\d+)?)$')
     return pc.fill_null(pc.cast(pc.struct_field(m, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+
+_TYPE_OK: dict = {}       # (column, Arrow type) -> accepted: checked once per process, not per call (serving latency)
 
 class _Block:
     """Write-only feature store: each feature goes straight into its row of one float32 block (no float64 copies kept);
@@ -272,12 +295,14 @@ class NestedFeatureParser:
 
     def _column(self, t: pa.Table, c: str):
         "The column, or None (treated as missing everywhere) when absent or all-null; a clear error when corrupted."
-        if c not in t.column_names:
+        if not _has(t, c):
             log.warning('column %s is absent: its features are missing on every row', c); return None
         a = t[c]
         if pa.types.is_null(a.type):
             log.warning('column %s is entirely null: its features are missing on every row', c); return None
-        if not types_match(COLUMN_TYPE[c], a.type):
+        ok = _TYPE_OK.get((c, a.type))
+        if ok is None: ok = _TYPE_OK[(c, a.type)] = types_match(COLUMN_TYPE[c], a.type)
+        if not ok:
             hint = f'; {STRING_FIX}' if _kind(a.type) == 'string' else ''
             raise SchemaError(f"column '{c}' has type {a.type}, expected {COLUMN_TYPE[c]}{hint}")
         return a
@@ -311,10 +336,14 @@ class NestedFeatureParser:
     def _overlap(a: Segments | None, b: Segments | None, n: int) -> np.ndarray:
         "Per row: number of distinct keys of list a that are also in list b (NaN when either is null)."
         if a is None or b is None: return np.full(n, np.nan)
-        d = pc.dictionary_encode(pa.concat_arrays([a.keys.cast(pa.string()), b.keys.cast(pa.string())]))
-        codes = d.indices.to_numpy(zero_copy_only=False).astype(np.int64); K = len(d.dictionary) + 1
-        ca, cb = codes[:len(a.parent)], codes[len(a.parent):]
-        both = np.intersect1d(_unique(a.parent * K + ca), _unique(b.parent * K + cb), assume_unique=True)
+        ea, eb = a.encoded(), b.encoded(); K = len(eb.dictionary) + 1           # b's codes + 1; 0 is a null element
+        if getattr(b, '_pairs', None) is None: b._pairs = _unique(b.parent * K + eb.codes + 1)   # once per b, however many a's
+        to_b = pc.fill_null(pc.index_in(ea.dictionary, value_set=eb.dictionary), -2).to_numpy(zero_copy_only=False)
+        ca = np.append(to_b.astype(np.int64) + 1, 0)[ea.codes]                 # a's elements in b's codes; -1: not in b at all
+        keep = ca >= 0
+        ua, ub = _unique(a.parent[keep] * K + ca[keep]), b._pairs
+        i = np.minimum(np.searchsorted(ub, ua), max(len(ub) - 1, 0))
+        both = ua[ub[i] == ua] if len(ub) else ua[:0]
         r = np.bincount(both // K, minlength=n).astype(float)
         return np.where(a.null | b.null, np.nan, r)
 
@@ -332,12 +361,13 @@ class NestedFeatureParser:
 
 # %% ../nbs/05_nested.ipynb #d59c2ef8
 @patch
-def transform_block(self: NestedFeatureParser, t: pa.Table, extra: int = 0) -> np.ndarray:
+def transform_block(self: NestedFeatureParser, t: pa.Table, extra: int = 0, enc: dict | None = None) -> np.ndarray:
     """Features × rows, float32, in `feature_names_` order, with `extra` uninitialised rows below them for a caller
-    that appends its own features (`FeatureEngineer`): one block, no frame, no copy. Needs a fitted parser."""
+    that appends its own features (`FeatureEngineer`): one block, no frame, no copy. Needs a fitted parser. `enc`: a dict
+    that receives the string columns' dictionary codes, for a caller that encodes the same columns again."""
     if self.feature_names_ is None: raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
     out = _Block(self.feature_names_, t.num_rows, extra, self.index_)
-    self._fill(t, out)
+    self._fill(t, out, enc)
     if out.seen != len(self.feature_names_): raise RuntimeError('the features differ from the fitted ones')
     return out.block
 
@@ -356,12 +386,11 @@ def transform(self: NestedFeatureParser, t: pa.Table, impute: bool | None = None
     return df
 
 @patch
-def _fill(self: NestedFeatureParser, t: pa.Table, out):
-    "Compute every feature of `t` into `out` (a `_Block`, or a dict while fitting)."
-    n = t.num_rows
-    T = _partition_time(t)
-    own = {c: Encoded(_str(t, c) if c in t.column_names else pa.nulls(n, pa.string())) for c in
-           (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
+def _fill(self: NestedFeatureParser, t: pa.Table, out, enc: dict | None = None):
+    "Compute every feature of `t` into `out` (a `_Block`, or a dict while fitting); `enc`: per-table encodings, shared with the caller."
+    n, enc = t.num_rows, {} if enc is None else enc
+    T = _partition_time(t, enc)
+    own = {c: _encode(t, c, enc) for c in (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
     nan = np.full(n, np.nan)
     segs = {}
     for c, spec in CATALOGUE.items():
@@ -374,7 +403,7 @@ def _fill(self: NestedFeatureParser, t: pa.Table, out):
     for c, spec in CATALOGUE.items():                       # overlaps between lists
         if spec.get('overlap'):
             out[f'{c}__overlap_{spec["overlap"]}'] = self._overlap(segs[c], segs[spec['overlap']], n)
-    self._scalars(t, T, out)
+    self._scalars(t, T, out, enc)
 
 
 # %% ../nbs/05_nested.ipynb #dc38cd22
@@ -457,26 +486,28 @@ def _fill_mapmap(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
         out[f'{c}__days_since_latest_at_adv'] = s.at(hit_outer, age)
 
 @patch
-def _scalars(self: NestedFeatureParser, t, T, out):
-    n = t.num_rows
+def _scalars(self: NestedFeatureParser, t, T, out, enc: dict | None = None):
+    "Scalar columns; the string ones (hour, release_date, dev_osv) parsed once per distinct value, not once per row."
+    n, enc = t.num_rows, {} if enc is None else enc
     for c in SCALAR_NUMERIC + SCALAR_TIME + ['hour', 'release_date', 'dev_osv']:
-        if c in t.column_names: out[f'{c}__isnull'] = t[c].is_null().to_numpy(zero_copy_only=False).astype(float)
+        if _has(t, c): out[f'{c}__isnull'] = t[c].is_null().to_numpy(zero_copy_only=False).astype(float)
         else: out[f'{c}__isnull'] = np.ones(n)
-    for c in SCALAR_NUMERIC: out[c] = _num(t, c) if c in t.column_names else np.full(n, np.nan)
-    for c in SCALAR_TIME: out[f'{c}__days_since'] = (T - _num(t, c)) / DAY if c in t.column_names else np.full(n, np.nan)
-    out['hour'] = _parse_number(_str(t, 'hour')) if 'hour' in t.column_names else np.full(n, np.nan)
-    if 'release_date' in t.column_names:
-        parts = pc.extract_regex(_str(t, 'release_date'), r'^(?P<y>\d{4})_(?P<m>[a-z]+)$')   # null when malformed
-        y = pc.fill_null(pc.cast(pc.struct_field(parts, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-        mon = pc.index_in(pc.struct_field(parts, [1]), value_set=pa.array(MONTHS))
-        m = pc.fill_null(pc.cast(mon, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-        req = pd.to_datetime(T, unit='s')
-        out['months_since_release'] = (req.year.values - y) * 12 + (req.month.values - 1 - m)
+    for c in SCALAR_NUMERIC: out[c] = _num(t, c) if _has(t, c) else np.full(n, np.nan)
+    for c in SCALAR_TIME: out[f'{c}__days_since'] = (T - _num(t, c)) / DAY if _has(t, c) else np.full(n, np.nan)
+    out['hour'] = _per_value(_encode(t, 'hour', enc), _parse_number)
+    if _has(t, 'release_date'):
+        num = lambda a: pc.fill_null(pc.cast(a, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        def months(d):                                           # 'YYYY_month' -> months since 1970-01; NaN when malformed
+            parts = pc.extract_regex(d, r'^(?P<y>\d{4})_(?P<m>[a-z]+)$')
+            return (num(pc.struct_field(parts, [0])) - 1970) * 12 + num(pc.index_in(pc.struct_field(parts, [1]), value_set=pa.array(MONTHS)))
+        ok = np.isfinite(T)
+        req = np.full(n, np.nan)                                 # months since 1970-01 of each row's request hour
+        req[ok] = (T[ok] // DAY).astype(np.int64).astype('datetime64[D]').astype('datetime64[M]').astype(np.int64)
+        out['months_since_release'] = req - _per_value(_encode(t, 'release_date', enc), months)
     else: out['months_since_release'] = np.full(n, np.nan)
-    if 'dev_osv' in t.column_names:
-        maj = pc.extract_regex(_str(t, 'dev_osv'), r'^(?P<major>\d+)')
-        out['dev_osv_major'] = pc.fill_null(pc.cast(pc.struct_field(maj, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-    else: out['dev_osv_major'] = np.full(n, np.nan)
+    major = lambda d: pc.fill_null(pc.cast(pc.struct_field(pc.extract_regex(d, r'^(?P<major>\d+)'), [0]), pa.float64()),
+                                   np.nan).to_numpy(zero_copy_only=False)
+    out['dev_osv_major'] = _per_value(_encode(t, 'dev_osv', enc), major) if _has(t, 'dev_osv') else np.full(n, np.nan)
 
 
 # %% ../nbs/05_nested.ipynb #ba26c728
@@ -595,20 +626,21 @@ def _ref_scalars(f, r, T):
     mm = _re.match(r'^(\d+)', osv) if osv is not None else None
     f['dev_osv_major'] = float(mm.group(1)) if mm else np.nan
 
+def reference_row(r: dict, actions: list) -> dict:
+    "The features of one row (a dict of Python values, as `Table.to_pylist` gives them), written from the rules, not the parser."
+    T = _dt.datetime.strptime(r['datetime'], '%Y-%m-%d-%H-%M').replace(tzinfo=_dt.timezone.utc).timestamp()
+    f = {}
+    for c, spec in CATALOGUE.items(): _ref_nested(f, c, spec, r, T, actions)
+    for c, spec in CATALOGUE.items():
+        if spec.get('overlap'):
+            a, b = r.get(c), r.get(spec['overlap'])
+            f[f'{c}__overlap_{spec["overlap"]}'] = np.nan if a is None or b is None else len(set(a) & set(b))
+    _ref_scalars(f, r, T)
+    return f
+
 def reference_features(t: pa.Table, actions: list) -> pd.DataFrame:
-    "Slow, obviously-correct per-row features (tests only): one Python dict per row, written from the rules, not the parser."
-    res = []
-    for r in t.to_pylist():
-        T = _dt.datetime.strptime(r['datetime'], '%Y-%m-%d-%H-%M').replace(tzinfo=_dt.timezone.utc).timestamp()
-        f = {}
-        for c, spec in CATALOGUE.items(): _ref_nested(f, c, spec, r, T, actions)
-        for c, spec in CATALOGUE.items():
-            if spec.get('overlap'):
-                a, b = r.get(c), r.get(spec['overlap'])
-                f[f'{c}__overlap_{spec["overlap"]}'] = np.nan if a is None or b is None else len(set(a) & set(b))
-        _ref_scalars(f, r, T)
-        res.append(f)
-    return pd.DataFrame(res)
+    "Slow, obviously-correct per-row features: one Python dict per row (`reference_row`), one row of the frame each."
+    return pd.DataFrame([reference_row(r, actions) for r in t.to_pylist()])
 
 # %% ../nbs/05_nested.ipynb #596f3ed0
 def feature_table(parser: NestedFeatureParser) -> pd.DataFrame:

@@ -135,12 +135,13 @@ def load_boosters(folder, meta_name: str) -> tuple[dict, dict]:
     return meta, boosters
 
 def _matrix(X, features: list) -> np.ndarray:
-    """The model's columns as one float32 block. A NumPy block is taken as is (its columns must be `features`, in order:
-    the pipeline and FastPredictor convert once and hand the same block to every model); a DataFrame is selected by name."""
+    """The model's columns as one float block. A NumPy block is taken as is (its columns must be `features`, in order:
+    the pipeline and FastPredictor convert once and hand the same block to every model; float64 stays float64, the
+    compiled models' input type, so it is not converted back and forth per model); a DataFrame is selected by name."""
     if isinstance(X, np.ndarray):
         if X.ndim != 2 or X.shape[1] != len(features):
             raise ValueError(f'expected a block of {len(features)} feature columns, got shape {X.shape}')
-        return X if X.dtype == np.float32 else X.astype(np.float32)
+        return X if X.dtype in (np.float32, np.float64) else X.astype(np.float32)
     return X[features].to_numpy(np.float32)
 
 def _index_of(X): return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
@@ -257,7 +258,11 @@ class BuyerClassifier:
     def predict_proba(self, X, horizons=None) -> pd.DataFrame:
         """Calibrated P(buyer_h) for every fitted horizon (or only `horizons`), ordered by construction.
         `X`: a DataFrame, or a float32 block whose columns are `features_`."""
-        idx, A = _index_of(X), _matrix(X, self.features_)
+        return pd.DataFrame(self.proba_arrays(X, horizons), index=_index_of(X))
+
+    def proba_arrays(self, X, horizons=None) -> dict:
+        "`predict_proba` as a dict of arrays (no frame: what the serving path reads)."
+        A = _matrix(X, self.features_)
         want = [h for h in HORIZONS if h in self.boosters and (horizons is None or h in horizons)]
         p7 = self._p('buyer_d7', A)
         out = {'buyer_d7': p7}
@@ -265,7 +270,7 @@ class BuyerClassifier:
             out['buyer_d14'] = p7 + (1 - p7) * self._p('buyer_d14', A)
             if 'buyer_d28' in want: out['buyer_d28'] = out['buyer_d14'] + (1 - out['buyer_d14']) * self._p('buyer_d28', A)
         if 'buyer_d1' in want: out['buyer_d1'] = p7 * self._p('buyer_d1', A)
-        return pd.DataFrame({h: out[h] for h in HORIZONS if h in out and (horizons is None or h in horizons)}, index=idx)
+        return {h: out[h] for h in HORIZONS if h in out and (horizons is None or h in horizons)}
 
     def feature_importance(self, horizon: str = 'buyer_d7', top: int = 20) -> pd.Series:
         "Total gain per feature of one horizon's model."

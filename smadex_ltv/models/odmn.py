@@ -83,16 +83,24 @@ class OrderedRevenueModel:
     def predict_log(self, X, horizons=None) -> pd.DataFrame:
         """E[log1p revenue_h | buyer_d7, x] per fitted horizon (or up to the longest of `horizons`); each column >= the
         previous by construction. `X`: a DataFrame, or a float32 block whose columns are `features_`."""
-        idx, A = _index_of(X), _matrix(X, self.features_)
+        return pd.DataFrame(self.log_arrays(X, horizons), index=_index_of(X))
+
+    def log_arrays(self, X, horizons=None) -> dict:
+        "`predict_log` as a dict of arrays (no frame)."
+        A = _matrix(X, self.features_)
         hz = self.horizons_ if horizons is None else self.horizons_[:max(self.horizons_.index(h) for h in horizons) + 1]
-        b = self.boosters['iap_revenue_d7']
-        out = {'iap_revenue_d7': np.maximum(b.predict(A, num_iteration=b.best_iteration, **_threads(A)), 0.0)}   # log1p of revenue >= 0
+        out = {'iap_revenue_d7': self.predict_d7(A)}
         prev = out['iap_revenue_d7']
         for h in hz[1:]:
             bh = self.boosters[h]
             prev = prev + bh.predict(A, num_iteration=bh.best_iteration, **_threads(A))    # poisson: exp(score) > 0
             out[h] = prev
-        return pd.DataFrame({h: out[h] for h in hz if horizons is None or h in horizons}, index=idx)
+        return {h: out[h] for h in hz if horizons is None or h in horizons}
+
+    def predict_d7(self, A: np.ndarray) -> np.ndarray:
+        "E[log1p revenue_d7 | buyer, x] of a feature block as one array (what stage 3 reads; no frame)."
+        A, b = _matrix(A, self.features_), self.boosters['iap_revenue_d7']
+        return np.maximum(b.predict(A, num_iteration=b.best_iteration, **_threads(A)), 0.0)   # log1p of revenue >= 0
 
     def save(self, folder) -> Path:
         "`odmn_revenue_d7.txt`, `_d14`, `_d28` and `odmn_revenue.json`, each written atomically."

@@ -158,8 +158,8 @@ class StackingEnsemble:
         "Out-of-fold (or final) forecasts of one block of rows: P7, m7 and each base's log1p forecast; only `need` if given."
         out = {}
         if need is None or need & {'p_buyer_d7', 'two_stage', 'amount'}:
-            out['p_buyer_d7'] = s1.predict_proba(A, ['buyer_d7'])['buyer_d7'].to_numpy()
-            out['m_iap_revenue_d7'] = s2.predict_log(A, ['iap_revenue_d7'])['iap_revenue_d7'].to_numpy()
+            out['p_buyer_d7'] = s1._p('buyer_d7', _matrix(A, s1.features_))             # arrays, no frames: one row costs
+            out['m_iap_revenue_d7'] = s2.predict_d7(A)                                 # microseconds, not pandas' milliseconds
             out['two_stage'] = out['p_buyer_d7'] * out['m_iap_revenue_d7']            # P·E[log1p y | buyer] = E[log1p y]
             out['amount'] = out['p_buyer_d7'] * np.expm1(out['m_iap_revenue_d7'])
         for name, m in bases.items():
@@ -279,10 +279,11 @@ def _final_stages(self: StackingEnsemble, tm, labels, f, e, y):
     return s1, s2
 
 @patch
-def _expected_inputs(self: StackingEnsemble, F: pd.DataFrame, A, names) -> np.ndarray:
-    "The expected-revenue meta-learner's input: the meta-features plus the segment codes calibration is judged on."
-    seg = [A[:, names.index(s)].astype(np.float64) if s in names else np.full(len(F), np.nan) for s in EXPECTED_SEGMENTS]
-    return np.column_stack([F[self.meta_features_].to_numpy(np.float64)] + seg)
+def _expected_inputs(self: StackingEnsemble, F, A, names) -> np.ndarray:
+    """The expected-revenue meta-learner's input: the meta-features (`F`: a frame or a dict of columns) plus the segment
+    codes calibration is judged on."""
+    seg = [A[:, names.index(s)].astype(np.float64) if s in names else np.full(len(A), np.nan) for s in EXPECTED_SEGMENTS]
+    return np.column_stack([np.asarray(F[k], np.float64) for k in self.meta_features_] + seg)
 
 # %% ../../nbs/11_stacking.ipynb #cde73de8
 OUTPUTS = ('pred_rmsle', 'pred_expected', 'horizons')
@@ -303,28 +304,33 @@ def predict(self: StackingEnsemble, X, outputs=OUTPUTS, names: list | None = Non
     (a DataFrame, or a float32 block whose columns are `names`, by default stage 1's features). Only the models that the
     requested outputs need are run: for a submission (`outputs=('pred_rmsle',)`) that is the blend's inputs alone."""
     names = names or self.s1_.features_
-    idx, A = _index_of(X), _matrix(X, names)
+    return pd.DataFrame(self.predict_arrays(_matrix(X, names), outputs, names), index=_index_of(X))
+
+@patch
+def predict_arrays(self: StackingEnsemble, A: np.ndarray, outputs=OUTPUTS, names: list | None = None) -> dict:
+    "`predict` as a dict of arrays, for a feature block `A` (the serving path builds its one frame from it)."
+    names = names or self.s1_.features_
     fc = self._forecasts(self.s1_, self.s2_, self.bases_, A, self.needs(outputs))
     out = {}
     if 'pred_rmsle' in outputs:
         if self.meta_ is not None:
-            F = self._meta_frame(fc, A, names)[self.meta_features_].to_numpy(np.float64)
+            M = {**fc, **self._raw(A, names)}
+            F = np.column_stack([np.asarray(M[k], np.float64) for k in self.meta_features_])
             pl = self.meta_.predict(F, **_threads(F))
         else: pl = self.intercept_ + sum(w * fc[k] for k, w in self.weights_.items() if w > 0)
         out['pred_rmsle'] = np.expm1(np.maximum(pl, 0.0))
     if 'pred_expected' in outputs:
         if self.meta_expected_ is not None:
-            Fe = self._expected_inputs(self._meta_frame(fc, A, names), A, names)
+            Fe = self._expected_inputs({**fc, **self._raw(A, names)}, A, names)
             e = self.meta_expected_.predict(Fe, **_threads(Fe))
         else: e = fc['amount']
         out['pred_expected'] = e * self.smear_
     if 'p_buyer_d7' in fc: out['p_buyer'] = fc['p_buyer_d7']
-    res = pd.DataFrame(out, index=idx)
     if 'horizons' in outputs:
-        for h, v in self.s1_.predict_proba(A).items(): res[f'p_{h}'] = v.to_numpy()
-        for h, v in self.s2_.predict_log(A).items(): res[f'm_{h}'] = v.to_numpy()
-        if 'p_buyer' not in res: res['p_buyer'] = res['p_buyer_d7']
-    return res
+        out.update({f'p_{h}': v for h, v in self.s1_.proba_arrays(A).items()})
+        out.update({f'm_{h}': v for h, v in self.s2_.log_arrays(A).items()})
+        out.setdefault('p_buyer', out['p_buyer_d7'])
+    return out
 
 # %% ../../nbs/11_stacking.ipynb #ceca7931
 @patch
