@@ -521,19 +521,21 @@ def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_job
             'train_s': round(train_s, 1), 'baseline_train_s': base_s['lgbm_log1p'],
             'features_s': round(t1 - t0, 1), 'ratio_vs_lgbm': r['pipeline'] / r['lgbm_log1p'],
             'ratio_vs_oracle': r['pipeline'] / r['oracle'] if r['oracle'] else None,
-            'shipped': pipe.report['stage3']['shipped'], 'candidates_oof_rmsle': pipe.report['stage3']['candidates_oof_rmsle']}
+            'shipped': pipe.report['stage3']['shipped'], 'candidates_oof_rmsle': pipe.report['stage3']['candidates_oof_rmsle'],
+            'expected_source': (pipe.report['stage3'].get('expected') or {}).get('source', 'meta')}
 
 def robustness_markdown(cells: list[dict]) -> str:
     "The robustness table: RMSLE of the pipeline, the plain LightGBM, the constant and the oracle, Gini, calibration, seconds."
     f = lambda v, fmt='{:.4f}': '–' if v is None else fmt.format(v)
     L = ['| world | train rows | pipeline | plain LightGBM | constant | oracle | pipeline / LightGBM | Gini pipeline | Gini LightGBM | '
-         'calibration Σŷ/Σy | oracle Σ/Σy | Σŷ / Σoracle | shipped | train s |', '|' + '---|' * 14]
+         'calibration Σŷ/Σy | oracle Σ/Σy | Σŷ / Σoracle | shipped | pred_expected from | train s |', '|' + '---|' * 15]
     for c in cells:
         r, g = c['rmsle'], c['gini_expected']
         vs = c['calibration'] / c['calibration_oracle'] if c.get('calibration_oracle') else None
         L.append(f"| {c['world']} | {c['train_rows']:,} | {f(r['pipeline'])} | {f(r['lgbm_log1p'])} | {f(r['constant'])} | {f(r['oracle'])} | "
                  f"{f(c['ratio_vs_lgbm'])} | {f(g['pipeline'])} | {f(g['lgbm_log1p'])} | {f(c['calibration'], '{:.3f}')} | "
-                 f"{f(c.get('calibration_oracle'), '{:.3f}')} | {f(vs, '{:.3f}')} | {c['shipped']} | {f(c['train_s'], '{:.0f}')} |")
+                 f"{f(c.get('calibration_oracle'), '{:.3f}')} | {f(vs, '{:.3f}')} | {c['shipped']} | {c.get('expected_source', 'meta')} | "
+                 f"{f(c['train_s'], '{:.0f}')} |")
     return '\n'.join(L) + '\n'
 
 def run_robustness(out, sizes=ROBUST_SIZES, worlds=None, seed: int = 0, n_jobs: int | None = None, data_root='data/robustness') -> list[dict]:

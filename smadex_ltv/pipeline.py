@@ -434,7 +434,8 @@ def train_stage3_ensemble(self: TrainingPipeline) -> 'TrainingPipeline':
     e = self.ensemble
     self.report['stage3'] = _clean({'candidates_oof_rmsle': e.selection_['scores'], 'shipped': e.selection_['choice'],
                                     'reason': e.selection_['reason'], 'weights': e.weights_, 'intercept': e.intercept_,
-                                    'oof_rows': e.selection_['rows'], 'peak_rss_mb': round(peak_rss_mb(), 1)})
+                                    'oof_rows': e.selection_['rows'], 'expected': getattr(e, 'expected_', None),
+                                    'peak_rss_mb': round(peak_rss_mb(), 1)})
     self.evaluate()
     return self
 

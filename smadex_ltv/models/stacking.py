@@ -12,6 +12,7 @@ import lightgbm as lgb
 from fastcore.basics import patch
 from ..config import peak_rss_mb, atomic_write
 from ..data import stratified_split
+from ..metrics import normalized_gini
 from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster,
                                      _matrix, _index_of, _threads)
 from .odmn import OrderedRevenueModel, _l1p
@@ -268,8 +269,30 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
             half, base = stratified_folds(buyers, 2, c['seed'] + 5), np.zeros(len(y))
             for k in (0, 1): base[half == k] = fit(np.nonzero(half != k)[0]).predict(Fe[half == k])
     else: self.meta_expected_, base = None, F.amount.to_numpy()      # already out of fold
+    base = self._choose_expected(F, y, base, out_of_fold=buyers is not None or self.meta_expected_ is None)
     s = float(np.sum(base))
     self.smear_ = float(np.maximum(y, 0).sum() / s) if s > 0 else 1.0
+
+@patch
+def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold: bool) -> np.ndarray:
+    """Which forecast `pred_expected` ranks rows by, chosen by out-of-fold normalized Gini against the labels: the
+    expected-revenue meta-learner above (`base`), or expm1 of the LightGBM base's log1p forecast (on data where the
+    meta-learner ranks worse than that one model, as on small or scalar-only data). In-sample predictions cannot be
+    compared fairly, so without out-of-fold ones the meta-learner stays. Returns the chosen forecast's out-of-fold values."""
+    cands = {'meta': base}
+    if out_of_fold and 'base_lightgbm' in getattr(F, 'columns', F):
+        cands['lightgbm'] = np.expm1(np.maximum(np.asarray(F['base_lightgbm'], np.float64), 0.0))
+    scores = {k: normalized_gini(y, v) for k, v in cands.items()}
+    pick = 'lightgbm' if scores.get('lightgbm', -np.inf) > scores['meta'] else 'meta'
+    self.expected_ = {'source': pick, 'oof_gini': scores}
+    log.info('stage 3: pred_expected ranks by %s (out-of-fold normalized Gini %s)', pick,
+             ', '.join(f'{k} {v:.4f}' for k, v in scores.items()))
+    return cands[pick]
+
+@patch
+def _expected_source(self: StackingEnsemble) -> str:
+    "'meta' or 'lightgbm': what `pred_expected` ranks by (model folders written before the choice existed: 'meta')."
+    return (getattr(self, 'expected_', None) or {}).get('source', 'meta')
 
 @patch
 def _final_stages(self: StackingEnsemble, tm, labels, f, e, y):
@@ -295,7 +318,9 @@ def needs(self: StackingEnsemble, outputs=OUTPUTS) -> set:
     if 'pred_rmsle' in outputs:
         if self.meta_ is not None: need |= set(self.meta_features_)
         else: need |= {k for k, w in self.weights_.items() if w > 0}
-    if 'pred_expected' in outputs: need |= set(self.meta_features_) if self.meta_expected_ is not None else {'amount'}
+    if 'pred_expected' in outputs:
+        if self._expected_source() == 'lightgbm': need |= {'base_lightgbm'}
+        else: need |= set(self.meta_features_) if self.meta_expected_ is not None else {'amount'}
     return need
 
 @patch
@@ -320,7 +345,8 @@ def predict_arrays(self: StackingEnsemble, A: np.ndarray, outputs=OUTPUTS, names
         else: pl = self.intercept_ + sum(w * fc[k] for k, w in self.weights_.items() if w > 0)
         out['pred_rmsle'] = np.expm1(np.maximum(pl, 0.0))
     if 'pred_expected' in outputs:
-        if self.meta_expected_ is not None:
+        if self._expected_source() == 'lightgbm': e = np.expm1(fc['base_lightgbm'])   # already clipped at 0
+        elif self.meta_expected_ is not None:
             Fe = self._expected_inputs({**fc, **self._raw(A, names)}, A, names)
             e = self.meta_expected_.predict(Fe, **_threads(Fe))
         else: e = fc['amount']
@@ -348,7 +374,8 @@ def save(self: StackingEnsemble, folder) -> Path:
     if self.meta_ is not None: files['meta'] = put('stacking_meta_huber.txt', lambda p: self.meta_.save_model(str(p)))
     if self.meta_expected_ is not None: files['meta_expected'] = put('stacking_meta_expected.txt', lambda p: self.meta_expected_.save_model(str(p)))
     state = {'cfg': self.cfg, 'meta_features': self.meta_features_, 'blend_columns': self.blend_columns_, 'weights': self.weights_,
-             'intercept': self.intercept_, 'smear': self.smear_, 'selection': self.selection_, 'files': files}
+             'intercept': self.intercept_, 'smear': self.smear_, 'selection': self.selection_,
+             'expected': getattr(self, 'expected_', None), 'files': files}
     put('stacking.json', lambda p: p.write_text(json.dumps(state, indent=1)))
     return folder
 
@@ -359,7 +386,7 @@ def load(cls: StackingEnsemble, folder, stages: tuple) -> StackingEnsemble:
     st = json.loads((folder/'stacking.json').read_text())
     m = cls(**st['cfg'])
     m.meta_features_, m.blend_columns_, m.weights_, m.intercept_ = st['meta_features'], st['blend_columns'], st['weights'], st['intercept']
-    m.smear_, m.selection_ = st['smear'], st['selection']
+    m.smear_, m.selection_, m.expected_ = st['smear'], st['selection'], st.get('expected')   # older folders: the meta-learner
     f = st['files']
     m.bases_ = {}
     for key, name in f.items():
