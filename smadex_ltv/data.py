@@ -209,8 +209,8 @@ def iter_chunks(self: DataLoader, split: str = 'train', chunk_size: int = 500_00
         pfs = [self._open(f, split) for f in part.files]
         m = self._mask(part, sum(pf.metadata.num_rows for pf in pfs), frac)
         pos = 0
-        for pf in pfs:
-            for b in pf.iter_batches(batch_size=min(chunk_size, 65_536), columns=columns):
+        for f, pf in zip(part.files, pfs):
+            for b in _batches(pf, f, min(chunk_size, 65_536), columns):     # declared types; a bad page names its file
                 t = pa.Table.from_batches([b])
                 if m is not None: t = t.filter(pa.array(m[pos:pos + b.num_rows]))
                 pos += b.num_rows

@@ -246,8 +246,7 @@ def transform_rows(self: FeatureEngineer, t: pa.Table, threads: int = 2, min_row
 
 # %% ../nbs/06_features.ipynb #c5343691
 import math
-from .nested import reference_row, _partition_time, CATALOGUE, SCALAR_NUMERIC, SCALAR_TIME
-from .schema import SchemaError
+from .nested import reference_row, _partition_time, CATALOGUE
 _BIGF = float(np.finfo(np.float64).max)
 
 def _nz(x: float) -> float:

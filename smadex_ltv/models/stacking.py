@@ -256,7 +256,7 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
     """`pred_expected`: a Tweedie meta-learner on the out-of-fold features and segment codes (or P7·expm1(m7)), then one
     factor that makes its total match the label total *out of fold*: the factor is computed on predictions of rows each
     Tweedie model did not see (two halves stratified on `buyers`), because in-sample the meta-learner reproduces the
-    training whales it will not find on new rows (on the whale world at 100k rows its in-sample total was 7x its out-of-fold total)."""
+    training whales it will not find on new rows, which inflates its in-sample total."""
     c = self.cfg
     if c['expected'] == 'tweedie':
         Fe = self._expected_inputs(F, tm.X, tm.names)
@@ -276,8 +276,8 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
 @patch
 def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold: bool) -> np.ndarray:
     """Which forecast `pred_expected` ranks rows by, chosen by out-of-fold normalized Gini against the labels: the
-    expected-revenue meta-learner above (`base`), or expm1 of the LightGBM base's log1p forecast (on data where the
-    meta-learner ranks worse than that one model, as on small or scalar-only data). In-sample predictions cannot be
+    expected-revenue meta-learner above (`base`), or expm1 of the LightGBM base's log1p forecast (where the meta-learner
+    ranks worse than that one model: `bench/robustness` shows which worlds). In-sample predictions cannot be
     compared fairly, so without out-of-fold ones the meta-learner stays. Returns the chosen forecast's out-of-fold values."""
     cands = {'meta': base}
     if out_of_fold and 'base_lightgbm' in getattr(F, 'columns', F):
