@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_cli.ipynb #fef23a30
 from __future__ import annotations
-import json, logging, sys, time
+import gc, json, logging, sys, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -38,10 +38,12 @@ def run_main(config: str = 'test', progress: bool = True, run_name: str | None =
     with cluster_for(cfg, scheduler) as client:
         pipe = pipeline_for(cfg, client, run_name=run_name, n_jobs=n_jobs, progress=progress)
         rep = pipe.run()
-        fp = FastPredictor(pipe.artifacts_, clip_min=cfg.inference.clip_min)
+        art, name = pipe.artifacts_, pipe.run_name
+        del pipe; gc.collect()         # the training block (8.6 GB for the full config) is not kept while the test set is predicted
+        fp = FastPredictor(art, clip_min=cfg.inference.clip_min)
         stats = fp.predict_test_set(cfg, progress=progress, client=client)
     ids, src = expected_ids(cfg)
-    return {'config': cfg.name, 'run': pipe.run_name, 'raw_dir': cfg.data.raw_dir, 'artifacts': str(pipe.artifacts_),
+    return {'config': cfg.name, 'run': name, 'raw_dir': cfg.data.raw_dir, 'artifacts': str(art),
             'report': rep, 'predict': stats, 'submission_problems': check_submission(stats['path'], ids, src)}
 
 def format_summary(s: dict) -> str:

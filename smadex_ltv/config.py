@@ -70,6 +70,7 @@ SPEC: dict[str, tuple[str, str]] = {
     'sampling.histos.decay': ('float', 'HistOS divides the relevance by this after each repeat (1.02 in the paper).'),
     'sampling.histos.max_repeats': ('int', 'HistOS repeats an example at most this often (40 in the paper).'),
     # models
+    'models.max_fit_rows': ('int?', 'Above this many fit rows, every LightGBM of stages 1-3 fits on all rows with a non-zero label and a seeded sample of the zeros, weighted by the inverse keep rate (`cap_rows` in 09_buyer; stacking fold models on (k-1)/k of it); early-stopping rows are never sampled. null = every row.'),
     'models.auto_capacity': ('bool', 'Size every stage-1 and stage-2 LightGBM (leaves, min_data_in_leaf, feature fraction, L2) from the rows and positives it trains on (`capacity` in 09_buyer); the `num_leaves` keys are then upper bounds. Stage 3 keeps its plain LightGBM base at the usual fixed settings.'),
     'models.buyer.horizons': ('list[str]', 'Buyer labels modelled by stage 1, shortest horizon first.'),
     'models.buyer.num_leaves': ('int', 'LightGBM num_leaves.'),

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import lightgbm as lgb
 from fastcore.basics import patch
 from .config import Config, load_config, atomic_write, atomic_write_text
@@ -378,33 +380,46 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
 def expected_ids(cfg: Config) -> tuple[np.ndarray, str]:
     "(row_ids a submission must hold, where they came from): sample_submission.csv when present, else the test partitions."
     sample = Path(cfg.data.raw_dir)/cfg.data.sample_submission
-    if sample.exists(): return pd.read_csv(sample, usecols=['row_id']).row_id.to_numpy(), str(sample)
+    if sample.exists():
+        t = pacsv.read_csv(sample, convert_options=pacsv.ConvertOptions(include_columns=['row_id'], column_types={'row_id': pa.string()}))
+        return t['row_id'].to_numpy(zero_copy_only=False), str(sample)
     dl = DataLoader.from_config(cfg)
     t = dl.read_arrow('test', cfg.data.test_start, cfg.data.test_end, columns=['row_id'])
     return t['row_id'].to_numpy(zero_copy_only=False), f'the test partitions under {dl.raw_dir}'
+
+def _read_submission(path) -> tuple[pa.ChunkedArray, np.ndarray]:
+    "(row_id strings, iap_revenue_d7 as float64 with NaN for empty or non-numeric) of a submission CSV, read by Arrow."
+    try: t = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={'row_id': pa.string(), 'iap_revenue_d7': pa.string()}))
+    except (pa.ArrowInvalid, OSError) as e: raise ValueError(f'{path}: not a readable CSV ({type(e).__name__}: {e})')
+    if t.column_names != SUBMISSION_COLUMNS: raise ValueError(f'{path}: columns are {t.column_names}, expected {SUBMISSION_COLUMNS}')
+    s = t['iap_revenue_d7']
+    try: v = pc.cast(s, pa.float64()).to_numpy(zero_copy_only=False)          # empty -> null -> NaN
+    except pa.ArrowInvalid:                                                  # a non-numeric value: NaN there (rare; per value)
+        v = pd.to_numeric(s.to_pandas(), errors='coerce').to_numpy(np.float64)
+    return t['row_id'], np.asarray(v, np.float64)
 
 def check_submission(path, ids=None, source: str = 'the expected ids', align_order: bool = False) -> list[str]:
     """Problems of a submission file (empty list = valid). `ids`: the row_ids it must hold exactly once each.
     `align_order` rewrites a valid file in the order of `ids` (atomically)."""
     path = Path(path)
     if not path.exists(): return [f'{path}: no such file']
-    try: s = pd.read_csv(path)
-    except Exception as e: return [f'{path}: not a readable CSV ({type(e).__name__}: {e})']
+    try: rid, v = _read_submission(path)
+    except ValueError as e: return [str(e)]
     probs = []
-    if list(s.columns) != SUBMISSION_COLUMNS:
-        return [f'{path}: columns are {list(s.columns)}, expected {SUBMISSION_COLUMNS}']
-    v = pd.to_numeric(s.iap_revenue_d7, errors='coerce').to_numpy(np.float64)
     if np.isnan(v).any(): probs.append(f'{path}: {int(np.isnan(v).sum())} NaN or non-numeric iap_revenue_d7 value(s), first at line {int(np.argmax(np.isnan(v))) + 2}')
     if np.isinf(v).any(): probs.append(f'{path}: {int(np.isinf(v).sum())} infinite iap_revenue_d7 value(s)')
     if (v < 0).any(): probs.append(f'{path}: {int((v < 0).sum())} negative iap_revenue_d7 value(s)')
-    dup = s.row_id.duplicated()
-    if dup.any(): probs.append(f'{path}: {int(dup.sum())} duplicated row_id(s), e.g. {s.row_id[dup].iloc[0]!r}')
-    if ids is not None:
-        have, want = set(s.row_id.astype(str)), set(pd.Series(ids).astype(str))
-        miss, extra = want - have, have - want
-        if miss: probs.append(f'{path}: {len(miss)} row_id(s) of {source} missing, e.g. {sorted(miss)[0]!r}')
-        if extra: probs.append(f'{path}: {len(extra)} row_id(s) not in {source}, e.g. {sorted(extra)[0]!r}')
+    n_dup = len(rid) - pc.count_distinct(rid).as_py()
+    if n_dup:
+        vc = pc.value_counts(rid)
+        probs.append(f"{path}: {n_dup} duplicated row_id(s), e.g. {vc.field('values').filter(pc.greater(vc.field('counts'), 1))[0].as_py()!r}")
+    if ids is not None:       # Arrow's hashed membership, not Python sets: 13.2M ids cost ~1 GB, not ~6
+        want = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(np.asarray(ids, dtype=object).astype(str), pa.string())
+        for a, b, what in ((want, rid, f'of {source} missing'), (rid, want, f'not in {source}')):
+            out = pc.unique(pc.filter(a, pc.invert(pc.is_in(a, value_set=b))))
+            if len(out): probs.append(f"{path}: {len(out)} row_id(s) {what}, e.g. {pc.min_max(out)['min'].as_py()!r}")
     if not probs and align_order and ids is not None:
+        s = pd.read_csv(path, dtype={'row_id': str})
         pos = pd.Series(np.arange(len(ids)), index=pd.Series(ids).astype(str))
         s = s.iloc[np.argsort(pos.loc[s.row_id.astype(str)].to_numpy(), kind='stable')]
         atomic_write(path, lambda p: s.to_csv(p, index=False))

@@ -280,7 +280,7 @@ def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
     ensure_data(cfg, progress=self.progress)
     dl = DataLoader.from_config(cfg)
     plan = plan_split(cfg, dl)
-    key = hashlib.sha256(json.dumps([cfg.to_dict()['data'], cfg.to_dict()['training'], cfg.seed, schema_hash('test'),
+    key = hashlib.sha256(json.dumps(['npy', cfg.to_dict()['data'], cfg.to_dict()['training'], cfg.seed, schema_hash('test'),
                                      _data_fingerprint(dl, plan)], sort_keys=True, default=str).encode()).hexdigest()[:16]
     cache = Path(cfg.data.processed_dir)/f'features-{key}'
     if tr.cache_features and self._cacheable and (cache/'done').exists():
@@ -357,7 +357,10 @@ def _build(self: TrainingPipeline, dl, plan):
 def _save_cache(self: TrainingPipeline, cache: Path):
     tmp = cache.parent/f'.{cache.name}.tmp-{os.getpid()}'
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    for name in ('X_train', 'X_val', 'labels_train', 'labels_val', 'meta_train', 'meta_val'):
+    for name in ('X_train', 'X_val'):                 # the float32 blocks as .npy: written from memory without a copy,
+        np.save(tmp/f'{name}.npy', getattr(self, name).to_numpy(np.float32))     # read back memory-mapped
+    (tmp/'columns.json').write_text(json.dumps(list(self.X_train.columns)))
+    for name in ('labels_train', 'labels_val', 'meta_train', 'meta_val'):
         getattr(self, name).to_parquet(tmp/f'{name}.parquet')
     self.features.save(tmp); (tmp/'done').write_text('ok')
     shutil.rmtree(cache, ignore_errors=True); os.replace(tmp, cache)
@@ -365,7 +368,10 @@ def _save_cache(self: TrainingPipeline, cache: Path):
 
 @patch
 def _load_cache(self: TrainingPipeline, cache: Path):
-    for name in ('X_train', 'X_val', 'labels_train', 'labels_val', 'meta_train', 'meta_val'):
+    cols = json.loads((cache/'columns.json').read_text())
+    for name in ('X_train', 'X_val'):                 # memory-mapped: pages are read when a model reads the rows
+        setattr(self, name, pd.DataFrame(np.load(cache/f'{name}.npy', mmap_mode='r'), columns=cols, copy=False))
+    for name in ('labels_train', 'labels_val', 'meta_train', 'meta_val'):
         setattr(self, name, pd.read_parquet(cache/f'{name}.parquet'))
     self.features = FeatureEngineer.load(cache)
 

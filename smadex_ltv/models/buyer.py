@@ -16,8 +16,8 @@ HORIZONS = ('buyer_d1', 'buyer_d7', 'buyer_d14', 'buyer_d28')
 log = logging.getLogger('smadex_ltv')
 
 # %% auto #0
-__all__ = ['HORIZONS', 'log', 'TrainMatrix', 'as_train_matrix', 'capacity', 'save_boosters', 'load_boosters', 'train_booster',
-           'BuyerClassifier']
+__all__ = ['HORIZONS', 'log', 'TrainMatrix', 'as_train_matrix', 'capacity', 'cap_rows', 'save_boosters', 'load_boosters',
+           'train_booster', 'BuyerClassifier']
 
 # %% ../../nbs/09_buyer.ipynb #32d05594
 class _Rows(lgb.Sequence):
@@ -27,29 +27,37 @@ class _Rows(lgb.Sequence):
     def __len__(self): return len(self.idx)
     def __getitem__(self, i): return self.X[self.idx[i]]
 
+class _Rows64(_Rows):
+    "`_Rows` as float64: a `Dataset` that finds its own bins from a `Sequence` takes its sample as float64 only."
+    def __getitem__(self, i): return np.asarray(self.X[self.idx[i]], np.float64)
+
 class TrainMatrix:
     """The training rows' features, held once: a float32 block (in memory or memory-mapped) and, built on first use,
     one binned LightGBM `Dataset` over all its rows. Every LightGBM model (each horizon, each stacking fold, the
     early-stopping slices) trains on its rows binned with that `Dataset`'s bin mappers, with its own labels: the rows are
     never copied through pandas."""
     def __init__(self, X, names: list | None = None, categorical: list | None = None, max_bin: int = 255,
-                 n_jobs: int = 2, seed: int = 0):
+                 n_jobs: int = 2, seed: int = 0, bin_rows: int = 2_000_000):
         if isinstance(X, pd.DataFrame): names, X = list(X.columns), X.to_numpy(np.float32)   # one float32 block: a view
         if X.dtype != np.float32: raise TypeError(f'TrainMatrix holds float32 features, got {X.dtype}')
         if names is None or len(names) != X.shape[1]:
             raise ValueError(f'TrainMatrix: {X.shape[1]} columns but {0 if names is None else len(names)} names')
         self.X, self.names = X, list(names)
         self.categorical = [c for c in (categorical or []) if c in self.names]
-        self.max_bin, self.n_jobs, self.seed = max_bin, n_jobs, seed
+        self.max_bin, self.n_jobs, self.seed, self.bin_rows = max_bin, n_jobs, seed, bin_rows
         self._ds = None
 
     def __len__(self): return self.X.shape[0]
 
     @property
     def binned(self) -> lgb.Dataset:
-        "The binned `Dataset` of every row (built once; LightGBM keeps no reference to the float block)."
+        """The binned `Dataset` whose bin mappers every large row set shares (built once; LightGBM keeps no reference to
+        the float block): of every row up to `bin_rows` rows, of a seeded sample of `bin_rows` rows above (LightGBM
+        draws its bin boundaries from 200,000 rows either way; binning millions more rows only costs time and memory)."""
         if self._ds is None:
-            self._ds = lgb.Dataset(self.X, label=np.zeros(len(self), np.float32), feature_name=self.names,
+            n = len(self)
+            rows = self.X if n <= self.bin_rows else _Rows64(self.X, np.sort(np.random.default_rng(self.seed).choice(n, self.bin_rows, replace=False)))
+            self._ds = lgb.Dataset(rows, label=np.zeros(min(n, self.bin_rows), np.float32), feature_name=self.names,
                                    categorical_feature=self.categorical or 'auto', free_raw_data=True,
                                    params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1,
                                            'num_threads': self.n_jobs, 'seed': self.seed}).construct()
@@ -68,7 +76,9 @@ class TrainMatrix:
 
     def _dataset(self, idx, label, weight, reference):
         idx = np.asarray(idx); o = np.argsort(idx, kind='stable')
-        data = _Rows(self.X, idx[o]) if reference is not None else self.X[idx[o]]
+        # streamed only against the shared bins: a row stream binned against a *weighted* Dataset (a small weighted fit
+        # set's early-stopping rows) gets weights of 0 from LightGBM 4.7, so every validation loss is NaN
+        data = _Rows(self.X, idx[o]) if reference is not None and reference is self._ds else self.X[idx[o]]
         return lgb.Dataset(data, label=np.asarray(label, np.float32)[o], reference=reference,
                            weight=None if weight is None else np.asarray(weight, np.float32)[o], feature_name=self.names,
                            categorical_feature=self.categorical or 'auto', free_raw_data=True,
@@ -103,6 +113,24 @@ def capacity(n_rows: int, n_pos: int, max_leaves: int = 63) -> dict:
     return {'num_leaves': int(np.clip(n_pos // 100, 7, max_leaves)),
             'min_data_in_leaf': int(np.clip(n_rows // 5_000, 20, 1_000)),
             'feature_fraction': 0.8 if n_rows >= 200_000 else 0.5, 'lambda_l2': 1.0 if n_rows >= 200_000 else 5.0}
+
+# %% ../../nbs/09_buyer.ipynb #d7eded42
+def cap_rows(idx, y, max_rows: int | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rows, weights) a model fits on: `idx` unchanged and no weights when there are at most `max_rows` (None: no
+    cap); otherwise every row whose label `y` is non-zero plus a seeded uniform sample of the zero rows, which are
+    weighted 1 / keep rate (negative downsampling), `max_rows` rows in all. When the non-zero rows alone are more than
+    half of `max_rows`, a uniform sample of all rows (every weight n / max_rows)."""
+    idx, y = np.asarray(idx), np.asarray(y)
+    if max_rows is None or len(idx) <= max_rows: return idx, None
+    rng = np.random.default_rng(seed)
+    nz = y != 0; n_pos = int(nz.sum())
+    if n_pos > max_rows // 2:
+        keep = np.sort(rng.choice(len(idx), max_rows, replace=False))
+        return idx[keep], np.full(len(keep), len(idx) / max_rows, np.float32)
+    zeros = np.nonzero(~nz)[0]
+    rate = (max_rows - n_pos) / len(zeros)
+    keep = np.sort(np.concatenate([np.nonzero(nz)[0], rng.choice(zeros, max_rows - n_pos, replace=False)]))
+    return idx[keep], np.where(nz[keep], 1.0, 1.0 / rate).astype(np.float32)
 
 # %% ../../nbs/09_buyer.ipynb #7d5ab29a
 def _platt(p_raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -151,10 +179,16 @@ def _threads(X) -> dict:
     return {'num_threads': 1} if len(X) < 2_000 else {}
 
 def train_booster(params: dict, tm: TrainMatrix, fit_idx, y_fit, es_idx, y_es, n_estimators: int, patience: int,
-                  weight=None, first_metric_only: bool = False, name: str | None = None) -> lgb.Booster:
+                  weight=None, first_metric_only: bool = False, name: str | None = None, max_rows: int | None = None) -> lgb.Booster:
     """One LightGBM model on rows `fit_idx` of the shared binned data, early-stopped on rows `es_idx` (`patience` 0:
-    exactly `n_estimators` rounds); logged under `name`. A matrix with its own `train_booster` (16_distributed's
+    exactly `n_estimators` rounds); logged under `name`. Above `max_rows` fit rows, it fits on every non-zero label and
+    a weighted sample of the zeros (`cap_rows`). A matrix with its own `train_booster` (16_distributed's
     `DaskTrainMatrix`, whose rows live on a cluster) trains there, with the same arguments."""
+    n_all = len(fit_idx)
+    keep, w = cap_rows(np.arange(n_all), y_fit, max_rows, params.get('seed', 0))
+    if w is not None:
+        fit_idx, y_fit = np.asarray(fit_idx)[keep], np.asarray(y_fit)[keep]
+        weight = w if weight is None else np.asarray(weight, np.float32)[keep] * w
     if hasattr(tm, 'train_booster'):
         return tm.train_booster(params, fit_idx, y_fit, es_idx, y_es, n_estimators, patience, weight, first_metric_only, name)
     t0 = time.perf_counter()
@@ -169,8 +203,9 @@ def train_booster(params: dict, tm: TrainMatrix, fit_idx, y_fit, es_idx, y_es, n
             b.curves_ = curves.get('valid_0', {})     # the validation metrics per round, for the report's learning curves
         else:                                        # patience 0: exactly n_estimators rounds (rounds found elsewhere)
             b = lgb.train(params, ds, num_boost_round=n_estimators); b.best_iteration = n_estimators
-    if name: log.info('%s: %d rounds on %s rows, %d leaves (%.1f s, peak RSS %.0f MB)', name, b.best_iteration, f'{len(fit_idx):,}',
-                      params.get('num_leaves', 31), time.perf_counter() - t0, peak_rss_mb())
+    if name: log.info('%s: %d rounds on %s rows%s, %d leaves (%.1f s, peak RSS %.0f MB)', name, b.best_iteration, f'{len(fit_idx):,}',
+                      f' (of {n_all:,}: zeros sampled, weighted)' if w is not None else '', params.get('num_leaves', 31),
+                      time.perf_counter() - t0, peak_rss_mb())
     return b
 
 def _rows(X, labels, X_val, labels_val, categorical, n_jobs, seed):
@@ -185,20 +220,22 @@ class BuyerClassifier:
     "Stage 1: calibrated, horizon-ordered buyer probabilities from LightGBM."
     def __init__(self, num_leaves: int = 63, learning_rate: float = 0.05, n_estimators: int = 2000,
                  early_stopping_rounds: int = 100, params: dict | None = None, histos: dict | None = None,
-                 seed: int = 0, n_jobs: int = 2, horizons: list | None = None, auto_capacity: bool = True):
+                 seed: int = 0, n_jobs: int = 2, horizons: list | None = None, auto_capacity: bool = True,
+                 max_fit_rows: int | None = None):
         self.cfg = dict(num_leaves=num_leaves, learning_rate=learning_rate, n_estimators=n_estimators,
                         early_stopping_rounds=early_stopping_rounds, params=params or {}, histos=histos, seed=seed, n_jobs=n_jobs,
-                        horizons=list(horizons) if horizons is not None else None, auto_capacity=auto_capacity)
+                        horizons=list(horizons) if horizons is not None else None, auto_capacity=auto_capacity,
+                        max_fit_rows=max_fit_rows)
         self.boosters: dict[str, lgb.Booster] = {}
         self.platt: dict[str, tuple] = {}
 
     @classmethod
     def from_config(cls, cfg, n_jobs: int = 2) -> 'BuyerClassifier':
-        "Build from a smadex_ltv Config (`models.buyer`, `models.auto_capacity`, `sampling.histos`, `seed`)."
+        "Build from a smadex_ltv Config (`models.buyer`, `models.auto_capacity`, `models.max_fit_rows`, `sampling.histos`, `seed`)."
         m, h = cfg.models.buyer, cfg.sampling.histos
         histos = h.to_dict() if h.enabled else None
         return cls(m.num_leaves, m.learning_rate, m.n_estimators, m.early_stopping_rounds, m.params, histos, cfg.seed, n_jobs, m.horizons,
-                   cfg.models.auto_capacity)
+                   cfg.models.auto_capacity, cfg.models.max_fit_rows)
 
     def _params(self, n_rows: int, n_pos: int) -> dict:
         c = self.cfg
@@ -220,8 +257,9 @@ class BuyerClassifier:
 
     def _train(self, name, tm, f, e, y, ye, w):
         c = self.cfg
-        b = train_booster(self._params(len(f), int(np.sum(y))), tm, f, y, e, ye, c['n_estimators'], c['early_stopping_rounds'], w,
-                          name=f'stage 1 {name}')
+        n = len(f) if c.get('max_fit_rows') is None else min(len(f), c['max_fit_rows'])     # the rows it will fit on
+        b = train_booster(self._params(n, int(np.sum(y))), tm, f, y, e, ye, c['n_estimators'], c['early_stopping_rounds'], w,
+                          name=f'stage 1 {name}', max_rows=c.get('max_fit_rows'))
         self.boosters[name] = b
         self.platt[name] = _platt(tm.apply(lambda A: b.predict(A, num_iteration=b.best_iteration), e), ye)
 

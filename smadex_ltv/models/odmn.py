@@ -24,10 +24,12 @@ class OrderedRevenueModel:
     "Stage 2: E[log1p revenue_h | buyer, x] for d7 <= d14 <= d28 by construction (base model + positive increments)."
     def __init__(self, num_leaves: int = 31, learning_rate: float = 0.05, n_estimators: int = 2000,
                  early_stopping_rounds: int = 100, params: dict | None = None, histus: dict | None = None,
-                 seed: int = 0, n_jobs: int = 2, horizons: list | None = None, auto_capacity: bool = True):
+                 seed: int = 0, n_jobs: int = 2, horizons: list | None = None, auto_capacity: bool = True,
+                 max_fit_rows: int | None = None):
         self.cfg = dict(num_leaves=num_leaves, learning_rate=learning_rate, n_estimators=n_estimators,
                         early_stopping_rounds=early_stopping_rounds, params=params or {}, histus=histus, seed=seed, n_jobs=n_jobs,
-                        horizons=list(horizons) if horizons is not None else None, auto_capacity=auto_capacity)
+                        horizons=list(horizons) if horizons is not None else None, auto_capacity=auto_capacity,
+                        max_fit_rows=max_fit_rows)
         self.boosters: dict[str, lgb.Booster] = {}
         self.horizons_: list[str] = []
 
@@ -35,7 +37,7 @@ class OrderedRevenueModel:
     def from_config(cls, cfg, n_jobs: int = 2) -> 'OrderedRevenueModel':
         m, h = cfg.models.odmn, cfg.sampling.histos
         return cls(m.num_leaves, m.learning_rate, m.n_estimators, m.early_stopping_rounds, m.params,
-                   h.to_dict() if h.enabled else None, cfg.seed, n_jobs, m.horizons, cfg.models.auto_capacity)
+                   h.to_dict() if h.enabled else None, cfg.seed, n_jobs, m.horizons, cfg.models.auto_capacity, cfg.models.max_fit_rows)
 
     def _params(self, objective: str, n_rows: int) -> dict:
         c = self.cfg
@@ -46,8 +48,9 @@ class OrderedRevenueModel:
 
     def _train(self, name, objective, tm, f, y, e, ye):
         c = self.cfg
-        self.boosters[name] = train_booster(self._params(objective, len(f)), tm, f, y, e, ye, c['n_estimators'],
-                                            c['early_stopping_rounds'], first_metric_only=True, name=f'stage 2 {name}')
+        n = len(f) if c.get('max_fit_rows') is None else min(len(f), c['max_fit_rows'])     # buyers: a uniform sample above the cap
+        self.boosters[name] = train_booster(self._params(objective, n), tm, f, y, e, ye, c['n_estimators'], c['early_stopping_rounds'],
+                                            first_metric_only=True, name=f'stage 2 {name}', max_rows=c.get('max_fit_rows'))
 
     def fit(self, X, labels: pd.DataFrame, X_val: pd.DataFrame | None = None, labels_val: pd.DataFrame | None = None,
             categorical: list | None = None, fit_idx=None, es_idx=None) -> 'OrderedRevenueModel':

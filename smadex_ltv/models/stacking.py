@@ -104,7 +104,8 @@ class StackingEnsemble:
     wins out of fold (`choose_blend`); plus the calibrated expected revenue from a Tweedie meta-learner."""
     def __init__(self, n_folds: int = 3, base_learners=('lightgbm',), n_estimators: int = 500, huber_alpha: float = 3.0,
                  params: dict | None = None, stage1: dict | None = None, stage2: dict | None = None, base_max_rows: int | None = 200_000,
-                 expected: str = 'tweedie', meta_learner: str = 'auto', margin: float = 0.002, seed: int = 0, n_jobs: int = 2):
+                 expected: str = 'tweedie', meta_learner: str = 'auto', margin: float = 0.002, seed: int = 0, n_jobs: int = 2,
+                 max_fit_rows: int | None = None):
         if n_folds < 2: raise ValueError(f'n_folds must be >= 2, got {n_folds}')
         if expected not in ('tweedie', 'smearing'): raise ValueError(f"expected must be 'tweedie' or 'smearing', got {expected!r}")
         if meta_learner not in ('auto', 'nnls'): raise ValueError(f"meta_learner must be 'auto' or 'nnls', got {meta_learner!r}")
@@ -112,7 +113,7 @@ class StackingEnsemble:
         if bad: raise ValueError(f'unknown base learner(s) {bad}: use {list(BASE_LEARNERS)}')
         self.cfg = dict(n_folds=n_folds, base_learners=list(base_learners), n_estimators=n_estimators, huber_alpha=huber_alpha,
                         params=params or {}, stage1=stage1 or {}, stage2=stage2 or {}, base_max_rows=base_max_rows, expected=expected,
-                        meta_learner=meta_learner, margin=margin, seed=seed, n_jobs=n_jobs)
+                        meta_learner=meta_learner, margin=margin, seed=seed, n_jobs=n_jobs, max_fit_rows=max_fit_rows)
 
     @classmethod
     def from_config(cls, cfg, n_jobs: int = 2) -> 'StackingEnsemble':
@@ -124,16 +125,17 @@ class StackingEnsemble:
         s2 = dict(num_leaves=o.num_leaves, learning_rate=o.learning_rate, n_estimators=o.n_estimators,
                   early_stopping_rounds=o.early_stopping_rounds, params=o.params, auto_capacity=auto)
         return cls(cfg.training.n_folds, m.base_learners, m.n_estimators, m.huber_alpha, m.params, s1, s2, m.base_max_rows, m.expected,
-                   m.meta_learner, m.margin, cfg.seed, n_jobs)
+                   m.meta_learner, m.margin, cfg.seed, n_jobs, cfg.models.max_fit_rows)
 
     # ---- base learners ----
-    def _fit_base(self, name, tm: TrainMatrix, ly, f, e, rounds: int | None = None):
-        "A base learner on rows `f`: early-stopped on rows `e`, or (`rounds` given) for exactly that many rounds."
+    def _fit_base(self, name, tm: TrainMatrix, ly, f, e, rounds: int | None = None, max_rows: int | None = None):
+        """A base learner on rows `f`: early-stopped on rows `e`, or (`rounds` given) for exactly that many rounds; the
+        LightGBM one on at most `max_rows` of them (`cap_rows`: every payer, a weighted sample of the zeros)."""
         c, s1 = self.cfg, self.cfg['stage1']
         if name == 'lightgbm':             # the plain model users would otherwise pick (its usual settings, no capacity rule): a
             p = plain_lightgbm_params('regression', c['n_jobs'], c['seed'])   # candidate the blend can always fall back on
             return train_booster(p, tm, f, ly[f], e, ly[e], rounds or 3000, 0 if rounds else 100,
-                                 name='stage 3 base lightgbm')
+                                 name='stage 3 base lightgbm', max_rows=max_rows)
         from xgboost import XGBRegressor   # 'xgboost': histogram trees on a capped row sample of the float block
         cap = c['base_max_rows']
         rng = np.random.default_rng(c['seed'])
@@ -181,16 +183,18 @@ class StackingEnsemble:
     def _fold(self, tm, labels, ly, rest, k, rounds: dict):
         """Stage 1 (d7), stage 2 (d7) and the base learners on the rows `rest`, each for the rounds that early stopping found
         for the final model on all training rows (`rounds`): no early stopping per fold, so no rounds past the best. A
-        stratified 15% of `rest` still calibrates stage 1 (Platt)."""
+        stratified 15% of `rest` still calibrates stage 1 (Platt). Above `max_fit_rows`, a fold model fits on
+        (k-1)/k of the final models' cap: the same share of the final model's rows as without a cap."""
         c = self.cfg
         fi, ei = stratified_split(labels.buyer_d7.to_numpy()[rest], 0.15, c['seed'] + k)
         f, e = rest[fi], rest[ei]
-        fixed = lambda s, r: {**s, 'n_estimators': max(int(r), 1), 'early_stopping_rounds': 0}
+        cap = None if c.get('max_fit_rows') is None else c['max_fit_rows'] * (c['n_folds'] - 1) // c['n_folds']
+        fixed = lambda s, r: {**s, 'n_estimators': max(int(r), 1), 'early_stopping_rounds': 0, 'max_fit_rows': cap}
         s1 = BuyerClassifier(seed=c['seed'], n_jobs=c['n_jobs'], **{**fixed(c['stage1'], rounds['stage1']), 'horizons': ['buyer_d7']}).fit(
             tm, labels, fit_idx=f, es_idx=e)
         s2 = OrderedRevenueModel(seed=c['seed'], n_jobs=c['n_jobs'], **{**fixed(c['stage2'], rounds['stage2']), 'horizons': ['iap_revenue_d7']}).fit(
             tm, labels, fit_idx=f, es_idx=e)
-        return s1, s2, {name: self._fit_base(name, tm, ly, f, e, rounds.get(name)) for name in c['base_learners']}
+        return s1, s2, {name: self._fit_base(name, tm, ly, f, e, rounds.get(name), cap) for name in c['base_learners']}
 
 # %% ../../nbs/11_stacking.ipynb #073cf4d4
 @patch
@@ -209,7 +213,8 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
     folds = stratified_folds(b, c['n_folds'], c['seed'])
     # the final models first: their early-stopped rounds are the fold models' rounds
     self.s1_, self.s2_ = stages if stages is not None else self._final_stages(tm, labels, fit_idx, es_idx, y)
-    self.bases_ = {name: self._fit_base(name, tm, ly, np.asarray(fit_idx), np.asarray(es_idx)) for name in c['base_learners']}
+    self.bases_ = {name: self._fit_base(name, tm, ly, np.asarray(fit_idx), np.asarray(es_idx), max_rows=c['max_fit_rows'])
+                   for name in c['base_learners']}
     rounds = {'stage1': self.s1_.boosters['buyer_d7'].best_iteration, 'stage2': self.s2_.boosters['iap_revenue_d7'].best_iteration,
               **{n: self._rounds(m) for n, m in self.bases_.items()}}
     cols = self._meta_columns(tm.names)
@@ -297,8 +302,8 @@ def _expected_source(self: StackingEnsemble) -> str:
 @patch
 def _final_stages(self: StackingEnsemble, tm, labels, f, e, y):
     c = self.cfg
-    s1 = BuyerClassifier(seed=c['seed'], n_jobs=c['n_jobs'], **c['stage1']).fit(tm, labels, fit_idx=f, es_idx=e)
-    s2 = OrderedRevenueModel(seed=c['seed'], n_jobs=c['n_jobs'], **c['stage2']).fit(tm, labels, fit_idx=f, es_idx=e)
+    s1 = BuyerClassifier(seed=c['seed'], n_jobs=c['n_jobs'], **{'max_fit_rows': c['max_fit_rows'], **c['stage1']}).fit(tm, labels, fit_idx=f, es_idx=e)
+    s2 = OrderedRevenueModel(seed=c['seed'], n_jobs=c['n_jobs'], **{'max_fit_rows': c['max_fit_rows'], **c['stage2']}).fit(tm, labels, fit_idx=f, es_idx=e)
     return s1, s2
 
 @patch
