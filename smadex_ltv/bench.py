@@ -67,12 +67,13 @@ def quality_table(pipe, baselines: dict) -> dict:
     return q
 
 # %% auto #0
-__all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'smadex_bench_main', 'quality',
-           'scalar_features', 'baseline_predictions', 'quality_table', 'speed_figures', 'predict_in_subprocess',
-           'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot',
-           'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config', 'run_bench', 'machine',
-           'bench_markdown', 'results_table', 'readme_from_index', 'robustness_cell', 'robustness_markdown',
-           'run_robustness', 'predict_scale', 'smadex_bench']
+__all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'FULL_COMMANDS', 'smadex_bench_main',
+           'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'speed_figures',
+           'predict_in_subprocess', 'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows',
+           'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config',
+           'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index', 'robustness_cell',
+           'robustness_markdown', 'run_robustness', 'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds',
+           'full_markdown', 'write_full_report', 'run_full', 'full_line', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -585,6 +586,98 @@ def predict_scale(sizes, out='bench/scale', data_dir='data/bench_scale', seed: i
     atomic_write_text(out/'predict_scale.md', '\n'.join(L) + '\n')
     return res
 
+# %% ../nbs/90_benchmarks.ipynb #6a40bfab
+FULL_COMMANDS = {'synth': ['smadex_synth', '--preset', 'full', '--out', 'data/raw', '--seed', '42'],
+                 'run': ['smadex_run', '--config', 'full', '--json_out', '{out}/summary.json']}
+
+def time_v(text: str) -> dict:
+    "Wall seconds and peak RSS (MB) from GNU `/usr/bin/time -v` output."
+    m = re.search(r'Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)', text)
+    parts = [float(x) for x in m.group(1).split(':')] if m else []
+    wall = sum(v * 60 ** i for i, v in enumerate(reversed(parts))) if parts else None
+    r = re.search(r'Maximum resident set size \(kbytes\): (\d+)', text)
+    return {'wall_s': wall, 'peak_rss_mb': int(r.group(1)) / 1024 if r else None}
+
+def training_peak_mb(log_text: str) -> float | None:
+    "The largest 'peak RSS N MB' a training log line reports (the training process before prediction starts)."
+    v = [float(x) for x in re.findall(r'peak RSS (\d+) MB', log_text)]
+    return max(v) if v else None
+
+# %% ../nbs/90_benchmarks.ipynb #8e79f4de
+def compile_seconds(log_text: str) -> float:
+    "Seconds lleaves spent compiling models (first use of a model on a machine; cached after), from a run's log."
+    return sum(float(x) for x in re.findall(r'compiled a \d+-tree model with lleaves in ([\d.]+) s', log_text))
+
+def full_markdown(summary: dict, synth: dict, run: dict, train_peak_mb: float | None, meta: dict, compile_s: float = 0.0) -> str:
+    "bench/full/full.md: the two commands' wall time and peak memory against the bars, stage times, accuracy, the check."
+    r, p = summary['report'], summary['predict']; v = r['pipeline']['val']; ref = r['pipeline'].get('reference', {})
+    f = lambda x, fmt='{:,.0f}': '–' if x is None else fmt.format(x)
+    tot = None if synth['wall_s'] is None or run['wall_s'] is None else synth['wall_s'] + run['wall_s']
+    ok = lambda good: '–' if good is None else ('met' if good else '**not met**')
+    pr = p['rows'] / max(p['seconds'] - compile_s, 1e-9)
+    L = [f"# `smadex_run --config full` on this machine", '', f"{meta['date']}, {meta['machine']}, commit {meta['commit']}.", '',
+         f"Commands: `/usr/bin/time -v {' '.join(FULL_COMMANDS['synth'])}` then `/usr/bin/time -v {' '.join(FULL_COMMANDS['run']).format(out='bench/full')}`"
+         f" (`smadex_bench --full-run` runs both).", '',
+         '| what | measured | bar |', '|---|---|---|',
+         f"| generation: {meta['synth_rows']} | {f(synth['wall_s'] and synth['wall_s'] / 60, '{:.1f}')} min, peak {f(synth['peak_rss_mb'])} MB | – |",
+         f"| `smadex_run --config full` (train, validate, predict, check) | {f(run['wall_s'] and run['wall_s'] / 60, '{:.1f}')} min, peak {f(run['peak_rss_mb'])} MB | – |",
+         f"| the whole job (generation + run) | {f(tot and tot / 60, '{:.1f}')} min | ≤ 90 min: {ok(None if tot is None else tot <= 5400)} |",
+         f"| peak memory of the whole job | {f(max(synth['peak_rss_mb'] or 0, run['peak_rss_mb'] or 0))} MB | ≤ 16 GB: {ok(None if run['peak_rss_mb'] is None else max(synth['peak_rss_mb'] or 0, run['peak_rss_mb']) <= 16384)} |",
+         f"| training on {r['data']['train']['rows']:,} rows (peak the training log reports) | {f(train_peak_mb)} MB | ≤ 12 GB: {ok(None if train_peak_mb is None else train_peak_mb <= 12288)} |",
+         f"| test set: {p['rows']:,} rows from parquet to the submission CSV | {p['rows_per_s']:,.0f} rows/s ({p['seconds'] / 60:.1f} min, {p.get('workers', '?')} workers, {p.get('engine', '?')}) | – |",
+         f"| the same, without compiling the models (lleaves: {compile_s:.0f} s, once per model and machine, cached) | {pr:,.0f} rows/s | ≥ 60k rows/s: {ok(pr >= 60_000)} |",
+         '', 'Stage times (s): ' + ', '.join(f'{k} {x:,.0f}' for k, x in r['timings_s'].items()) + '.', '',
+         f"| validation ({r['data']['val']['rows']:,} rows) | RMSLE | normalized Gini | calibration Σŷ/Σy |", '|---|---|---|---|',
+         f"| pipeline | {v['rmsle']:.4f} | {f(v.get('normalized_gini'), '{:.4f}')} | {f(v.get('calibration'), '{:.3f}')} |"]
+    if 'oracle' in ref: L.append(f"| oracle | {ref['oracle']['rmsle']:.4f} | {f(ref['oracle'].get('normalized_gini'), '{:.4f}')} | {f(ref['oracle'].get('calibration'), '{:.3f}')} |")
+    if 'constant' in ref: L.append(f"| constant | {ref['constant']['rmsle']:.4f} | – | – |")
+    s3 = r.get('stage3', {})
+    probs = summary['submission_problems']
+    L += ['', f"Stage 3 shipped {s3.get('shipped', '?')}: {s3.get('reason', '')}.", '',
+          f"Submission check: {'passed' if not probs else 'FAILED: ' + '; '.join(probs)} ({p['path']})."]
+    return '\n'.join(L) + '\n'
+
+# %% ../nbs/90_benchmarks.ipynb #f9eaec11
+def write_full_report(out='bench/full', commit: str | None = None) -> str:
+    """`full.md` from the files `run_full` leaves under `out`: `summary.json`, `logs/time_synth.txt`, `logs/time_run.txt`,
+    `logs/synth_full.log`, `logs/run_full.log`. `commit`: the commit that ran (default: HEAD)."""
+    out = Path(out); logs = out/'logs'
+    rd = lambda n: (logs/n).read_text(errors='replace') if (logs/n).exists() else ''
+    commit = commit or subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
+    rows = re.search(r'([\d,]+ train rows, [\d,]+ test rows)', rd('synth_full.log'))
+    meta = {'date': time.strftime('%Y-%m-%d', time.localtime((out/'summary.json').stat().st_mtime)), 'machine': machine(),
+            'commit': commit, 'synth_rows': rows.group(1) if rows else 'reused'}
+    md = full_markdown(json.loads((out/'summary.json').read_text()), time_v(rd('time_synth.txt')), time_v(rd('time_run.txt')),
+                       training_peak_mb(rd('run_full.log')), meta, compile_seconds(rd('run_full.log')))
+    atomic_write_text(out/'full.md', md)
+    return md
+
+def run_full(out='bench/full') -> str:
+    "Generation then `smadex_run --config full`, each under `/usr/bin/time -v`, alone; then `write_full_report`."
+    out = Path(out); logs = out/'logs'; logs.mkdir(parents=True, exist_ok=True)
+    for name in ('synth', 'run'):
+        cmd = [c.format(out=out) for c in FULL_COMMANDS[name]]
+        with open(logs/f'{name}_full.log', 'w') as fh:
+            subprocess.run(['/usr/bin/time', '-v', '-o', str(logs/f'time_{name}.txt'), *cmd], stdout=fh, stderr=subprocess.STDOUT)
+    return write_full_report(out)
+
+# %% ../nbs/90_benchmarks.ipynb #999e3873
+def full_line(out='bench/full') -> str:
+    "README's sentence on the real sizes, rendered from the committed `bench/full` files ('' when there are none)."
+    out = Path(out)
+    if not (out/'summary.json').exists(): return ''
+    s = json.loads((out/'summary.json').read_text()); r, p = s['report'], s['predict']
+    rd = lambda n: (out/'logs'/n).read_text(errors='replace') if (out/'logs'/n).exists() else ''
+    g, run = time_v(rd('time_synth.txt')), time_v(rd('time_run.txt'))
+    v, o = r['pipeline']['val'], r['pipeline'].get('reference', {}).get('oracle', {})
+    orc = f" (oracle {o['rmsle']:.4f})" if o else ''
+    n = re.search(r'([\d,]+) train rows, ([\d,]+) test rows', rd('synth_full.log'))
+    gen = f"generating {n.group(1)} training and {n.group(2)} test rows took {g['wall_s'] / 60:.0f} min, then " if g['wall_s'] and n else ''
+    return (f"At the real sizes (`bench/full/full.md`): {gen}`smadex_run --config full` trained on {r['data']['train']['rows']:,} rows, "
+            f"predicted {p['rows']:,} test rows at {p['rows'] / max(p['seconds'] - compile_seconds(rd('run_full.log')), 1e-9):,.0f} rows/s "
+            f"(after compiling its models once) and checked the submission in "
+            f"{run['wall_s'] / 60:.0f} min with a peak of {run['peak_rss_mb'] / 1024:.1f} GB; validation RMSLE {v['rmsle']:.4f}{orc}.")
+
 # %% ../nbs/90_benchmarks.ipynb #6b654e2e
 from fastcore.script import call_parse, Param, store_true
 
@@ -600,7 +693,8 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
                  robustness: Param('only the robustness grid: every synthetic world at 20k and 100k training rows (robustness.json, robustness.md)', store_true) = False,
                  full_grid: Param('with --robustness: add the medium size (1.15M training rows) to the grid', store_true) = False,
                  distributed: Param('only the distributed figures: LocalClusters of these worker counts, e.g. 1,2 (nbs/16_distributed)', str) = None,
-                 predict_rows: Param('only chunked prediction at these test sizes, e.g. 1000000,5000000: rows/s and peak memory (bench/scale)', str) = None):
+                 predict_rows: Param('only chunked prediction at these test sizes, e.g. 1000000,5000000: rows/s and peak memory (bench/scale)', str) = None,
+                 full_run: Param('only the full config end to end: generation, then smadex_run --config full, timed (bench/full)', store_true) = False):
     "Accuracy against the oracle and the baselines, speed, memory and growth on a synthetic preset."
     from smadex_ltv.cli import setup_logging
     from smadex_ltv.config import friendly_errors
@@ -609,6 +703,8 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
     with friendly_errors('smadex_bench'):
         if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
         sizes = [int(x) for x in growth.split(',')] if growth else []
+        if full_run:
+            print(run_full(out or 'bench/full')); return
         if predict_rows:
             o = Path(out or 'bench/scale'); predict_scale([int(x) for x in predict_rows.split(',')], o, seed=seed)
             print((o/'predict_scale.md').read_text()); return

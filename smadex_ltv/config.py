@@ -55,7 +55,7 @@ SPEC: dict[str, tuple[str, str]] = {
     'training.es_size': ('float', 'Share of the training rows kept aside for early stopping and calibration (validation rows are never used).'),
     'training.feature_fit_rows': ('int', 'Features (vocabularies, group statistics, imputer) are fitted on at most this many training rows (seeded sample).'),
     'training.n_jobs': ('int?', 'Threads for the learners; null = all cores.'),
-    'training.cache_features': ('bool', 'Cache built features as parquet under `processed_dir`.'),
+    'training.cache_features': ('bool', 'Cache built features under `processed_dir` (float32 `.npy` blocks, read back memory-mapped).'),
     'training.distributed.enabled': ('bool', 'Train and predict on a dask.distributed cluster (nbs/16_distributed): `scheduler_address`, or a `LocalCluster` of `n_workers`. `--scheduler ADDRESS` on the command line turns it on.'),
     'training.distributed.scheduler_address': ('str?', "Address of a running Dask scheduler (`tcp://host:8786`); null = start a `LocalCluster`."),
     'training.distributed.n_workers': ('int', 'Workers of the `LocalCluster` (one process each).'),

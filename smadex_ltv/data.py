@@ -311,14 +311,20 @@ def read_oracle(cfg_or_root, split: str, rows: pa.Table) -> pa.Table:
     "The oracle rows of `rows` (same order, matched by `row_id`); raises when the data has no oracle (real data)."
     import pyarrow.compute as pc
     root = Path(cfg_or_root.data.raw_dir)/cfg_or_root.data.oracle_dir if isinstance(cfg_or_root, Config) else Path(cfg_or_root)
-    names = sorted(set(rows[PARTITION_KEY].unique().to_pylist()))
+    enc = pc.dictionary_encode(rows[PARTITION_KEY]).combine_chunks()
+    names, codes = enc.dictionary.to_pylist(), enc.indices.to_numpy(zero_copy_only=False)
     files = [root/split/f'datetime={n}'/'oracle.parquet' for n in names]
     missing = [str(f) for f in files if not f.exists()]
     if missing: raise FileNotFoundError(f'no oracle for {len(missing)} partition(s), e.g. {missing[0]}: the oracle exists only for synthetic data')
-    o = pa.concat_tables([pq.read_table(f) for f in files])
-    idx = pc.index_in(rows['row_id'], value_set=o['row_id'])
-    if idx.null_count: raise ValueError(f'{idx.null_count} row(s) have no oracle entry')
-    return o.take(idx)
+    order = np.argsort(codes, kind='stable'); bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(names)))]
+    parts = []                       # one partition's oracle at a time: the window's 20.6M ids are never hashed at once
+    for k, f in enumerate(files):
+        sel = order[bounds[k]:bounds[k + 1]]
+        o = pq.read_table(f)
+        idx = pc.index_in(rows['row_id'].take(pa.array(sel)), value_set=o['row_id'])
+        if idx.null_count: raise ValueError(f'{idx.null_count} row(s) of {f.parent.name} have no oracle entry in {f}')
+        parts.append(o.take(idx))
+    return pa.concat_tables(parts).take(pa.array(np.argsort(order, kind='stable')))       # back in the order of `rows`
 
 def has_partitions(path) -> bool:
     "Whether a folder holds at least one `datetime=…` partition folder."

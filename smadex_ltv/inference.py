@@ -398,6 +398,11 @@ def _read_submission(path) -> tuple[pa.ChunkedArray, np.ndarray]:
         v = pd.to_numeric(s.to_pandas(), errors='coerce').to_numpy(np.float64)
     return t['row_id'], np.asarray(v, np.float64)
 
+def _as_strings(ids) -> pa.Array:
+    "Ids as an Arrow string array: Python strings converted directly (no fixed-width NumPy copy), anything else via str."
+    try: return pa.array(ids, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError): return pa.array(np.asarray(ids).astype(str), pa.string())     # e.g. integer ids
+
 def check_submission(path, ids=None, source: str = 'the expected ids', align_order: bool = False) -> list[str]:
     """Problems of a submission file (empty list = valid). `ids`: the row_ids it must hold exactly once each.
     `align_order` rewrites a valid file in the order of `ids` (atomically)."""
@@ -414,7 +419,7 @@ def check_submission(path, ids=None, source: str = 'the expected ids', align_ord
         vc = pc.value_counts(rid)
         probs.append(f"{path}: {n_dup} duplicated row_id(s), e.g. {vc.field('values').filter(pc.greater(vc.field('counts'), 1))[0].as_py()!r}")
     if ids is not None:       # Arrow's hashed membership, not Python sets: 13.2M ids cost ~1 GB, not ~6
-        want = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(np.asarray(ids, dtype=object).astype(str), pa.string())
+        want = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else _as_strings(ids)
         for a, b, what in ((want, rid, f'of {source} missing'), (rid, want, f'not in {source}')):
             out = pc.unique(pc.filter(a, pc.invert(pc.is_in(a, value_set=b))))
             if len(out): probs.append(f"{path}: {len(out)} row_id(s) {what}, e.g. {pc.min_max(out)['min'].as_py()!r}")

@@ -170,6 +170,7 @@ def _matrix(X, features: list) -> np.ndarray:
         if X.ndim != 2 or X.shape[1] != len(features):
             raise ValueError(f'expected a block of {len(features)} feature columns, got shape {X.shape}')
         return X if X.dtype in (np.float32, np.float64) else X.astype(np.float32)
+    if list(X.columns) == list(features): return X.to_numpy(np.float32)     # one float32 block: a view, not a copy
     return X[features].to_numpy(np.float32)
 
 def _index_of(X): return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))

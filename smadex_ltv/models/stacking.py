@@ -225,7 +225,7 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
         F[held] = tm.apply(lambda A: self._meta_frame(self._forecasts(s1, s2, bases, A), A, tm.names)[cols].to_numpy(), held)
         log.info('stage 3: fold %d/%d fitted and predicted (%.0f s so far, peak RSS %.0f MB)', k + 1, c['n_folds'],
                  time.perf_counter() - t0, peak_rss_mb())
-    F = pd.DataFrame(F, columns=cols)
+    F = pd.DataFrame(F, columns=cols, copy=False)      # pandas 3 copies an array by default
     self.meta_features_ = cols
     self.blend_columns_ = ['two_stage'] + [f'base_{n}' for n in c['base_learners']]
     huber = None if c['meta_learner'] == 'nnls' else {'rounds': c['n_estimators'], 'params': self._huber_params()}
@@ -267,8 +267,9 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
         Fe = self._expected_inputs(F, tm.X, tm.names)
         pe = {'objective': 'tweedie', 'tweedie_variance_power': 1.5, 'learning_rate': 0.03, 'num_leaves': 15, 'min_data_in_leaf': 200,
               'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1}
-        fit = lambda rows: lgb.train(pe, lgb.Dataset(Fe[rows], np.maximum(y[rows], 0)), num_boost_round=c['n_estimators'])
-        self.meta_expected_ = fit(np.arange(len(y)))
+        fit = lambda rows: lgb.train(pe, lgb.Dataset(Fe if rows is None else Fe[rows], np.maximum(y if rows is None else y[rows], 0)),
+                                     num_boost_round=c['n_estimators'])
+        self.meta_expected_ = fit(None)                      # every row: the block as is, no indexed copy
         if buyers is None: base = self.meta_expected_.predict(Fe)
         else:                     # two halves (each model on half the rows: together the cost of one more fit)
             half, base = stratified_folds(buyers, 2, c['seed'] + 5), np.zeros(len(y))
