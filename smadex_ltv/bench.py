@@ -663,20 +663,23 @@ def run_full(out='bench/full') -> str:
 
 # %% ../nbs/90_benchmarks.ipynb #999e3873
 def full_line(out='bench/full') -> str:
-    "README's sentence on the real sizes, rendered from the committed `bench/full` files ('' when there are none)."
+    """README's sentence on the real sizes, rendered from the committed `bench/full/full.md` and `summary.json` ('' when
+    there are none)."""
     out = Path(out)
-    if not (out/'summary.json').exists(): return ''
-    s = json.loads((out/'summary.json').read_text()); r, p = s['report'], s['predict']
-    rd = lambda n: (out/'logs'/n).read_text(errors='replace') if (out/'logs'/n).exists() else ''
-    g, run = time_v(rd('time_synth.txt')), time_v(rd('time_run.txt'))
+    if not (out/'full.md').exists() or not (out/'summary.json').exists(): return ''
+    md, s = (out/'full.md').read_text(), json.loads((out/'summary.json').read_text())
+    r, p = s['report'], s['predict']
     v, o = r['pipeline']['val'], r['pipeline'].get('reference', {}).get('oracle', {})
     orc = f" (oracle {o['rmsle']:.4f})" if o else ''
-    n = re.search(r'([\d,]+) train rows, ([\d,]+) test rows', rd('synth_full.log'))
-    gen = f"generating {n.group(1)} training and {n.group(2)} test rows took {g['wall_s'] / 60:.0f} min, then " if g['wall_s'] and n else ''
+    g = re.search(r'\| generation: ([\d,]+) train rows, ([\d,]+) test rows \| ([\d.]+) min', md)
+    run = re.search(r'\(train, validate, predict, check\) \| ([\d.]+) min, peak ([\d,]+) MB', md)
+    pr = re.search(r'without compiling the models.*?\| ([\d,]+) rows/s', md)
+    if not run: return ''
+    gen = f"generating {g.group(1)} training and {g.group(2)} test rows took {float(g.group(3)):.0f} min, then " if g else ''
+    rate = f" at {pr.group(1)} rows/s (after compiling its models once)" if pr else ''
     return (f"At the real sizes (`bench/full/full.md`): {gen}`smadex_run --config full` trained on {r['data']['train']['rows']:,} rows, "
-            f"predicted {p['rows']:,} test rows at {p['rows'] / max(p['seconds'] - compile_seconds(rd('run_full.log')), 1e-9):,.0f} rows/s "
-            f"(after compiling its models once) and checked the submission in "
-            f"{run['wall_s'] / 60:.0f} min with a peak of {run['peak_rss_mb'] / 1024:.1f} GB; validation RMSLE {v['rmsle']:.4f}{orc}.")
+            f"predicted {p['rows']:,} test rows{rate} and checked the submission in "
+            f"{float(run.group(1)):.0f} min with a peak of {int(run.group(2).replace(',', '')) / 1024:.1f} GB; validation RMSLE {v['rmsle']:.4f}{orc}.")
 
 # %% ../nbs/90_benchmarks.ipynb #6b654e2e
 from fastcore.script import call_parse, Param, store_true
