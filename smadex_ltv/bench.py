@@ -617,7 +617,7 @@ def full_markdown(summary: dict, synth: dict, run: dict, train_peak_mb: float | 
     pr = p['rows'] / max(p['seconds'] - compile_s, 1e-9)
     L = [f"# `smadex_run --config full` on this machine", '', f"{meta['date']}, {meta['machine']}, commit {meta['commit']}.", '',
          f"Commands: `/usr/bin/time -v {' '.join(FULL_COMMANDS['synth'])}` then `/usr/bin/time -v {' '.join(FULL_COMMANDS['run']).format(out='bench/full')}`"
-         f" (`smadex_bench --full-run` runs both).", '',
+         f" (`smadex_bench --full-run` runs both). Memory in MB = MiB (`time`'s kbytes / 1024); the bars are read in GiB (12 GB = 12,288 MB).", '',
          '| what | measured | bar |', '|---|---|---|',
          f"| generation: {meta['synth_rows']} | {f(synth['wall_s'] and synth['wall_s'] / 60, '{:.1f}')} min, peak {f(synth['peak_rss_mb'])} MB | – |",
          f"| `smadex_run --config full` (train, validate, predict, check) | {f(run['wall_s'] and run['wall_s'] / 60, '{:.1f}')} min, peak {f(run['peak_rss_mb'])} MB | – |",
