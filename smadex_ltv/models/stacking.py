@@ -282,14 +282,18 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
 @patch
 def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold: bool) -> np.ndarray:
     """Which forecast `pred_expected` ranks rows by, chosen by out-of-fold normalized Gini against the labels: the
-    expected-revenue meta-learner above (`base`), or expm1 of the LightGBM base's log1p forecast (where the meta-learner
-    ranks worse than that one model: `bench/robustness` shows which worlds). In-sample predictions cannot be
-    compared fairly, so without out-of-fold ones the meta-learner stays. Returns the chosen forecast's out-of-fold values."""
-    cands = {'meta': base}
-    if out_of_fold and 'base_lightgbm' in getattr(F, 'columns', F):
+    expected-revenue meta-learner above (`base`), the two-stage amount P7·expm1(m7) (no model beyond stages 1 and 2), or
+    expm1 of the LightGBM base's log1p forecast; the meta-learner unless another ranks strictly better (`bench/robustness`
+    shows which worlds pick what). In-sample predictions cannot be compared fairly, so without out-of-fold ones the
+    meta-learner stays. Returns the chosen forecast's out-of-fold values."""
+    cands, cols = {'meta': base}, getattr(F, 'columns', F)
+    if out_of_fold and getattr(self, 'meta_expected_', None) is not None and 'amount' in cols:   # (else `base` is the amount)
+        cands['amount'] = np.asarray(F['amount'], np.float64)
+    if out_of_fold and 'base_lightgbm' in cols:
         cands['lightgbm'] = np.expm1(np.maximum(np.asarray(F['base_lightgbm'], np.float64), 0.0))
-    scores = {k: normalized_gini(y, v) for k, v in cands.items()}
-    pick = 'lightgbm' if scores.get('lightgbm', -np.inf) > scores['meta'] else 'meta'
+    scores, pick = {k: normalized_gini(y, v) for k, v in cands.items()}, 'meta'
+    for k in cands:
+        if scores[k] > scores[pick]: pick = k
     self.expected_ = {'source': pick, 'oof_gini': scores}
     log.info('stage 3: pred_expected ranks by %s (out-of-fold normalized Gini %s)', pick,
              ', '.join(f'{k} {v:.4f}' for k, v in scores.items()))
@@ -297,7 +301,7 @@ def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold
 
 @patch
 def _expected_source(self: StackingEnsemble) -> str:
-    "'meta' or 'lightgbm': what `pred_expected` ranks by (model folders written before the choice existed: 'meta')."
+    "'meta', 'amount' or 'lightgbm': what `pred_expected` ranks by (model folders written before the choice existed: 'meta')."
     return (getattr(self, 'expected_', None) or {}).get('source', 'meta')
 
 @patch
@@ -326,6 +330,7 @@ def needs(self: StackingEnsemble, outputs=OUTPUTS) -> set:
         else: need |= {k for k, w in self.weights_.items() if w > 0}
     if 'pred_expected' in outputs:
         if self._expected_source() == 'lightgbm': need |= {'base_lightgbm'}
+        elif self._expected_source() == 'amount': need |= {'amount'}
         else: need |= set(self.meta_features_) if self.meta_expected_ is not None else {'amount'}
     return need
 
@@ -352,6 +357,7 @@ def predict_arrays(self: StackingEnsemble, A: np.ndarray, outputs=OUTPUTS, names
         out['pred_rmsle'] = np.expm1(np.maximum(pl, 0.0))
     if 'pred_expected' in outputs:
         if self._expected_source() == 'lightgbm': e = np.expm1(fc['base_lightgbm'])   # already clipped at 0
+        elif self._expected_source() == 'amount': e = fc['amount']
         elif self.meta_expected_ is not None:
             Fe = self._expected_inputs({**fc, **self._raw(A, names)}, A, names)
             e = self.meta_expected_.predict(Fe, **_threads(Fe))
