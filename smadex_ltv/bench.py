@@ -418,8 +418,10 @@ def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, 
            'pipeline_report': pipe.report}
     from smadex_ltv.pipeline import _clean
     res = _clean(res)
-    (out/'bench.json').write_text(json.dumps(res, indent=1))
-    (out/'bench.md').write_text(bench_markdown(res))
+    old = json.loads((out/'bench.json').read_text()) if (out/'bench.json').exists() else {}
+    if 'distributed' in old: res['distributed'] = old['distributed']   # written by `--distributed` (own command and date): kept
+    atomic_write_text(out/'bench.json', json.dumps(res, indent=1))
+    atomic_write_text(out/'bench.md', bench_markdown(res))
     if len(g) > 1:
         fig = growth_plot(res['growth']); fig.savefig(out/'growth.png', dpi=80, bbox_inches='tight')
     return res
