@@ -18,7 +18,7 @@ from .nested import NestedFeatureParser, Encoded, _str, _encode
 from .config import atomic_write_text
 
 # %% auto #0
-__all__ = ['GROUPS', 'FEW_ROWS', 'load_catalogue', 'FeatureEngineer', 'rows_major', 'bench_features']
+__all__ = ['GROUPS', 'FEW_ROWS', 'load_catalogue', 'FeatureEngineer', 'bench_features']
 
 # %% ../nbs/06_features.ipynb #ae90e3a2
 def load_catalogue(path=None) -> dict:
@@ -51,19 +51,6 @@ def _gather(enc: Encoded, vs: pa.Array, vals: np.ndarray, null=None) -> np.ndarr
            if d and len(vs) else np.full(d, len(vals) - 1, np.int64))
     out = np.append(vals[pos], vals[-1] if null is None else null)    # code -1 (null) takes the last slot
     return out[enc.codes]
-
-# %% ../nbs/06_features.ipynb #263a1bfa
-def _grid_rank(x: np.ndarray, G: np.ndarray, gi: np.ndarray) -> np.ndarray:
-    """Per row i: the number of points of the sorted grid `G[gi[i]]` that are <= `x[i]` (0 for a NaN `x`, or a NaN grid),
-    by one vectorised binary search over every row."""
-    q = G.shape[1]
-    lo, hi = np.zeros(len(x), np.int64), np.full(len(x), q, np.int64)
-    with np.errstate(invalid='ignore'):
-        for _ in range(int(np.ceil(np.log2(q + 1)))):
-            mid = (lo + hi) >> 1
-            le = (lo < hi) & (x >= G[gi, np.minimum(mid, q - 1)])         # x at or above the midpoint: the count is past it
-            lo = np.where(le, mid + 1, lo); hi = np.where((lo < hi) & ~le, mid, hi)
-    return lo
 
 # %% ../nbs/06_features.ipynb #76966c3c
 class FeatureEngineer:
@@ -128,7 +115,7 @@ class FeatureEngineer:
                         'freq': {c: (_value_set(fr), np.array(list(fr.values()) + [0.0])) for c, fr in st['freq'].items()},
                         'group': {k: {'mean': (_value_set(g['mean']), np.array(list(g['mean'].values()) + [g['all_mean']], np.float64)),
                                       'quant': (_value_set(g['quant']), np.arange(len(g['quant']) + 1)),
-                                      'grid': np.sort(np.array([g['quant'][q] for q in g['quant']] + [g['all_quant']], np.float64), axis=1)}
+                                      'grid': np.array([g['quant'][q] for q in g['quant']] + [g['all_quant']], np.float64)}
                                   for k, g in st['group'].items()}}
         return self._lk
 
@@ -192,7 +179,10 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
             if self.on('group_local'):
                 put(f'gl_{by}_mean_{f}', gm); put(f'gl_{by}_dev_{f}', x - gm)
                 gi, G = _gather(E(by), *g['quant']), g['grid']       # each row's group grid (the overall one if none)
-                put(f'gl_{by}_rank_{f}', np.where(np.isnan(x), np.nan, _grid_rank(x, G, gi) / G.shape[1]))
+                above = np.zeros(n, np.float64)                   # grid points at or below x, one grid column at a time
+                with np.errstate(invalid='ignore'):               # (no rows × quantiles temporary)
+                    for j in range(G.shape[1]): above += x >= G[:, j][gi]
+                put(f'gl_{by}_rank_{f}', np.where(np.isnan(x), np.nan, above / G.shape[1]))
             if self.on('interactions') and by == 'country' and f == 'release_msrp': put('ix_price_vs_country', _safe_div(x, gm))
     if self.on('time'):
         h, wd = b('hour'), b('weekday')
@@ -233,13 +223,6 @@ def transform(self: FeatureEngineer, t: pa.Table, encoding: str = 'lightgbm') ->
     X = pd.DataFrame(self.transform_block(t), columns=self.feature_names_, copy=False)
     return self.to_linear(X) if encoding == 'linear' else X
 
-# %% ../nbs/06_features.ipynb #e04a80c0
-def rows_major(B: np.ndarray, dtype=np.float32, out: np.ndarray | None = None, band: int = 256) -> np.ndarray:
-    "`B` (features × rows) as a C-order rows × features array of `dtype` (written into `out` when given), `band` rows at a time."
-    out = np.empty((B.shape[1], B.shape[0]), dtype) if out is None else out
-    for i in range(0, B.shape[1], band): out[i:i + band] = B[:, i:i + band].T
-    return out
-
 # %% ../nbs/06_features.ipynb #e87bdf0e
 _POOL = None
 FEW_ROWS = 16                  # up to this many rows, the per-row path (below) beats the columnar path's fixed cost
@@ -252,12 +235,12 @@ def transform_rows(self: FeatureEngineer, t: pa.Table, threads: int = 2, min_row
     straight into a float64 matrix (what compiled trees read): the transposing copy is made anyway, so no second pass."""
     global _POOL
     if 0 < t.num_rows <= few: return self.transform_few(t).astype(dtype, copy=False)
-    if threads < 2 or t.num_rows < min_rows: return rows_major(self.transform_block(t).T, dtype)
+    if threads < 2 or t.num_rows < min_rows: return np.ascontiguousarray(self.transform_block(t), dtype)
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
         _POOL = ThreadPoolExecutor(threads)
     step, out = -(-t.num_rows // threads), np.empty((t.num_rows, len(self.feature_names_)), dtype)
-    def one(i): rows_major(self.transform_block(t.slice(i, step)).T, dtype, out[i:i + step])   # each thread fills its rows
+    def one(i): out[i:i + step] = self.transform_block(t.slice(i, step))      # each thread fills its rows of one C-order block
     list(_POOL.map(one, range(0, t.num_rows, step)))
     return out
 
