@@ -14,7 +14,7 @@ from .config import Config, load_config, peak_rss_mb, atomic_write, atomic_write
 from .data import DataLoader, ensure_data, stratified_split, oracle_frame, train_window
 from .features import FeatureEngineer
 from .schema import PARTITION_KEY, schema_hash
-from .models.buyer import BuyerClassifier, TrainMatrix
+from .models.buyer import BuyerClassifier, TrainMatrix, release_pages
 from .models.odmn import OrderedRevenueModel, _l1p
 from .models.stacking import StackingEnsemble
 from . import metrics as M
@@ -280,15 +280,21 @@ def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
     ensure_data(cfg, progress=self.progress)
     dl = DataLoader.from_config(cfg)
     plan = plan_split(cfg, dl)
-    key = hashlib.sha256(json.dumps(['npy', cfg.to_dict()['data'], cfg.to_dict()['training'], cfg.seed, schema_hash('test'),
+    key = hashlib.sha256(json.dumps(['npy-block', cfg.to_dict()['data'], cfg.to_dict()['training'], cfg.seed, schema_hash('test'),
                                      _data_fingerprint(dl, plan)], sort_keys=True, default=str).encode()).hexdigest()[:16]
     cache = Path(cfg.data.processed_dir)/f'features-{key}'
     if tr.cache_features and self._cacheable and (cache/'done').exists():
         log.info('features: cache hit %s', cache)
         self._load_cache(cache)
-    else:
-        self._build(dl, plan)
-        if tr.cache_features and self._cacheable: self._save_cache(cache)
+    elif tr.cache_features and self._cacheable:       # the block is written to the cache's file while it is built, then
+        tmp = cache.parent/f'.{cache.name}.tmp-{os.getpid()}'        # read back memory-mapped: never all in memory
+        shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+        try:
+            self._build(dl, plan, into=tmp)
+            self._save_cache(cache, tmp)
+        finally: shutil.rmtree(tmp, ignore_errors=True)             # a failed build leaves no half-written block
+        self._load_cache(cache)
+    else: self._build(dl, plan)
     self.es_idx = self._es_rows()
     self._record_time('prepare_data', t0)
     self._tm = None
@@ -304,7 +310,8 @@ def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
     return self
 
 @patch
-def _build(self: TrainingPipeline, dl, plan):
+def _build(self: TrainingPipeline, dl, plan, into: Path | None = None):
+    "The features of the plan's rows into one float32 block: in memory, or (`into`: a folder) a `.npy` file written as it fills."
     cfg, tr = self.cfg, self.cfg.training
     rng = np.random.default_rng(cfg.seed)
     train_rows = np.concatenate([np.nonzero(a == 0)[0] + (i << 40) for i, (_, a) in enumerate(plan)])
@@ -338,14 +345,18 @@ def _build(self: TrainingPipeline, dl, plan):
             if len(keep) < ch.num_rows: ch = ch.take(pa.array(keep))
             lab_cols = lab_cols or [c for c in MODEL_LABELS if c in ch.column_names]
             Xc = features_in_batches(self.features, ch, tr.batch_size)
-            if block is None: block, cols = np.empty((len(A), Xc.shape[1]), np.float32), self.features.feature_names_
+            if block is None:
+                shape, cols = (len(A), Xc.shape[1]), self.features.feature_names_
+                block = np.empty(shape, np.float32) if into is None else np.lib.format.open_memmap(Path(into)/'X.npy', 'w+', np.float32, shape)
             block[dest[at:at + len(Xc)]] = Xc; at += len(Xc); del Xc
+            release_pages(block)                   # a file-backed block: the written pages leave this process (the kernel writes them)
             Ls.append(ch.select(lab_cols).to_pandas()); Ms.append(ch.select([c for c in META_COLS if c in ch.column_names]).to_pandas())
     if at != len(A):  # the files changed between the split plan and this pass: refuse a half-filled matrix
         raise RuntimeError(f'the training window held {len(A):,} kept rows when the split was planned but {at:,} were read '
                            f'now (files under {dl.raw_dir} changed while training read them); run again')
     L, Mt = pd.concat(Ls, ignore_index=True), pd.concat(Ms, ignore_index=True)
     t, v = np.nonzero(A == 0)[0], np.nonzero(A == 1)[0]
+    if into is not None: block.flush(); (Path(into)/'columns.json').write_text(json.dumps({'columns': cols, 'n_train': n_tr}))
     self.X_train = pd.DataFrame(block[:n_tr], columns=cols, copy=False)
     self.X_val = pd.DataFrame(block[n_tr:], columns=cols, copy=False)
     self.labels_train, self.labels_val = L.iloc[t].reset_index(drop=True), L.iloc[v].reset_index(drop=True)
@@ -354,12 +365,8 @@ def _build(self: TrainingPipeline, dl, plan):
 
 # %% ../nbs/12_pipeline.ipynb #73334980
 @patch
-def _save_cache(self: TrainingPipeline, cache: Path):
-    tmp = cache.parent/f'.{cache.name}.tmp-{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    for name in ('X_train', 'X_val'):                 # the float32 blocks as .npy: written from memory without a copy,
-        np.save(tmp/f'{name}.npy', getattr(self, name).to_numpy(np.float32))     # read back memory-mapped
-    (tmp/'columns.json').write_text(json.dumps(list(self.X_train.columns)))
+def _save_cache(self: TrainingPipeline, cache: Path, tmp: Path):
+    "Complete the folder `tmp`, where `_build` wrote the block (`X.npy`, train rows first), and rename it to `cache`."
     for name in ('labels_train', 'labels_val', 'meta_train', 'meta_val'):
         getattr(self, name).to_parquet(tmp/f'{name}.parquet')
     self.features.save(tmp); (tmp/'done').write_text('ok')
@@ -368,12 +375,19 @@ def _save_cache(self: TrainingPipeline, cache: Path):
 
 @patch
 def _load_cache(self: TrainingPipeline, cache: Path):
-    cols = json.loads((cache/'columns.json').read_text())
-    for name in ('X_train', 'X_val'):                 # memory-mapped: pages are read when a model reads the rows
-        setattr(self, name, pd.DataFrame(np.load(cache/f'{name}.npy', mmap_mode='r'), columns=cols, copy=False))
+    c = json.loads((cache/'columns.json').read_text())
+    X = np.load(cache/'X.npy', mmap_mode='r')          # memory-mapped: pages are read when a model reads the rows
+    self.X_train = pd.DataFrame(X[:c['n_train']], columns=c['columns'], copy=False)
+    self.X_val = pd.DataFrame(X[c['n_train']:], columns=c['columns'], copy=False)
     for name in ('labels_train', 'labels_val', 'meta_train', 'meta_val'):
         setattr(self, name, pd.read_parquet(cache/f'{name}.parquet'))
     self.features = FeatureEngineer.load(cache)
+
+@patch
+def _release(self: TrainingPipeline):
+    "After a step that read the blocks: their memory-mapped pages leave this process's memory (nothing happens in memory)."
+    for X in (getattr(self, 'X_train', None), getattr(self, 'X_val', None)):
+        if X is not None: release_pages(X.values)
 
 @patch
 def _es_rows(self: TrainingPipeline) -> np.ndarray:
@@ -402,7 +416,7 @@ def train_stage1_buyer(self: TrainingPipeline) -> 'TrainingPipeline':
            'order_violation_rate': M.order_violation_rate(Pv.to_numpy()) if Pv.shape[1] > 1 else 0.0,
            'best_iterations': {h: b.best_iteration for h, b in self.stage1.boosters.items()},
            'top_features': self.stage1.feature_importance('buyer_d7', 10).round(1).to_dict()}
-    self.report['stage1'] = _clean(out)
+    self.report['stage1'] = _clean(out); self._release()
     log.info('stage 1: validation AUC %.4f, F1 %.3f at threshold %.3f (%.1f s)', out['val']['auc'], out['val']['f1'], thr,
              self.report['timings_s']['stage1'])
     return self
@@ -424,7 +438,7 @@ def train_stage2_revenue(self: TrainingPipeline) -> 'TrainingPipeline':
         out[h] = {'buyers': int(b.sum()), 'rmsle': M.rmsle(y, p), 'rmse': M.rmse(y, p), 'mae': M.mae(y, p),
                   'r2_log1p': M.r2(_l1p(y), Mv[h].to_numpy())}
     out['order_violation_rate'] = M.order_violation_rate(Mv.to_numpy()) if Mv.shape[1] > 1 else 0.0
-    self.report['stage2'] = _clean(out)
+    self.report['stage2'] = _clean(out); self._release()
     log.info('stage 2: RMSLE among validation buyers %.4f (%.1f s)', out['iap_revenue_d7']['rmsle'], self.report['timings_s']['stage2'])
     return self
 
@@ -442,7 +456,7 @@ def train_stage3_ensemble(self: TrainingPipeline) -> 'TrainingPipeline':
                                     'reason': e.selection_['reason'], 'weights': e.weights_, 'intercept': e.intercept_,
                                     'oof_rows': e.selection_['rows'], 'expected': getattr(e, 'expected_', None),
                                     'peak_rss_mb': round(peak_rss_mb(), 1)})
-    self.evaluate()
+    self.evaluate(); self._release()
     return self
 
 

@@ -16,8 +16,23 @@ HORIZONS = ('buyer_d1', 'buyer_d7', 'buyer_d14', 'buyer_d28')
 log = logging.getLogger('smadex_ltv')
 
 # %% auto #0
-__all__ = ['HORIZONS', 'log', 'TrainMatrix', 'as_train_matrix', 'capacity', 'cap_rows', 'save_boosters', 'load_boosters',
-           'train_booster', 'BuyerClassifier']
+__all__ = ['HORIZONS', 'log', 'release_pages', 'TrainMatrix', 'as_train_matrix', 'capacity', 'cap_rows', 'save_boosters',
+           'load_boosters', 'train_booster', 'BuyerClassifier']
+
+# %% ../../nbs/09_buyer.ipynb #5a0f5026
+def release_pages(a) -> bool:
+    """Drop the pages of a memory-mapped array (or a view of one) from this process's resident memory (`madvise`
+    MADV_DONTNEED on its mapping); True if `a` is memory-mapped. The data stays in the file and in the kernel's page
+    cache (reclaimable, not this process's), and the next read of a row maps it back. An array in memory: nothing happens."""
+    import mmap
+    seen = 0
+    while a is not None and seen < 32:
+        m = a if isinstance(a, mmap.mmap) else getattr(a, '_mmap', None)
+        if isinstance(m, mmap.mmap) and hasattr(m, 'madvise'):
+            try: m.madvise(mmap.MADV_DONTNEED); return True
+            except (ValueError, OSError): return False          # a closed mapping
+        a, seen = getattr(a, 'base', None), seen + 1
+    return False
 
 # %% ../../nbs/09_buyer.ipynb #32d05594
 class _Rows(lgb.Sequence):
@@ -25,11 +40,15 @@ class _Rows(lgb.Sequence):
     batch_size = 65_536
     def __init__(self, X, idx): self.X, self.idx = X, idx
     def __len__(self): return len(self.idx)
-    def __getitem__(self, i): return self.X[self.idx[i]]
+    def __getitem__(self, i):
+        out = self._get(i)
+        if isinstance(i, slice): release_pages(self.X)          # a batch read: its pages go back (memory-mapped blocks)
+        return out
+    def _get(self, i): return self.X[self.idx[i]]
 
 class _Rows64(_Rows):
     "`_Rows` as float64: a `Dataset` that finds its own bins from a `Sequence` takes its sample as float64 only."
-    def __getitem__(self, i): return np.asarray(self.X[self.idx[i]], np.float64)
+    def _get(self, i): return np.asarray(self.X[self.idx[i]], np.float64)
 
 class TrainMatrix:
     """The training rows' features, held once: a float32 block (in memory or memory-mapped) and, built on first use,
@@ -61,6 +80,7 @@ class TrainMatrix:
                                    categorical_feature=self.categorical or 'auto', free_raw_data=True,
                                    params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1,
                                            'num_threads': self.n_jobs, 'seed': self.seed}).construct()
+            release_pages(self.X)
         return self._ds
 
     def datasets(self, fit_idx, y_fit, es_idx=None, y_es=None, weight=None, small: int = 50_000) -> tuple:
@@ -79,16 +99,19 @@ class TrainMatrix:
         # streamed only against the shared bins: a row stream binned against a *weighted* Dataset (a small weighted fit
         # set's early-stopping rows) gets weights of 0 from LightGBM 4.7, so every validation loss is NaN
         data = _Rows(self.X, idx[o]) if reference is not None and reference is self._ds else self.X[idx[o]]
-        return lgb.Dataset(data, label=np.asarray(label, np.float32)[o], reference=reference,
-                           weight=None if weight is None else np.asarray(weight, np.float32)[o], feature_name=self.names,
-                           categorical_feature=self.categorical or 'auto', free_raw_data=True,
-                           params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1, 'num_threads': self.n_jobs}).construct()
+        ds = lgb.Dataset(data, label=np.asarray(label, np.float32)[o], reference=reference,
+                         weight=None if weight is None else np.asarray(weight, np.float32)[o], feature_name=self.names,
+                         categorical_feature=self.categorical or 'auto', free_raw_data=True,
+                         params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1, 'num_threads': self.n_jobs}).construct()
+        release_pages(self.X)
+        return ds
 
     def apply(self, fn, idx=None, chunk: int = 200_000) -> np.ndarray:
         "`fn(float32 rows)` over the rows `idx` (all when None), `chunk` rows at a time: the copy of a fold stays bounded."
         idx = np.arange(len(self)) if idx is None else np.asarray(idx)
-        if len(idx) <= chunk: return np.asarray(fn(self.X[idx]))
-        return np.concatenate([np.asarray(fn(self.X[idx[i:i + chunk]])) for i in range(0, len(idx), chunk)])
+        def one(rows):
+            r = np.asarray(fn(self.X[rows])); release_pages(self.X); return r     # memory-mapped: the pages go back
+        return one(idx) if len(idx) <= chunk else np.concatenate([one(idx[i:i + chunk]) for i in range(0, len(idx), chunk)])
 
     def constant_columns(self, chunk: int = 200_000) -> list[str]:
         "Features with one value (or none: all null) on every row: LightGBM cannot split on them; listed in the report."
@@ -97,7 +120,7 @@ class TrainMatrix:
             warnings.simplefilter('ignore', RuntimeWarning)          # all-NaN slices
             for i in range(0, len(self), chunk):
                 b = self.X[i:i + chunk]
-                lo = np.fmin(lo, np.nanmin(b, 0)); hi = np.fmax(hi, np.nanmax(b, 0))
+                lo = np.fmin(lo, np.nanmin(b, 0)); hi = np.fmax(hi, np.nanmax(b, 0)); release_pages(self.X)
         same = ~(hi > lo)                                            # NaN (all null) or equal
         return [n for n, s in zip(self.names, same) if s]
 

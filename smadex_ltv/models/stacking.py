@@ -14,7 +14,7 @@ from ..config import peak_rss_mb, atomic_write
 from ..data import stratified_split
 from ..metrics import normalized_gini
 from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster,
-                                     _matrix, _index_of, _threads)
+                                     _matrix, _index_of, _threads, cap_rows, release_pages)
 from .odmn import OrderedRevenueModel, _l1p
 
 log = logging.getLogger('smadex_ltv')
@@ -261,19 +261,25 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
     """`pred_expected`: a Tweedie meta-learner on the out-of-fold features and segment codes (or P7·expm1(m7)), then one
     factor that makes its total match the label total *out of fold*: the factor is computed on predictions of rows each
     Tweedie model did not see (two halves stratified on `buyers`), because in-sample the meta-learner reproduces the
-    training whales it will not find on new rows, which inflates its in-sample total."""
+    training whales it will not find on new rows, which inflates its in-sample total. Above `max_fit_rows` rows each of
+    these models fits on `cap_rows` of its rows (every payer, a weighted sample of the zeros; each half on half the cap):
+    the out-of-fold predictions and the factor still cover every row."""
     c = self.cfg
     if c['expected'] == 'tweedie':
-        Fe = self._expected_inputs(F, tm.X, tm.names)
+        Fe, ym = self._expected_inputs(F, tm.X, tm.names), np.maximum(y, 0); release_pages(tm.X)
         pe = {'objective': 'tweedie', 'tweedie_variance_power': 1.5, 'learning_rate': 0.03, 'num_leaves': 15, 'min_data_in_leaf': 200,
               'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1}
-        fit = lambda rows: lgb.train(pe, lgb.Dataset(Fe if rows is None else Fe[rows], np.maximum(y if rows is None else y[rows], 0)),
-                                     num_boost_round=c['n_estimators'])
-        self.meta_expected_ = fit(None)                      # every row: the block as is, no indexed copy
+        def fit(rows, cap):
+            if rows is None and (cap is None or len(ym) <= cap):       # every row: the block as is, no indexed copy
+                return lgb.train(pe, lgb.Dataset(Fe, ym), num_boost_round=c['n_estimators'])
+            r, w = cap_rows(np.arange(len(ym)) if rows is None else rows, ym if rows is None else ym[rows], cap, c['seed'])
+            return lgb.train(pe, lgb.Dataset(Fe[r], ym[r], weight=w), num_boost_round=c['n_estimators'])
+        cap = c.get('max_fit_rows')
+        self.meta_expected_ = fit(None, cap)
         if buyers is None: base = self.meta_expected_.predict(Fe)
         else:                     # two halves (each model on half the rows: together the cost of one more fit)
             half, base = stratified_folds(buyers, 2, c['seed'] + 5), np.zeros(len(y))
-            for k in (0, 1): base[half == k] = fit(np.nonzero(half != k)[0]).predict(Fe[half == k])
+            for k in (0, 1): base[half == k] = fit(np.nonzero(half != k)[0], None if cap is None else cap // 2).predict(Fe[half == k])
     else: self.meta_expected_, base = None, F.amount.to_numpy()      # already out of fold
     base = self._choose_expected(F, y, base, out_of_fold=buyers is not None or self.meta_expected_ is None)
     s = float(np.sum(base))
