@@ -610,6 +610,12 @@ def compile_seconds(log_text: str) -> float:
     "Seconds lleaves spent compiling models (first use of a model on a machine; cached after), from a run's log."
     return sum(float(x) for x in re.findall(r'compiled a \d+-tree model with lleaves in ([\d.]+) s', log_text))
 
+def _stage3_row(t: dict, ok) -> list:
+    "The row of stage 3's training time against stages 1 and 2 together (none when the report lacks a stage's time)."
+    if not all(k in t for k in ('stage1', 'stage2', 'stage3')): return []
+    s12 = t['stage1'] + t['stage2']; x = t['stage3'] / max(s12, 1e-9)
+    return [f"| stage 3 against stages 1+2 (training seconds) | {t['stage3']:,.0f} s vs {s12:,.0f} s ({x:.2f}×) | ≤ 1.5×: {ok(x <= 1.5)} |"]
+
 def full_markdown(summary: dict, synth: dict, run: dict, train_peak_mb: float | None, meta: dict, compile_s: float = 0.0) -> str:
     "bench/full/full.md: the two commands' wall time and peak memory against the bars, stage times, accuracy, the check."
     r, p = summary['report'], summary['predict']; v = r['pipeline']['val']; ref = r['pipeline'].get('reference', {})
@@ -617,15 +623,18 @@ def full_markdown(summary: dict, synth: dict, run: dict, train_peak_mb: float | 
     tot = None if synth['wall_s'] is None or run['wall_s'] is None else synth['wall_s'] + run['wall_s']
     ok = lambda good: '–' if good is None else ('met' if good else '**not met**')
     pr = p['rows'] / max(p['seconds'] - compile_s, 1e-9)
+    gen_from = (f" (timed at commit {meta['generation_from']}; this run found the same data in `data/raw` and reused it)"
+                if meta.get('generation_from') else '')
     L = [f"# `smadex_run --config full` on this machine", '', f"{meta['date']}, {meta['machine']}, commit {meta['commit']}.", '',
          f"Commands: `/usr/bin/time -v {' '.join(FULL_COMMANDS['synth'])}` then `/usr/bin/time -v {' '.join(FULL_COMMANDS['run']).format(out='bench/full')}`"
          f" (`smadex_bench --full-run` runs both). Memory in MB = MiB (`time`'s kbytes / 1024); the bars are read in GiB (12 GB = 12,288 MB).", '',
          '| what | measured | bar |', '|---|---|---|',
-         f"| generation: {meta['synth_rows']} | {f(synth['wall_s'] and synth['wall_s'] / 60, '{:.1f}')} min, peak {f(synth['peak_rss_mb'])} MB | – |",
+         f"| generation: {meta['synth_rows']}{gen_from} | {f(synth['wall_s'] and synth['wall_s'] / 60, '{:.1f}')} min, peak {f(synth['peak_rss_mb'])} MB | – |",
          f"| `smadex_run --config full` (train, validate, predict, check) | {f(run['wall_s'] and run['wall_s'] / 60, '{:.1f}')} min, peak {f(run['peak_rss_mb'])} MB | – |",
          f"| the whole job (generation + run) | {f(tot and tot / 60, '{:.1f}')} min | ≤ 90 min: {ok(None if tot is None else tot <= 5400)} |",
          f"| peak memory of the whole job | {f(max(synth['peak_rss_mb'] or 0, run['peak_rss_mb'] or 0))} MB | ≤ 16 GB: {ok(None if run['peak_rss_mb'] is None else max(synth['peak_rss_mb'] or 0, run['peak_rss_mb']) <= 16384)} |",
          f"| training on {r['data']['train']['rows']:,} rows (peak the training log reports) | {f(train_peak_mb)} MB | ≤ 12 GB: {ok(None if train_peak_mb is None else train_peak_mb <= 12288)} |",
+         *_stage3_row(r['timings_s'], ok),
          f"| test set: {p['rows']:,} rows from parquet to the submission CSV | {p['rows_per_s']:,.0f} rows/s ({p['seconds'] / 60:.1f} min, {p.get('workers', '?')} workers, {p.get('engine', '?')}) | – |",
          f"| the same, without compiling the models (lleaves: {compile_s:.0f} s, once per model and machine, cached) | {pr:,.0f} rows/s | ≥ 60k rows/s: {ok(pr >= 60_000)} |",
          '', 'Stage times (s): ' + ', '.join(f'{k} {x:,.0f}' for k, x in r['timings_s'].items()) + '.', '',
@@ -640,15 +649,17 @@ def full_markdown(summary: dict, synth: dict, run: dict, train_peak_mb: float | 
     return '\n'.join(L) + '\n'
 
 # %% ../nbs/90_benchmarks.ipynb #f9eaec11
-def write_full_report(out='bench/full', commit: str | None = None) -> str:
+def write_full_report(out='bench/full', commit: str | None = None, generation_from: str | None = None) -> str:
     """`full.md` from the files `run_full` leaves under `out`: `summary.json`, `logs/time_synth.txt`, `logs/time_run.txt`,
-    `logs/synth_full.log`, `logs/run_full.log`. `commit`: the commit that ran (default: HEAD)."""
+    `logs/synth_full.log`, `logs/run_full.log`. `commit`: the commit that ran (default: HEAD). `generation_from`: the
+    commit whose generation logs are under `logs/` when this run reused the data it generated (`smadex_synth` does nothing
+    when `data/raw` already holds the dataset)."""
     out = Path(out); logs = out/'logs'
     rd = lambda n: (logs/n).read_text(errors='replace') if (logs/n).exists() else ''
     commit = commit or subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
     rows = re.search(r'([\d,]+ train rows, [\d,]+ test rows)', rd('synth_full.log'))
     meta = {'date': time.strftime('%Y-%m-%d', time.localtime((out/'summary.json').stat().st_mtime)), 'machine': machine(),
-            'commit': commit, 'synth_rows': rows.group(1) if rows else 'reused'}
+            'commit': commit, 'synth_rows': rows.group(1) if rows else 'reused', 'generation_from': generation_from}
     md = full_markdown(json.loads((out/'summary.json').read_text()), time_v(rd('time_synth.txt')), time_v(rd('time_run.txt')),
                        training_peak_mb(rd('run_full.log')), meta, compile_seconds(rd('run_full.log')))
     atomic_write_text(out/'full.md', md)

@@ -390,6 +390,17 @@ def _release(self: TrainingPipeline):
         if X is not None: release_pages(X.values)
 
 @patch
+def _val_chunks(self: TrainingPipeline, predict, chunk: int = 200_000) -> pd.DataFrame:
+    """`predict(frame)` over the validation rows `chunk` at a time, the frames joined in order: a model's input copy stays
+    one chunk, and a memory-mapped block's pages go back after each."""
+    X = self.X_val
+    if len(X) <= chunk: return predict(X)
+    parts = []
+    for i in range(0, len(X), chunk): parts.append(predict(X.iloc[i:i + chunk])); self._release()
+    out = pd.concat(parts); out.index = X.index
+    return out
+
+@patch
 def _es_rows(self: TrainingPipeline) -> np.ndarray:
     "Indices of the training rows kept aside for early stopping and calibration (stratified on buyer_d7)."
     fit, es = stratified_split(self.labels_train.buyer_d7.to_numpy(), self.cfg.training.es_size, self.cfg.seed + 17)
@@ -406,10 +417,11 @@ def train_stage1_buyer(self: TrainingPipeline) -> 'TrainingPipeline':
     self.stage1 = BuyerClassifier.from_config(self.cfg, n_jobs=self.n_jobs).fit(
         tm, L, revenue=L.iap_revenue_d7.to_numpy()[f], fit_idx=f, es_idx=e)
     self._record_time('stage1', t0)
-    thr = _threshold_f1(L.buyer_d7.to_numpy()[e], self.stage1.predict_proba(tm.X[e], ['buyer_d7'])['buyer_d7'].to_numpy())
+    p7 = lambda rows: tm.apply(lambda A: self.stage1.proba_arrays(A, ['buyer_d7'])['buyer_d7'], rows)   # bounded chunks
+    thr = _threshold_f1(L.buyer_d7.to_numpy()[e], p7(e))
     sub = np.sort(f if len(f) <= 200_000 else np.random.default_rng(0).choice(f, 200_000, replace=False))
-    Pv = self.stage1.predict_proba(self.X_val)
-    out = {'train': classification_metrics(L.buyer_d7.to_numpy()[sub], self.stage1.predict_proba(tm.X[sub], ['buyer_d7'])['buyer_d7'].to_numpy(), thr),
+    Pv = self._val_chunks(self.stage1.predict_proba)
+    out = {'train': classification_metrics(L.buyer_d7.to_numpy()[sub], p7(sub), thr),
            'val': classification_metrics(self.labels_val.buyer_d7.to_numpy(), Pv['buyer_d7'].to_numpy(), thr),
            'val_auc_by_horizon': {h: M.buyer_metrics(self.labels_val[h].to_numpy(), Pv[h].to_numpy())['auc']
                                   for h in Pv if h in self.labels_val},
@@ -463,7 +475,7 @@ def train_stage3_ensemble(self: TrainingPipeline) -> 'TrainingPipeline':
 # %% ../nbs/12_pipeline.ipynb #cb85b890
 @patch
 def predict_val(self: TrainingPipeline) -> pd.DataFrame:
-    return self.ensemble.predict(self.X_val)
+    return self._val_chunks(self.ensemble.predict)
 
 @patch
 def evaluate(self: TrainingPipeline) -> dict:

@@ -40,9 +40,11 @@ class _Rows(lgb.Sequence):
     batch_size = 65_536
     def __init__(self, X, idx): self.X, self.idx = X, idx
     def __len__(self): return len(self.idx)
+    _reads = 0
     def __getitem__(self, i):
         out = self._get(i)
-        if isinstance(i, slice): release_pages(self.X)          # a batch read: its pages go back (memory-mapped blocks)
+        self._reads += 1                  # a batch (slice), or every 16,384 single rows (LightGBM's bin sample): the pages go back
+        if isinstance(i, slice) or self._reads % 16_384 == 0: release_pages(self.X)
         return out
     def _get(self, i): return self.X[self.idx[i]]
 
@@ -98,7 +100,7 @@ class TrainMatrix:
         idx = np.asarray(idx); o = np.argsort(idx, kind='stable')
         # streamed only against the shared bins: a row stream binned against a *weighted* Dataset (a small weighted fit
         # set's early-stopping rows) gets weights of 0 from LightGBM 4.7, so every validation loss is NaN
-        data = _Rows(self.X, idx[o]) if reference is not None and reference is self._ds else self.X[idx[o]]
+        data = _Rows(self.X, idx[o]) if reference is not None and reference is self._ds else self.take(idx[o])
         ds = lgb.Dataset(data, label=np.asarray(label, np.float32)[o], reference=reference,
                          weight=None if weight is None else np.asarray(weight, np.float32)[o], feature_name=self.names,
                          categorical_feature=self.categorical or 'auto', free_raw_data=True,
@@ -110,8 +112,18 @@ class TrainMatrix:
         "`fn(float32 rows)` over the rows `idx` (all when None), `chunk` rows at a time: the copy of a fold stays bounded."
         idx = np.arange(len(self)) if idx is None else np.asarray(idx)
         def one(rows):
-            r = np.asarray(fn(self.X[rows])); release_pages(self.X); return r     # memory-mapped: the pages go back
+            r = np.asarray(fn(self.take(rows))); release_pages(self.X); return r     # memory-mapped: the pages go back
         return one(idx) if len(idx) <= chunk else np.concatenate([one(idx[i:i + chunk]) for i in range(0, len(idx), chunk)])
+
+    def take(self, rows, step: int = 16_384) -> np.ndarray:
+        """`X[rows]` (a copy). From a memory-mapped block, gathered `step` rows at a time with the pages released in
+        between: each scattered row read maps its neighbours too (the kernel's fault-around, 64 KB), so 200k random rows
+        would otherwise map most of the file into this process."""
+        rows = np.asarray(rows)
+        if len(rows) <= step or not release_pages(self.X[:0]): return self.X[rows]
+        out = np.empty((len(rows),) + self.X.shape[1:], self.X.dtype)
+        for i in range(0, len(rows), step): out[i:i + step] = self.X[rows[i:i + step]]; release_pages(self.X)
+        return out
 
     def constant_columns(self, chunk: int = 200_000) -> list[str]:
         "Features with one value (or none: all null) on every row: LightGBM cannot split on them; listed in the report."
