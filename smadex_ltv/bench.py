@@ -684,7 +684,7 @@ def full_line(out='bench/full') -> str:
     r, p = s['report'], s['predict']
     v, o = r['pipeline']['val'], r['pipeline'].get('reference', {}).get('oracle', {})
     orc = f" (oracle {o['rmsle']:.4f})" if o else ''
-    g = re.search(r'\| generation: ([\d,]+) train rows, ([\d,]+) test rows \| ([\d.]+) min', md)
+    g = re.search(r'\| generation: ([\d,]+) train rows, ([\d,]+) test rows[^|]*\| ([\d.]+) min', md)
     run = re.search(r'\(train, validate, predict, check\) \| ([\d.]+) min, peak ([\d,]+) MB', md)
     pr = re.search(r'without compiling the models.*?\| ([\d,]+) rows/s', md)
     if not run: return ''
