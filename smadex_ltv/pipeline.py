@@ -387,7 +387,8 @@ def _load_cache(self: TrainingPipeline, cache: Path):
 def _release(self: TrainingPipeline):
     "After a step that read the blocks: their memory-mapped pages leave this process's memory (nothing happens in memory)."
     for X in (getattr(self, 'X_train', None), getattr(self, 'X_val', None)):
-        if X is not None: release_pages(X.values)
+        v = getattr(X, 'values', None)                      # a frame's block (16_distributed's matrices have none)
+        if isinstance(v, np.ndarray): release_pages(v)
 
 @patch
 def _val_chunks(self: TrainingPipeline, predict, chunk: int = 200_000) -> pd.DataFrame:
@@ -417,7 +418,8 @@ def train_stage1_buyer(self: TrainingPipeline) -> 'TrainingPipeline':
     self.stage1 = BuyerClassifier.from_config(self.cfg, n_jobs=self.n_jobs).fit(
         tm, L, revenue=L.iap_revenue_d7.to_numpy()[f], fit_idx=f, es_idx=e)
     self._record_time('stage1', t0)
-    p7 = lambda rows: tm.apply(lambda A: self.stage1.proba_arrays(A, ['buyer_d7'])['buyer_d7'], rows)   # bounded chunks
+    s1 = self.stage1                 # (the function sent to `apply` holds the model only: a cluster's matrix pickles it)
+    p7 = lambda rows: tm.apply(lambda A: s1.proba_arrays(A, ['buyer_d7'])['buyer_d7'], rows)   # bounded chunks
     thr = _threshold_f1(L.buyer_d7.to_numpy()[e], p7(e))
     sub = np.sort(f if len(f) <= 200_000 else np.random.default_rng(0).choice(f, 200_000, replace=False))
     Pv = self._val_chunks(self.stage1.predict_proba)

@@ -267,7 +267,8 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
     c = self.cfg
     if c['expected'] == 'tweedie':
         segs = [s for s in EXPECTED_SEGMENTS if s in tm.names]          # read in bounded chunks, not as columns of the block
-        S = tm.apply(lambda A: A[:, [tm.names.index(s) for s in segs]]) if segs else np.empty((len(tm), 0), np.float32)
+        at = [tm.names.index(s) for s in segs]                          # (`apply`'s function must pickle: no matrix inside)
+        S = tm.apply(lambda A: A[:, at]) if segs else np.empty((len(tm), 0), np.float32)
         Fe, ym = self._expected_inputs(F, S, segs), np.maximum(y, 0)
         pe = {'objective': 'tweedie', 'tweedie_variance_power': 1.5, 'learning_rate': 0.03, 'num_leaves': 15, 'min_data_in_leaf': 200,
               'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1}
