@@ -115,12 +115,12 @@ class TrainMatrix:
             r = np.asarray(fn(self.take(rows))); release_pages(self.X); return r     # memory-mapped: the pages go back
         return one(idx) if len(idx) <= chunk else np.concatenate([one(idx[i:i + chunk]) for i in range(0, len(idx), chunk)])
 
-    def take(self, rows, step: int = 16_384) -> np.ndarray:
+    def take(self, rows, step: int = 2_048) -> np.ndarray:
         """`X[rows]` (a copy). From a memory-mapped block, gathered `step` rows at a time with the pages released in
-        between: each scattered row read maps its neighbours too (the kernel's fault-around, 64 KB), so 200k random rows
-        would otherwise map most of the file into this process."""
+        between: each scattered row read maps its neighbours too (the kernel's fault-around and read-ahead), so on the
+        `full` config 16k scattered rows mapped about 3 GB of the file and 200k would map most of it."""
         rows = np.asarray(rows)
-        if len(rows) <= step or not release_pages(self.X[:0]): return self.X[rows]
+        if not release_pages(self.X[:0]): return self.X[rows]
         out = np.empty((len(rows),) + self.X.shape[1:], self.X.dtype)
         for i in range(0, len(rows), step): out[i:i + step] = self.X[rows[i:i + step]]; release_pages(self.X)
         return out
