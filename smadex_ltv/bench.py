@@ -73,7 +73,7 @@ __all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZ
            'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config',
            'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index', 'robustness_cell',
            'robustness_markdown', 'run_robustness', 'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds',
-           'full_markdown', 'write_full_report', 'run_full', 'full_line', 'smadex_bench']
+           'full_markdown', 'write_full_report', 'generation_commit', 'run_full', 'full_line', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -665,14 +665,29 @@ def write_full_report(out='bench/full', commit: str | None = None, generation_fr
     atomic_write_text(out/'full.md', md)
     return md
 
+def generation_commit(full_md: str) -> str | None:
+    "The commit that timed the generation an earlier `full.md` reports: its own commit, or the one it names as reused."
+    m = re.search(r'timed at commit (\w+)', full_md) or re.search(r', commit (\w+)\.', full_md)
+    return m.group(1) if m else None
+
 def run_full(out='bench/full') -> str:
-    "Generation then `smadex_run --config full`, each under `/usr/bin/time -v`, alone; then `write_full_report`."
+    """Generation then `smadex_run --config full`, each under `/usr/bin/time -v`, alone; then `write_full_report`. When
+    `data/raw` already holds the data (`smadex_synth` does nothing), the earlier generation's logs are kept and the
+    report names the commit that timed them."""
     out = Path(out); logs = out/'logs'; logs.mkdir(parents=True, exist_ok=True)
+    before = generation_commit((out/'full.md').read_text()) if (out/'full.md').exists() and (logs/'time_synth.txt').exists() else None
+    gen_from = None
     for name in ('synth', 'run'):
         cmd = [c.format(out=out) for c in FULL_COMMANDS[name]]
-        with open(logs/f'{name}_full.log', 'w') as fh:
-            subprocess.run(['/usr/bin/time', '-v', '-o', str(logs/f'time_{name}.txt'), *cmd], stdout=fh, stderr=subprocess.STDOUT)
-    return write_full_report(out)
+        log_f, time_f = logs/f'{name}_full.log', logs/f'time_{name}.txt'
+        if name == 'synth' and before: log_f, time_f = logs/'.synth_new.log', logs/'.time_synth_new.txt'
+        with open(log_f, 'w') as fh:
+            subprocess.run(['/usr/bin/time', '-v', '-o', str(time_f), *cmd], stdout=fh, stderr=subprocess.STDOUT)
+        if name == 'synth' and before:
+            if 'nothing to do' in log_f.read_text(): gen_from = before          # reused: the earlier timing stands
+            else: os.replace(log_f, logs/'synth_full.log'); os.replace(time_f, logs/'time_synth.txt')
+            log_f.unlink(missing_ok=True); time_f.unlink(missing_ok=True)
+    return write_full_report(out, generation_from=gen_from)
 
 # %% ../nbs/90_benchmarks.ipynb #999e3873
 def full_line(out='bench/full') -> str:

@@ -14,7 +14,7 @@ from ..config import peak_rss_mb, atomic_write
 from ..data import stratified_split
 from ..metrics import normalized_gini
 from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster,
-                                     _matrix, _index_of, _threads, cap_rows, release_pages)
+                                     _matrix, _index_of, _threads, cap_rows)
 from .odmn import OrderedRevenueModel, _l1p
 
 log = logging.getLogger('smadex_ltv')
