@@ -67,13 +67,14 @@ def quality_table(pipe, baselines: dict) -> dict:
     return q
 
 # %% auto #0
-__all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'FULL_COMMANDS', 'smadex_bench_main',
-           'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'speed_figures',
+__all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT', 'FULL_COMMANDS',
+           'smadex_bench_main', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'speed_figures',
            'predict_in_subprocess', 'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows',
            'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config',
-           'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index', 'robustness_cell',
-           'robustness_markdown', 'run_robustness', 'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds',
-           'full_markdown', 'write_full_report', 'generation_commit', 'run_full', 'full_line', 'smadex_bench']
+           'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index', 'rmsle_gap_se',
+           'robustness_cell', 'robustness_markdown', 'run_robustness', 'predict_scale', 'time_v', 'training_peak_mb',
+           'compile_seconds', 'full_markdown', 'write_full_report', 'generation_commit', 'run_full', 'full_line',
+           'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -117,8 +118,9 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
     out.update(predict_parent_peak_rss_mb=r['peak_rss_mb'], predict_worker_peak_rss_mb=wp, predict_workers=w,
                predict_engine=r.get('engine'), predict_compile_s=r.get('compile_s'),
                predict_vs_read=r['rows_per_s'] / out['read_rows_per_s'])
-    out['single_row_latency_ms'] = fp.single_row_latency_ms(t.slice(0, 1), 50)['median_ms']           # every output
-    out['single_row_latency_bid_ms'] = fp.single_row_latency_ms(t.slice(0, 1), 50, ('pred_rmsle',))['median_ms']
+    out['single_row_latency_ms'] = r['single_row_latency_ms']            # a fresh process holding the models (every output)
+    out['single_row_latency_bid_ms'] = r['single_row_latency_bid_ms']    # the same, the bid value alone
+    out['single_row_latency_inprocess_ms'] = fp.single_row_latency_ms(t.slice(0, 1), 50)['median_ms']   # beside the training run's memory
     return out
 
 _PREDICT = """
@@ -132,10 +134,14 @@ fp = FastPredictor(a['artifacts'], engine=cfg.inference.engine)
 from smadex_ltv.data import DataLoader
 import time; t0 = time.perf_counter()
 dl = DataLoader.from_config(cfg)          # compile (lleaves) before the clock starts: a one-off, cached per model
-fp.predict(dl.read_partition(dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 16), outputs=('pred_rmsle',))
+first = dl.read_partition(dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 16)
+fp.predict(first, outputs=('pred_rmsle',))
 compile_s = time.perf_counter() - t0
+# single-row latency in a process that holds the models and nothing else, as a server would (every output; the bid alone)
+lat = {'single_row_latency_ms': fp.single_row_latency_ms(first.slice(0, 1), 50)['median_ms'],
+       'single_row_latency_bid_ms': fp.single_row_latency_ms(first.slice(0, 1), 50, ('pred_rmsle',))['median_ms']}
 s = fp.predict_test_set(cfg, out=a['out'], progress=False, limit_rows=a.get('limit_rows'), frac=a.get('frac'))
-print(json.dumps({**s, 'compile_s': compile_s, 'peak_rss_mb': peak_rss_mb()}))
+print(json.dumps({**s, **lat, 'compile_s': compile_s, 'peak_rss_mb': peak_rss_mb()}))
 """
 
 def predict_in_subprocess(cfg: Config, artifacts, limit_rows=None, frac=None) -> dict:
@@ -342,8 +348,10 @@ def growth_markdown(growth: list[dict], title: str = 'Growth') -> str:
     if notes: L += ['', 'Unfinished runs:', ''] + notes
     return '\n'.join(L) + '\n'
 
-def run_growth(cfg: Config, sizes: list[int], out, n_jobs: int | None = None, timeout_s: float | None = None) -> list[dict]:
-    "Growth runs alone (no main run): `growth_point` for each size on the config's data; writes growth.json, growth.md, growth.png."
+def run_growth(cfg: Config, sizes: list[int], out, n_jobs: int | None = None, timeout_s: float | None = None,
+               command: str | None = None) -> list[dict]:
+    """Growth runs alone (no main run): `growth_point` for each size on the config's data; writes growth.json (with the
+    `command` that ran it, the date and the machine), growth.md, growth.png."""
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     n_jobs = n_jobs or os.cpu_count() or 1
     available = labelled_rows(cfg)
@@ -357,8 +365,8 @@ def run_growth(cfg: Config, sizes: list[int], out, n_jobs: int | None = None, ti
             log.info('growth: %s rows', f'{rows:,}')
             try: g.append(growth_point(cfg, rows, available, n_jobs, timeout_s=timeout_s))
             except Exception as e: g.append({'rows': None, 'target_rows': rows, 'note': f'failed: {type(e).__name__}: {str(e)[-300:]}'})
-        res = _clean({'available_rows': available, 'n_jobs': n_jobs, 'timeout_s': timeout_s, 'machine': machine(),
-                      'growth': g, 'exponents': growth_exponents(g)})
+        res = _clean({'command': command, 'date': time.strftime('%Y-%m-%d'), 'available_rows': available, 'n_jobs': n_jobs,
+                      'timeout_s': timeout_s, 'machine': machine(), 'growth': g, 'exponents': growth_exponents(g)})
         atomic_write_text(out/'growth.json', json.dumps(res, indent=1))
         (out/'growth.md').write_text(growth_markdown(g))
     if sum(1 for x in g if x.get('rows')) > 1: growth_plot(g).savefig(out/'growth.png', dpi=80, bbox_inches='tight')
@@ -493,23 +501,37 @@ def readme_from_index(nb_path='nbs/index.ipynb') -> str:
             if md: parts.append(''.join(md))
     return '\n\n'.join(p.strip('\n') for p in parts) + '\n'
 
+# %% ../nbs/90_benchmarks.ipynb #9e848462
+def rmsle_gap_se(y, a, b) -> float:
+    """Standard error of RMSLE(a) − RMSLE(b) on the same rows (`y` the labels, `a`, `b` two forecasts): the delta method
+    on the paired per-row squared log errors, so the noise shared by both forecasts cancels."""
+    la, lb, ly = (np.log1p(np.maximum(np.asarray(v, np.float64), 0)) for v in (a, b, y))
+    ea, eb = (la - ly) ** 2, (lb - ly) ** 2
+    ra, rb = np.sqrt(ea.mean()), np.sqrt(eb.mean())
+    return float(np.std(ea / (2 * ra) - eb / (2 * rb), ddof=1) / np.sqrt(len(ly)))
+
 # %% ../nbs/90_benchmarks.ipynb #5960c5a2
 ROBUST_SIZES = (20_000, 100_000)
 FULL_GRID_SIZES = (20_000, 100_000, 1_150_000)
+ROBUST_HOLDOUT = 50_000
 
-def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_jobs: int | None = None) -> dict:
-    """One cell of the robustness grid: a dataset of the `world` with about `train_rows` training rows (24 train hours,
-    80/20 split), the shipped `default` settings, the plain LightGBM baseline, the constant and the oracle."""
+def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_jobs: int | None = None,
+                    holdout_rows: int = ROBUST_HOLDOUT) -> dict:
+    """One cell of the robustness grid: a dataset of the `world` with about `train_rows` training rows and `holdout_rows`
+    holdout rows (24 train hours, stratified random split), the shipped `default` settings, the plain LightGBM
+    baseline, the constant and the oracle; `rmsle_gap_se` is the standard error of the pipeline's RMSLE minus the
+    plain LightGBM's on that holdout."""
     from smadex_ltv.synth import generate
     from smadex_ltv.pipeline import TrainingPipeline
     n_jobs = n_jobs or os.cpu_count() or 1
-    rph = int(np.ceil(train_rows / (0.8 * 24)))
-    data_dir = Path(data_root)/f'{world}_{train_rows}_s{seed}'
+    rph = int(np.ceil((train_rows + holdout_rows) / 24))
+    data_dir = Path(data_root)/f'{world}_{train_rows}_h{holdout_rows}_s{seed}'
     generate(data_dir, 'small', seed=seed, train_hours=24, test_hours=1, rows_per_hour=rph, test_rows_per_hour=100,
              progress=False, world=world)
     with tempfile.TemporaryDirectory() as d:
         cfg = bench_config('small', data_dir, seed).replace(**{'data.synth_world': world, 'data.models_dir': d,
-                                                              'data.logs_dir': d, 'data.reports_dir': d})
+                                                              'data.logs_dir': d, 'data.reports_dir': d,
+                                                              'training.split.val_size': holdout_rows / (train_rows + holdout_rows)})
         t0 = time.perf_counter()
         pipe = TrainingPipeline(cfg, run_name=f'robust_{world}', n_jobs=n_jobs, progress=False)
         pipe.prepare_data(); t1 = time.perf_counter()
@@ -517,26 +539,30 @@ def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_job
         train_s = time.perf_counter() - t1
         base, base_s = baseline_predictions(pipe, n_jobs, names=('lgbm_log1p',))
         q = quality_table(pipe, base)
+        se = rmsle_gap_se(pipe.labels_val.iap_revenue_d7.to_numpy(), pipe.val_pred_.pred_rmsle.to_numpy(), base['lgbm_log1p'][0])
     r = {k: q[k]['rmsle'] if q.get(k) else None for k in ('pipeline', 'lgbm_log1p', 'constant', 'oracle')}
     return {'world': world, 'train_rows': len(pipe.X_train), 'holdout_rows': len(pipe.X_val), 'seed': seed, 'rmsle': r,
             'gini_expected': {'pipeline': q['pipeline']['gini'], 'lgbm_log1p': q['lgbm_log1p']['gini']},
             'calibration': q['pipeline']['calibration'], 'calibration_oracle': q['oracle']['calibration'] if q.get('oracle') else None,
             'train_s': round(train_s, 1), 'baseline_train_s': base_s['lgbm_log1p'],
             'features_s': round(t1 - t0, 1), 'ratio_vs_lgbm': r['pipeline'] / r['lgbm_log1p'],
-            'ratio_vs_oracle': r['pipeline'] / r['oracle'] if r['oracle'] else None,
+            'ratio_vs_oracle': r['pipeline'] / r['oracle'] if r['oracle'] else None, 'rmsle_gap_se': se,
             'shipped': pipe.report['stage3']['shipped'], 'candidates_oof_rmsle': pipe.report['stage3']['candidates_oof_rmsle'],
             'expected_source': (pipe.report['stage3'].get('expected') or {}).get('source', 'meta')}
 
 def robustness_markdown(cells: list[dict]) -> str:
     "The robustness table: RMSLE of the pipeline, the plain LightGBM, the constant and the oracle, Gini, calibration, seconds."
     f = lambda v, fmt='{:.4f}': '–' if v is None else fmt.format(v)
-    L = ['| world | train rows | pipeline | plain LightGBM | constant | oracle | pipeline / LightGBM | Gini pipeline | Gini LightGBM | '
-         'calibration Σŷ/Σy | oracle Σ/Σy | Σŷ / Σoracle | shipped | pred_expected from | train s |', '|' + '---|' * 15]
+    L = ['| world | train rows | holdout rows | pipeline | plain LightGBM | constant | oracle | pipeline / LightGBM | gap ± SE | '
+         'Gini pipeline | Gini LightGBM | calibration Σŷ/Σy | oracle Σ/Σy | Σŷ / Σoracle | shipped | pred_expected from | train s |',
+         '|' + '---|' * 17]
     for c in cells:
         r, g = c['rmsle'], c['gini_expected']
         vs = c['calibration'] / c['calibration_oracle'] if c.get('calibration_oracle') else None
-        L.append(f"| {c['world']} | {c['train_rows']:,} | {f(r['pipeline'])} | {f(r['lgbm_log1p'])} | {f(r['constant'])} | {f(r['oracle'])} | "
-                 f"{f(c['ratio_vs_lgbm'])} | {f(g['pipeline'])} | {f(g['lgbm_log1p'])} | {f(c['calibration'], '{:.3f}')} | "
+        gap = r['pipeline'] - r['lgbm_log1p']
+        se = '–' if c.get('rmsle_gap_se') is None else f"{gap:+.4f} ± {c['rmsle_gap_se']:.4f}"
+        L.append(f"| {c['world']} | {c['train_rows']:,} | {c.get('holdout_rows', 0):,} | {f(r['pipeline'])} | {f(r['lgbm_log1p'])} | "
+                 f"{f(r['constant'])} | {f(r['oracle'])} | {f(c['ratio_vs_lgbm'])} | {se} | {f(g['pipeline'])} | {f(g['lgbm_log1p'])} | {f(c['calibration'], '{:.3f}')} | "
                  f"{f(c.get('calibration_oracle'), '{:.3f}')} | {f(vs, '{:.3f}')} | {c['shipped']} | {c.get('expected_source', 'meta')} | "
                  f"{f(c['train_s'], '{:.0f}')} |")
     return '\n'.join(L) + '\n'
@@ -752,7 +778,8 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
             from smadex_ltv.data import ensure_data
             cfg = bench_config(preset, Path(data_dir or Path('data')/f'bench_{preset}'), seed)
             ensure_data(cfg, progress=False)
-            run_growth(cfg, sizes, out, n_jobs, growth_timeout)
+            cmd = f"smadex_bench --preset {preset} --growth-only --growth {growth}" + (f' --out {out}' if out != str(Path('bench')/preset) else '')
+            run_growth(cfg, sizes, out, n_jobs, growth_timeout, command=cmd)
         else: run_bench(preset, out, seed, data_dir, sizes, n_jobs, growth_timeout_s=growth_timeout)
     print((Path(out)/('growth.md' if growth_only else 'bench.md')).read_text())
 

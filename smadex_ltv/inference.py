@@ -49,6 +49,7 @@ def check_row_ids(ids, source: str = 'the input'):
     import pyarrow.compute as pc
     ids = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids)
     if ids.null_count: raise ValueError(f'{source}: {ids.null_count} null row_id(s): every row needs an id')
+    if len(ids) < 2: return                                   # one id cannot repeat (a bidder's call: no hashing)
     vc = pc.value_counts(ids)
     rep = pc.filter(vc, pc.greater(vc.field('counts'), 1))
     if len(rep): raise ValueError(f"{source}: {len(rep)} row_id(s) appear more than once, e.g. {rep[0]['values'].as_py()!r} "
