@@ -72,9 +72,9 @@ __all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZ
            'predict_in_subprocess', 'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows',
            'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config',
            'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index', 'rmsle_gap_se',
-           'robustness_cell', 'robustness_markdown', 'run_robustness', 'predict_scale', 'time_v', 'training_peak_mb',
-           'compile_seconds', 'full_markdown', 'write_full_report', 'generation_commit', 'run_full', 'full_line',
-           'smadex_bench']
+           'robustness_cell', 'robustness_markdown', 'robustness_head', 'run_robustness', 'predict_scale', 'time_v',
+           'training_peak_mb', 'compile_seconds', 'full_markdown', 'write_full_report', 'generation_commit', 'run_full',
+           'full_line', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -196,6 +196,7 @@ def engine_comparison(artifacts, A, repeats: int = 3) -> dict:
     out = {'float64_conversion': {'rows_per_s': _median_rate(lambda: A.astype(np.float64), len(A), repeats)}}
     with tempfile.TemporaryDirectory() as d:
         for name, b in submission_models(fp, A).items():
+            if name in ('meta_', 'meta_expected_'): continue      # meta-learners read the meta-features, not the feature block
             ref = b.predict(A)
             r = {'trees': b.num_trees(), 'lightgbm': _engine_rates(b.predict, A, repeats)}
             builds = {'lleaves': (lambda: CompiledBooster(b, cache=d).predict, A64), 'tl2cgen': (lambda: _tl2cgen(b, d), A)}
@@ -567,6 +568,12 @@ def robustness_markdown(cells: list[dict]) -> str:
                  f"{f(c['train_s'], '{:.0f}')} |")
     return '\n'.join(L) + '\n'
 
+def robustness_head(sizes, seed: int, date: str | None = None) -> str:
+    "The heading of robustness.md: the command that wrote it, the date, the machine and the seed."
+    cmd = 'smadex_bench --robustness' + (' --full-grid' if max(sizes) > max(ROBUST_SIZES) else '')
+    return (f"# Robustness grid\n\n`{cmd}`, {date or time.strftime('%Y-%m-%d')}; machine: {machine()}; seed {seed}; "
+            "`default` settings in every cell.\n\n")
+
 def run_robustness(out, sizes=ROBUST_SIZES, worlds=None, seed: int = 0, n_jobs: int | None = None, data_root='data/robustness') -> list[dict]:
     "Every world at every size; writes robustness.json (a list, one object per cell) and robustness.md under `out` after each cell."
     from smadex_ltv.synth import WORLDS
@@ -578,8 +585,7 @@ def run_robustness(out, sizes=ROBUST_SIZES, worlds=None, seed: int = 0, n_jobs: 
             log.info('robustness: world %s, %s training rows', w, f'{n:,}')
             cells.append(robustness_cell(w, n, data_root, seed, n_jobs))
             atomic_write_text(out/'robustness.json', json.dumps(_clean(cells), indent=1))
-            head = f"# Robustness grid\n\nMachine: {machine()}; seed {seed}; `default` settings in every cell.\n\n"
-            (out/'robustness.md').write_text(head + robustness_markdown(cells))
+            (out/'robustness.md').write_text(robustness_head(sizes, seed) + robustness_markdown(cells))
     return cells
 
 # %% ../nbs/90_benchmarks.ipynb #a5a0d51b
