@@ -737,9 +737,12 @@ def full_line(out='bench/full') -> str:
     if not run: return ''
     gen = f"generating {g.group(1)} training and {g.group(2)} test rows took {float(g.group(3)):.0f} min, then " if g else ''
     rate = f" at {pr.group(1)} rows/s (after compiling its models once)" if pr else ''
+    lg = out/'logs'/'run_full.log'
+    hit = lg.exists() and 'features: cache hit' in lg.read_text(errors='replace')       # the block was not built by this run
+    cached = " (its feature block read from an earlier run's cache)" if hit else ''
     return (f"At the real sizes (`bench/full/full.md`): {gen}`smadex_run --config full` trained on {r['data']['train']['rows']:,} rows, "
             f"predicted {p['rows']:,} test rows{rate} and checked the submission in "
-            f"{float(run.group(1)):.0f} min with a peak of {int(run.group(2).replace(',', '')) / 1024:.1f} GB; validation RMSLE {v['rmsle']:.4f}{orc}.")
+            f"{float(run.group(1)):.0f} min{cached} with a peak of {int(run.group(2).replace(',', '')) / 1024:.1f} GB; validation RMSLE {v['rmsle']:.4f}{orc}.")
 
 # %% ../nbs/90_benchmarks.ipynb #6b654e2e
 from fastcore.script import call_parse, Param, store_true
