@@ -52,6 +52,23 @@ def _gather(enc: Encoded, vs: pa.Array, vals: np.ndarray, null=None) -> np.ndarr
     out = np.append(vals[pos], vals[-1] if null is None else null)    # code -1 (null) takes the last slot
     return out[enc.codes]
 
+# %% ../nbs/06_features.ipynb #683ac3e7
+from .nested import _jit
+
+@_jit
+def _grid_rank(x, gi, G):
+    "Per row: the share of its group's quantile grid (row `gi[i]` of `G`) at or below `x[i]`; NaN where `x` is NaN."
+    n, q = len(x), G.shape[1]
+    out = np.empty(n)
+    for i in range(n):
+        xi = x[i]
+        if xi != xi: out[i] = np.nan; continue
+        c = 0
+        for j in range(q):
+            if xi >= G[gi[i], j]: c += 1
+        out[i] = c / q
+    return out
+
 # %% ../nbs/06_features.ipynb #76966c3c
 class FeatureEngineer:
     "Raw Arrow table -> model matrix. `fit(train)` once; `transform(any table)` anywhere (validation, test, serving)."
@@ -178,11 +195,8 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
             x, gm = b(f), _gather(E(by), *g['mean'])
             if self.on('group_local'):
                 put(f'gl_{by}_mean_{f}', gm); put(f'gl_{by}_dev_{f}', x - gm)
-                gi, G = _gather(E(by), *g['quant']), g['grid']       # each row's group grid (the overall one if none)
-                above = np.zeros(n, np.float64)                   # grid points at or below x, one grid column at a time
-                with np.errstate(invalid='ignore'):               # (no rows × quantiles temporary)
-                    for j in range(G.shape[1]): above += x >= G[:, j][gi]
-                put(f'gl_{by}_rank_{f}', np.where(np.isnan(x), np.nan, above / G.shape[1]))
+                gi = _gather(E(by), *g['quant'])                   # each row's group grid (the overall one if none)
+                put(f'gl_{by}_rank_{f}', _grid_rank(x, gi, g['grid']))
             if self.on('interactions') and by == 'country' and f == 'release_msrp': put('ix_price_vs_country', _safe_div(x, gm))
     if self.on('time'):
         h, wd = b('hour'), b('weekday')
@@ -199,13 +213,14 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
         for c in self.state_['vocab']: put(f'cat_{c}', _gather(E(c), *lk['vocab'][c], null=0.0))   # 0 null, 1 unseen, 2+ known
 
 @patch
-def transform_block(self: FeatureEngineer, t: pa.Table) -> np.ndarray:
+def transform_block(self: FeatureEngineer, t: pa.Table, buf: np.ndarray | None = None) -> np.ndarray:
     """The model matrix of `t` as one float32 array, rows × `feature_names_` (column-major: each feature is one
-    contiguous row of the underlying block, written once by the parser or by `_added`; nothing is copied or concatenated)."""
+    contiguous row of the underlying block, written once by the parser or by `_added`; nothing is copied or concatenated).
+    `buf`: a flat float32 scratch array for the block, reused by a caller that copies the result out (`transform_rows`)."""
     if self.state_ is None: raise RuntimeError('FeatureEngineer is not fitted: call fit(train_table) first')
     nested, n_parser, n = self.on('nested'), len(self.parser.feature_names_), t.num_rows
     enc = {}                                                  # string columns encoded once, by the parser, reused below
-    base = self.parser.transform_block(t, extra=len(self.feature_names_) - n_parser if nested else 0, enc=enc)
+    base = self.parser.transform_block(t, extra=len(self.feature_names_) - n_parser if nested else 0, enc=enc, buf=buf)
     out, pos = (base, n_parser) if nested else (np.empty((len(self.feature_names_), n), np.float32), 0)
     names = self.feature_names_
     def put(k, v):
@@ -224,7 +239,19 @@ def transform(self: FeatureEngineer, t: pa.Table, encoding: str = 'lightgbm') ->
     return self.to_linear(X) if encoding == 'linear' else X
 
 # %% ../nbs/06_features.ipynb #e87bdf0e
-_POOL = None
+import threading
+_POOL, _SCRATCH = None, threading.local()
+_SCRATCH_MAX = 2**27             # floats (512 MB): the most a thread keeps between calls
+
+def _scratch(n: int, fe) -> np.ndarray:
+    """This thread's float32 scratch for a block of `n` rows, kept between calls: a fresh block of a 265k-row partition is
+    ~450 MB of new pages, and the kernel's page faults on first touch cost about as much as writing the features."""
+    size = n * len(fe.feature_names_)
+    if size > _SCRATCH_MAX: return None                       # a one-off large table: a fresh block, not kept
+    b = getattr(_SCRATCH, 'buf', None)
+    if b is None or b.size < size: b = _SCRATCH.buf = np.empty(size, np.float32)
+    return b
+
 FEW_ROWS = 16                  # up to this many rows, the per-row path (below) beats the columnar path's fixed cost
 
 @patch
@@ -235,12 +262,13 @@ def transform_rows(self: FeatureEngineer, t: pa.Table, threads: int = 2, min_row
     straight into a float64 matrix (what compiled trees read): the transposing copy is made anyway, so no second pass."""
     global _POOL
     if 0 < t.num_rows <= few: return self.transform_few(t).astype(dtype, copy=False)
-    if threads < 2 or t.num_rows < min_rows: return np.ascontiguousarray(self.transform_block(t), dtype)
+    if threads < 2 or t.num_rows < min_rows: return np.ascontiguousarray(self.transform_block(t, _scratch(t.num_rows, self)), dtype)
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
         _POOL = ThreadPoolExecutor(threads)
     step, out = -(-t.num_rows // threads), np.empty((t.num_rows, len(self.feature_names_)), dtype)
-    def one(i): out[i:i + step] = self.transform_block(t.slice(i, step))      # each thread fills its rows of one C-order block
+    def one(i):                                              # each thread fills its rows of one C-order block
+        out[i:i + step] = self.transform_block(t.slice(i, step), _scratch(step, self))
     list(_POOL.map(one, range(0, t.num_rows, step)))
     return out
 

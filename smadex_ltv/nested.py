@@ -40,7 +40,7 @@ class Encoded:
 
 # %% ../nbs/05_nested.ipynb #1a621566
 class Segments:
-    "A list/map column as flat arrays: `n`, `counts`, `parent`, `null` (row is null), `keys`, `values`, `starts`."
+    "A list/map column as flat arrays: `n`, `counts`, `starts`, `null` (row is null), `keys`, `values`, `parent` (built on demand)."
     def __init__(self, arr: pa.Array):
         if isinstance(arr, pa.ChunkedArray): arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
         self.n = len(arr)
@@ -48,11 +48,10 @@ class Segments:
         offs = arr.offsets.to_numpy().astype(np.int64)
         lo, hi = offs[0], offs[-1]
         self.counts = np.diff(offs)
-        self.counts[self.null] = 0
-        self.parent = np.repeat(np.arange(self.n), self.counts)
         keep = None
-        if self.null.any() and (np.diff(offs)[self.null] > 0).any():    # a null row with entries behind it (legal in Arrow)
-            keep = np.repeat(~self.null, np.diff(offs))
+        if self.null.any() and (self.counts[self.null] > 0).any():     # a null row with entries behind it (legal in Arrow)
+            keep = np.repeat(~self.null, self.counts)
+        self.counts[self.null] = 0
         if pa.types.is_map(arr.type):
             keys, items = arr.keys.slice(lo, hi - lo), arr.items.slice(lo, hi - lo)
         else:
@@ -61,6 +60,12 @@ class Segments:
             m = pa.array(keep); keys = keys.filter(m); items = items.filter(m) if items is not None else None
         self.keys, self.items = keys, items
         self.starts = np.zeros(self.n + 1, np.int64); np.cumsum(self.counts, out=self.starts[1:])
+
+    @property
+    def parent(self) -> np.ndarray:
+        "The row of every entry (built once, on first use: the compiled reductions walk `starts` and never need it)."
+        if getattr(self, '_parent', None) is None: self._parent = np.repeat(np.arange(self.n), self.counts)
+        return self._parent
 
     @property
     def values(self) -> np.ndarray:
@@ -74,102 +79,248 @@ class Segments:
 
     def count(self) -> np.ndarray: return np.where(self.null, np.nan, self.counts).astype(np.float64)
 
-    def _ok(self, v): return ~np.isnan(v)
+# %% ../nbs/05_nested.ipynb #5ae91040
+from numba import njit
+_jit = njit(cache=True, nogil=True, error_model='numpy')   # compiled once per machine (cached beside the module); GIL released; x/0 -> inf/NaN
 
+@_jit
+def _k_stats(starts, null, v):
+    "count, sum, mean, max, min, std of each row's valid values, rows × 6, in one pass over the entries (two for std)."
+    n = len(starts) - 1
+    out = np.empty((6, n))
+    for i in range(n):
+        a, b = starts[i], starts[i + 1]
+        k, s, mx, mn = 0, 0.0, np.nan, np.nan
+        for j in range(a, b):
+            x = v[j]
+            if x == x:
+                k += 1; s += x
+                if not x <= mx: mx = x                       # NaN-skipping max / min (as np.fmax / np.fmin)
+                if not x >= mn: mn = x
+        out[0, i] = np.nan if null[i] else b - a
+        out[1, i] = np.nan if null[i] else s
+        out[3, i], out[4, i] = mx, mn
+        if k > 0:
+            m, ss = s / k, 0.0
+            for j in range(a, b):
+                x = v[j]
+                if x == x: ss += (x - m) * (x - m)
+            out[2, i], out[5, i] = m, np.sqrt(ss / k)
+        else: out[2, i] = out[5, i] = np.nan
+    return out
+
+@_jit
+def _k_sum(starts, null, v):
+    "Per row: the sum of the valid values (NaN for a null row) and how many there are."
+    n = len(starts) - 1
+    s, k = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        if null[i]: s[i] = np.nan; continue
+        for j in range(starts[i], starts[i + 1]):
+            x = v[j]
+            if x == x: s[i] += x; k[i] += 1
+    return s, k
+
+@_jit
+def _k_extreme(starts, v, largest):
+    "Per row: the largest (or smallest) valid value, NaN where none."
+    n = len(starts) - 1
+    out = np.full(n, np.nan)
+    for i in range(n):
+        m = np.nan
+        for j in range(starts[i], starts[i + 1]):
+            x = v[j]
+            if x == x and (m != m or (x > m if largest else x < m)): m = x
+        out[i] = m
+    return out
+
+@_jit
+def _k_at(starts, hit, v):
+    "Per row: the value of the last entry that hits, NaN where none does."
+    n = len(starts) - 1
+    out = np.full(n, np.nan)
+    for i in range(n):
+        for j in range(starts[i + 1] - 1, starts[i] - 1, -1):
+            if hit[j]: out[i] = v[j]; break
+    return out
+
+@_jit
+def _k_has(starts, null, hit):
+    "Per row: 1 if any entry hits, 0 if none, NaN for a null row."
+    n = len(starts) - 1
+    out = np.zeros(n)
+    for i in range(n):
+        if null[i]: out[i] = np.nan; continue
+        for j in range(starts[i], starts[i + 1]):
+            if hit[j]: out[i] = 1.0; break
+    return out
+
+@_jit
+def _k_match(starts, kc, target):
+    "Per entry: is its key code equal to its row's target code (no per-entry parent array)."
+    out = np.zeros(len(kc), np.bool_)
+    for i in range(len(starts) - 1):
+        t = target[i]
+        for j in range(starts[i], starts[i + 1]): out[j] = kc[j] == t
+    return out
+
+@_jit
+def _k_own(starts, null, kc, target, v):
+    """Per row: 1 if an entry's key code equals the row's target code, else 0 (NaN for a null row); and `v` at the last
+    such entry (NaN where none; skipped when `v` is empty, as for a list). `match`, `has` and `at` in one pass."""
+    n = len(starts) - 1
+    has, at = np.zeros(n), np.full(n, np.nan)
+    for i in range(n):
+        if null[i]: has[i] = np.nan; continue
+        for j in range(starts[i + 1] - 1, starts[i] - 1, -1):
+            if kc[j] == target[i]:
+                has[i] = 1.0
+                if len(v): at[i] = v[j]
+                break
+    return has, at
+
+@_jit
+def _k_rowwise(starts, T, v):
+    "Per entry: `T` of its row minus the entry's value (the age of a timestamp, before the unit)."
+    out = np.empty(len(v))
+    for i in range(len(starts) - 1):
+        for j in range(starts[i], starts[i + 1]): out[j] = T[i] - v[j]
+    return out
+
+@_jit
+def _k_hist(starts, null, v):
+    "A histogram's total, largest count, entropy of its shares (NaN-skipping; counts <= 0 already NaN) and each entry's share."
+    n = len(starts) - 1
+    tot, top, ent, p = np.empty(n), np.empty(n), np.empty(n), np.empty(len(v))
+    for i in range(n):
+        a, b = starts[i], starts[i + 1]
+        s, k, m = 0.0, 0, np.nan
+        for j in range(a, b):
+            x = v[j]
+            if x == x:
+                s += x; k += 1
+                if not x <= m: m = x
+        tot[i] = np.nan if null[i] else s
+        e = 0.0
+        for j in range(a, b):
+            q = v[j] / s
+            p[j] = q
+            if q > 0: e -= q * np.log(q)
+        ent[i] = e if k > 0 else np.nan
+        top[i] = m
+    return tot, top, ent, p
+
+@_jit
+def _k_mapmap_sum(starts, inner_starts, codes, v, n_codes):
+    "Map of maps summed: per outer entry its inner total; per row the total and the sum per code (rows × n_codes)."
+    n = len(starts) - 1
+    per_outer, total, by = np.zeros(len(inner_starts) - 1), np.zeros(n), np.zeros((n_codes, n))
+    for i in range(n):
+        for o in range(starts[i], starts[i + 1]):
+            for j in range(inner_starts[o], inner_starts[o + 1]):
+                x = v[j]
+                if x == x: per_outer[o] += x; by[codes[j], i] += x
+            total[i] += per_outer[o]
+    return per_outer, total, by
+
+@_jit
+def _k_distinct(starts, null, codes, K):
+    """Per row: the number of distinct codes (0..K-1, or -1 for a null element) among its entries; NaN for a null row.
+    A stamp per code (the last row that held it) stands in for a per-row set: one pass, no sort, no hashing."""
+    n = len(starts) - 1
+    out, stamp = np.empty(n), np.full(K + 1, -1)
+    for i in range(n):
+        if null[i]: out[i] = np.nan; continue
+        c = 0
+        for j in range(starts[i], starts[i + 1]):
+            k = codes[j] + 1
+            if stamp[k] != i: stamp[k] = i; c += 1
+        out[i] = c
+    return out
+
+@_jit
+def _k_overlap(sa, ca, sb, cb, K, null):
+    """Per row: how many distinct codes of list a are also in list b (NaN where `null`). `cb`: b's codes in 0..K-1;
+    `ca`: a's entries in b's code space (-1: absent from b). Row i stamps b's codes, then counts a's stamped ones once each."""
+    n = len(sa) - 1
+    out, inb, seen = np.empty(n), np.full(K, -1), np.full(K, -1)
+    for i in range(n):
+        if null[i]: out[i] = np.nan; continue
+        for j in range(sb[i], sb[i + 1]): inb[cb[j]] = i
+        c = 0
+        for j in range(sa[i], sa[i + 1]):
+            k = ca[j]
+            if k >= 0 and inb[k] == i and seen[k] != i: seen[k] = i; c += 1
+        out[i] = c
+    return out
 
 # %% ../nbs/05_nested.ipynb #b564862c
 @patch
-def sum(self: Segments, v=None) -> np.ndarray:
-    v = self.values if v is None else v
-    s = np.bincount(self.parent, weights=np.where(self._ok(v), v, 0.0), minlength=self.n)
-    return np.where(self.null, np.nan, s)
+def sum(self: Segments, v=None) -> np.ndarray: return _k_sum(self.starts, self.null, self.values if v is None else v)[0]
 
 @patch
-def nvalid(self: Segments, v=None) -> np.ndarray:
-    v = self.values if v is None else v
-    return np.bincount(self.parent, weights=self._ok(v).astype(float), minlength=self.n)
+def nvalid(self: Segments, v=None) -> np.ndarray: return _k_sum(self.starts, self.null, self.values if v is None else v)[1]
 
 @patch
-def mean(self: Segments, v=None) -> np.ndarray:
-    v = self.values if v is None else v
-    k = self.nvalid(v)
-    with np.errstate(invalid='ignore', divide='ignore'): return np.where(k > 0, self.sum(v) / k, np.nan)
+def stats(self: Segments, v=None) -> dict:
+    "count, sum, mean, max, min, std of the values, in one compiled pass."
+    return dict(zip(('count', 'sum', 'mean', 'max', 'min', 'std'), _k_stats(self.starts, self.null, self.values if v is None else v)))
+
+@patch
+def mean(self: Segments, v=None) -> np.ndarray: return self.stats(v)['mean']
 
 @patch
 def std(self: Segments, v=None) -> np.ndarray:
     "Population standard deviation of the valid values (NaN for fewer than one)."
-    v = self.values if v is None else v
-    k = self.nvalid(v); m = self.mean(v)
-    d = np.where(self._ok(v), v - np.nan_to_num(m)[self.parent], 0.0)
-    ss = np.bincount(self.parent, weights=d * d, minlength=self.n)
-    with np.errstate(invalid='ignore', divide='ignore'): return np.where(k > 0, np.sqrt(ss / k), np.nan)
+    return self.stats(v)['std']
 
 @patch
-def _reduce(self: Segments, ufunc, v) -> np.ndarray:
-    out = np.full(self.n, np.nan)
-    ne = self.counts > 0
-    if ne.any(): out[ne] = ufunc.reduceat(v, self.starts[:-1][ne])   # fmax/fmin skip NaN
-    return out
+def max(self: Segments, v=None) -> np.ndarray: return _k_extreme(self.starts, self.values if v is None else v, True)
 
 @patch
-def max(self: Segments, v=None) -> np.ndarray: return self._reduce(np.fmax, self.values if v is None else v)
-
-@patch
-def min(self: Segments, v=None) -> np.ndarray: return self._reduce(np.fmin, self.values if v is None else v)
-
-
-@patch
-def stats(self: Segments) -> dict:
-    "count, sum, mean, max, min, std of the values in one pass (the same numbers as the single methods)."
-    v = self.values; ok = ~np.isnan(v); w = np.where(ok, v, 0.0)
-    k = np.bincount(self.parent, weights=ok.astype(float), minlength=self.n)
-    sm = np.bincount(self.parent, weights=w, minlength=self.n)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        mean = np.where(k > 0, sm / k, np.nan)
-        d = np.where(ok, v - np.nan_to_num(mean)[self.parent], 0.0)
-        std = np.where(k > 0, np.sqrt(np.bincount(self.parent, weights=d * d, minlength=self.n) / k), np.nan)
-    return dict(count=self.count(), sum=np.where(self.null, np.nan, sm), mean=mean,
-                max=self._reduce(np.fmax, v), min=self._reduce(np.fmin, v), std=std)
-
+def min(self: Segments, v=None) -> np.ndarray: return _k_extreme(self.starts, self.values if v is None else v, False)
 
 # %% ../nbs/05_nested.ipynb #54467768
 @patch
 def match(self: Segments, target) -> np.ndarray:
     "Per entry: is its key equal to `target[parent]` (a per-row string array, or an `Encoded` one)?"
-    if len(self.parent) == 0: return np.zeros(0, bool)
-    if isinstance(target, Encoded):      # integer codes: no string copies
-        if getattr(self, '_enc', None) is not None:       # keys already encoded: one lookup per distinct key
-            e = self._enc
-            m = pc.fill_null(pc.index_in(e.dictionary, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
-            kc = np.append(m.astype(np.int64), -2)[e.codes]
-        else: kc = pc.fill_null(pc.index_in(self.keys, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
-        return kc == target.codes[self.parent]
+    if self.starts[-1] == 0: return np.zeros(0, bool)
+    if isinstance(target, Encoded): return _k_match(self.starts, self._codes_in(target), target.codes)   # no string copies
     t = target.take(pa.array(self.parent))
     return pc.fill_null(pc.equal(self.keys, t), False).to_numpy(zero_copy_only=False)
 
 @patch
+def _codes_in(self: Segments, target: Encoded) -> np.ndarray:
+    "Every key's code in `target`'s dictionary (-2 where absent or null): looked up once per distinct key when the keys are encoded."
+    if getattr(self, '_enc', None) is not None:
+        e = self._enc
+        m = pc.fill_null(pc.index_in(e.dictionary, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
+        return np.append(m.astype(np.int64), -2)[e.codes]
+    kc = pc.fill_null(pc.index_in(self.keys, value_set=target.dictionary), -2).to_numpy(zero_copy_only=False)
+    return kc.astype(np.int64, copy=False)
+
+@patch
+def own(self: Segments, target: Encoded, v=None) -> tuple[np.ndarray, np.ndarray]:
+    """Against a per-row target (the advertised bundle, the row's country...): per row, whether an entry's key equals it
+    (`has`) and the value at the last one that does (`at`; `v` defaults to the values, a list has none): one pass."""
+    if v is None: v = self.values if self.items is not None else np.zeros(0)
+    return _k_own(self.starts, self.null, self._codes_in(target), target.codes, v)
+
+@patch
 def match_value(self: Segments, key: str) -> np.ndarray:
     "Per entry: is its key equal to the constant `key`?"
-    if len(self.parent) == 0: return np.zeros(0, bool)
+    if self.starts[-1] == 0: return np.zeros(0, bool)
     return pc.fill_null(pc.equal(self.keys, pa.scalar(key, pa.string())), False).to_numpy(zero_copy_only=False)
 
 @patch
 def has(self: Segments, hit: np.ndarray) -> np.ndarray:
     "Per row: 1 if any entry hits, 0 if none, NaN if the row is null."
-    h = (np.bincount(self.parent[hit], minlength=self.n) > 0).astype(np.float64)
-    return np.where(self.null, np.nan, h)
+    return _k_has(self.starts, self.null, hit)
 
 @patch
 def at(self: Segments, hit: np.ndarray, v=None) -> np.ndarray:
     "Per row: the value of the last entry that hits; NaN where none does."
-    v = self.values if v is None else v
-    out = np.full(self.n, np.nan)
-    idx = np.nonzero(hit)[0]
-    if idx.size:
-        rows = self.parent[idx]
-        last = np.r_[rows[1:] != rows[:-1], True]
-        out[rows[last]] = v[idx[last]]
-    return out
+    return _k_at(self.starts, hit, self.values if v is None else v)
 
 @patch
 def encoded(self: Segments) -> Encoded:
@@ -189,9 +340,7 @@ def key_codes(self: Segments, vocab: pa.Array | None = None) -> tuple[np.ndarray
 def distinct(self: Segments) -> np.ndarray:
     "Per row: number of distinct keys (NaN for a null row)."
     codes, K = self.key_codes()
-    u = _unique(self.parent * (K + 1) + codes + 1); K += 1       # a null element (code -1) is one distinct value, as in set()
-    return np.where(self.null, np.nan, np.bincount(u // K, minlength=self.n))
-
+    return _k_distinct(self.starts, self.null, codes, K)       # a null element (code -1) is one distinct value, as in set()
 
 # %% ../nbs/05_nested.ipynb #5181598d
 STATS = ('count', 'sum', 'mean', 'max', 'min', 'std')
@@ -275,9 +424,11 @@ _TYPE_OK: dict = {}       # (column, Arrow type) -> accepted: checked once per p
 class _Block:
     """Write-only feature store: each feature goes straight into its row of one float32 block (no float64 copies kept);
     `extra` rows below the features are left for the caller."""
-    def __init__(self, names: list, n: int, extra: int = 0, idx: dict | None = None):
+    def __init__(self, names: list, n: int, extra: int = 0, idx: dict | None = None, buf: np.ndarray | None = None):
         self.idx = idx if idx is not None else {k: i for i, k in enumerate(names)}
-        self.block = np.empty((len(names) + extra, n), np.float32)
+        shape = (len(names) + extra, n)
+        self.block = (np.empty(shape, np.float32) if buf is None or buf.size < shape[0] * n else
+                      buf[:shape[0] * n].reshape(shape))      # a caller's scratch (already paged in: no page faults)
         self.seen = 0
     def __setitem__(self, k, v):
         if k not in self.idx: raise RuntimeError(f'feature {k!r} was not produced at fit time: the features differ from the fitted ones')
@@ -336,16 +487,10 @@ class NestedFeatureParser:
     def _overlap(a: Segments | None, b: Segments | None, n: int) -> np.ndarray:
         "Per row: number of distinct keys of list a that are also in list b (NaN when either is null)."
         if a is None or b is None: return np.full(n, np.nan)
-        ea, eb = a.encoded(), b.encoded(); K = len(eb.dictionary) + 1           # b's codes + 1; 0 is a null element
-        if getattr(b, '_pairs', None) is None: b._pairs = _unique(b.parent * K + eb.codes + 1)   # once per b, however many a's
+        ea, eb = a.encoded(), b.encoded()                                       # b's codes + 1; 0 is a null element
         to_b = pc.fill_null(pc.index_in(ea.dictionary, value_set=eb.dictionary), -2).to_numpy(zero_copy_only=False)
         ca = np.append(to_b.astype(np.int64) + 1, 0)[ea.codes]                 # a's elements in b's codes; -1: not in b at all
-        keep = ca >= 0
-        ua, ub = _unique(a.parent[keep] * K + ca[keep]), b._pairs
-        i = np.minimum(np.searchsorted(ub, ua), max(len(ub) - 1, 0))
-        both = ua[ub[i] == ua] if len(ub) else ua[:0]
-        r = np.bincount(both // K, minlength=n).astype(float)
-        return np.where(a.null | b.null, np.nan, r)
+        return _k_overlap(a.starts, ca, b.starts, eb.codes + 1, len(eb.dictionary) + 1, a.null | b.null)
 
     def state(self) -> dict:
         "The fitted state as plain JSON-able data."
@@ -361,12 +506,14 @@ class NestedFeatureParser:
 
 # %% ../nbs/05_nested.ipynb #d59c2ef8
 @patch
-def transform_block(self: NestedFeatureParser, t: pa.Table, extra: int = 0, enc: dict | None = None) -> np.ndarray:
+def transform_block(self: NestedFeatureParser, t: pa.Table, extra: int = 0, enc: dict | None = None,
+                    buf: np.ndarray | None = None) -> np.ndarray:
     """Features × rows, float32, in `feature_names_` order, with `extra` uninitialised rows below them for a caller
     that appends its own features (`FeatureEngineer`): one block, no frame, no copy. Needs a fitted parser. `enc`: a dict
-    that receives the string columns' dictionary codes, for a caller that encodes the same columns again."""
+    that receives the string columns' dictionary codes, for a caller that encodes the same columns again. `buf`: a flat
+    float32 scratch array the block may live in (when large enough), for a caller that copies the block out anyway."""
     if self.feature_names_ is None: raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
-    out = _Block(self.feature_names_, t.num_rows, extra, self.index_)
+    out = _Block(self.feature_names_, t.num_rows, extra, self.index_, buf)
     self._fill(t, out, enc)
     if out.seen != len(self.feature_names_): raise RuntimeError('the features differ from the fitted ones')
     return out.block
@@ -416,8 +563,7 @@ def _fill_value(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     if spec.get('own'):
         if s is None: out[f'{c}__has_own'] = out[f'{c}__own'] = nan
         else:
-            hit = s.match(own[spec['own']])
-            out[f'{c}__has_own'] = s.has(hit); out[f'{c}__own'] = s.at(hit)
+            out[f'{c}__has_own'], out[f'{c}__own'] = s.own(own[spec['own']])
 
 @patch
 def _fill_time(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
@@ -425,12 +571,12 @@ def _fill_time(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
         for k in ('count', 'days_since_latest', 'days_since_earliest', 'recency'): out[f'{c}__{k}'] = nan
         if spec.get('own'): out[f'{c}__days_since_own'] = nan
         return
-    age = (T[s.parent] - s.values) / DAY
+    age = _k_rowwise(s.starts, T, s.values) / DAY              # each entry's age in days at its row's partition hour
     out[f'{c}__count'] = s.count()
     out[f'{c}__days_since_latest'] = s.min(age)
     out[f'{c}__days_since_earliest'] = s.max(age)
     out[f'{c}__recency'] = s.sum(np.exp(-np.clip(age, 0, None) / RECENCY_DAYS))
-    if spec.get('own'): out[f'{c}__days_since_own'] = s.at(s.match(own[spec['own']]), age)
+    if spec.get('own'): out[f'{c}__days_since_own'] = s.own(own[spec['own']], age)[1]
 
 @patch
 def _fill_hist(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
@@ -438,24 +584,21 @@ def _fill_hist(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     if s is None:
         for k in names: out[f'{c}__{k}'] = nan
         return
-    v = np.where(s.values > 0, s.values, np.nan)          # shares of non-positive counts are undefined
-    tot = s.sum(v)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        p = v / tot[s.parent]
-        out[f'{c}__total'] = tot
-        out[f'{c}__nkeys'] = s.count()
-        out[f'{c}__top1_share'] = s.max(v) / tot
-        ent = s.sum(np.where(p > 0, -p * np.log(p), np.nan))
-        out[f'{c}__entropy'] = np.where(s.nvalid(v) > 0, ent, np.nan)
-        if spec.get('own'): out[f'{c}__own_share'] = np.where(s.null, np.nan, np.nan_to_num(s.at(s.match(own[spec['own']]), p)))
+    v = s.values
+    v = np.where(v > 0, v, np.nan)                         # shares of non-positive counts are undefined
+    tot, top, ent, p = _k_hist(s.starts, s.null, v)
+    out[f'{c}__total'] = tot
+    out[f'{c}__nkeys'] = s.count()
+    with np.errstate(invalid='ignore', divide='ignore'): out[f'{c}__top1_share'] = top / tot
+    out[f'{c}__entropy'] = ent
+    if spec.get('own'): out[f'{c}__own_share'] = np.where(s.null, np.nan, np.nan_to_num(s.own(own[spec['own']], p)[1]))
 
 @patch
 def _fill_list(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     if s is None:
         for k in ('len', 'distinct', 'has_adv'): out[f'{c}__{k}'] = nan
         return
-    out[f'{c}__len'] = s.count(); out[f'{c}__distinct'] = s.distinct(); out[f'{c}__has_adv'] = s.has(s.match(own[OWN_BUNDLE]))
-
+    out[f'{c}__len'] = s.count(); out[f'{c}__distinct'] = s.distinct(); out[f'{c}__has_adv'] = s.own(own[OWN_BUNDLE])[0]
 
 # %% ../nbs/05_nested.ipynb #0aa7469b
 @patch
@@ -466,24 +609,20 @@ def _fill_mapmap(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
         for k in base: out[f'{c}__{k}'] = nan
         return
     inner = Segments(s.items)                              # one inner map per outer entry
-    row_of_inner = s.parent[inner.parent]                  # outer row of every inner entry
-    hit_outer = s.match(own[OWN_BUNDLE])
-    out[f'{c}__n_bundles'] = s.count(); out[f'{c}__has_adv'] = s.has(hit_outer)
     v = inner.values
     if spec['agg'] == 'sum':
-        per_outer = np.bincount(inner.parent, weights=np.nan_to_num(v), minlength=inner.n)
-        out[f'{c}__total'] = np.where(s.null, np.nan, np.bincount(s.parent, weights=per_outer, minlength=s.n))
-        out[f'{c}__at_adv'] = s.at(hit_outer, per_outer)
         codes, K = inner.key_codes(pa.array(self.actions_, pa.string()))
-        for j, x in enumerate(self.actions_ + ['other']):
-            sel = codes == j
-            col = np.bincount(row_of_inner[sel], weights=np.nan_to_num(v[sel]), minlength=s.n)
-            out[f'{c}__action_{x}'] = np.where(s.null, np.nan, col)
+        per_outer, total, by = _k_mapmap_sum(s.starts, inner.starts, codes, v, K)
+        has, at = s.own(own[OWN_BUNDLE], per_outer)
+        out[f'{c}__n_bundles'], out[f'{c}__has_adv'] = s.count(), has       # (in this order: it names the features at fit)
+        out[f'{c}__total'], out[f'{c}__at_adv'] = np.where(s.null, np.nan, total), at
+        for j, x in enumerate(self.actions_ + ['other']): out[f'{c}__action_{x}'] = np.where(s.null, np.nan, by[j])
     else:
         latest = inner.max(v)                              # most recent action of each bundle
-        age = (T[s.parent] - latest) / DAY
-        out[f'{c}__days_since_latest'] = s.min(age)
-        out[f'{c}__days_since_latest_at_adv'] = s.at(hit_outer, age)
+        age = _k_rowwise(s.starts, T, latest) / DAY
+        has, at = s.own(own[OWN_BUNDLE], age)
+        out[f'{c}__n_bundles'], out[f'{c}__has_adv'] = s.count(), has
+        out[f'{c}__days_since_latest'], out[f'{c}__days_since_latest_at_adv'] = s.min(age), at
 
 @patch
 def _scalars(self: NestedFeatureParser, t, T, out, enc: dict | None = None):
@@ -508,7 +647,6 @@ def _scalars(self: NestedFeatureParser, t, T, out, enc: dict | None = None):
     major = lambda d: pc.fill_null(pc.cast(pc.struct_field(pc.extract_regex(d, r'^(?P<major>\d+)'), [0]), pa.float64()),
                                    np.nan).to_numpy(zero_copy_only=False)
     out['dev_osv_major'] = _per_value(_encode(t, 'dev_osv', enc), major) if _has(t, 'dev_osv') else np.full(n, np.nan)
-
 
 # %% ../nbs/05_nested.ipynb #ba26c728
 import math, datetime as _dt
