@@ -4,7 +4,8 @@
 
 # %% ../nbs/90_benchmarks.ipynb #548f6ffe
 from __future__ import annotations
-import json, logging, os, re, subprocess, sys, tempfile, time
+import json, logging, os, re, subprocess, sys, tempfile, threading, time
+import pyarrow as pa
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -67,14 +68,14 @@ def quality_table(pipe, baselines: dict) -> dict:
     return q
 
 # %% auto #0
-__all__ = ['log', 'QUALITY_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT', 'FULL_COMMANDS',
-           'smadex_bench_main', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'speed_figures',
-           'predict_in_subprocess', 'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows',
-           'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config',
-           'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index', 'rmsle_gap_se',
-           'robustness_cell', 'robustness_markdown', 'robustness_head', 'run_robustness', 'predict_scale', 'time_v',
-           'training_peak_mb', 'compile_seconds', 'full_markdown', 'write_full_report', 'generation_commit', 'run_full',
-           'full_line', 'smadex_bench']
+__all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT',
+           'FULL_COMMANDS', 'smadex_bench_main', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table',
+           'features_at_scale', 'speed_figures', 'predict_in_subprocess', 'submission_models', 'engine_comparison',
+           'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown',
+           'run_growth', 'bench_config', 'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index',
+           'rmsle_gap_se', 'robustness_cell', 'robustness_markdown', 'robustness_head', 'run_robustness',
+           'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds', 'full_markdown', 'write_full_report',
+           'generation_commit', 'run_full', 'full_line', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -82,6 +83,27 @@ def _median_rate(fn, rows: int, repeats: int) -> float:
     for _ in range(repeats):
         t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
     return rows / float(np.median(ts))
+
+FEATURE_ROWS = 200_000
+
+def features_at_scale(dl, cfg: Config, fe, dtype, repeats: int = 3, rows: int = FEATURE_ROWS) -> dict:
+    """Parse + features on one in-memory table of up to `rows` training rows (whole partitions concatenated: a real
+    hourly partition holds ~143k rows, a `small` one ~5k, whose per-call costs would dominate): one thread into a frame
+    (`transform`), and two threads into the row-major matrix that prediction reads (`transform_rows`, its memory reused
+    between calls as `FastPredictor` does)."""
+    from smadex_ltv.features import reusable
+    ts, n = [], 0
+    for p in dl.partitions('train', cfg.data.train_start, cfg.data.train_end):
+        ts.append(dl.read_partition(p)); n += ts[-1].num_rows
+        if n >= rows: break
+    t = pa.concat_tables(ts).slice(0, rows).combine_chunks(); del ts
+    local = threading.local()
+    buf = lambda: reusable(local, 'A', t.num_rows * len(fe.feature_names_), dtype)
+    fe.transform_rows(t.slice(0, 1000))                                       # compiled kernels loaded
+    return {'features_table_rows': t.num_rows,
+            'features_table_rows_per_s': _median_rate(lambda: fe.transform(t), t.num_rows, repeats),
+            'features_table_block_rows_per_s': _median_rate(lambda: fe.transform_rows(t, threads=2, dtype=dtype, buf=buf()),
+                                                            t.num_rows, repeats)}
 
 def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int = 2000) -> dict:
     "Throughputs (median of `repeats`) of synth, read, features and the per-row reference; prediction from parquet; latency; peak memory."
@@ -102,6 +124,7 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
     fe = fp.features
     out['features_rows_per_s'] = _median_rate(lambda: fe.transform(t), t.num_rows, repeats)
     out['features_block_rows_per_s'] = _median_rate(lambda: fe.transform_rows(t, threads=2, dtype=fp.dtype), t.num_rows, repeats)  # what predict runs
+    out.update(features_at_scale(dl, cfg, fe, fp.dtype, repeats))
     A = fe.transform_rows(t)
     fp.ensemble.predict(fp.for_models(A[:16]), ('pred_rmsle',), names=fe.feature_names_)                 # compiles, when lleaves
     out['models_rows_per_s'] = _median_rate(lambda: fp.ensemble.predict(fp.for_models(A), ('pred_rmsle',), names=fe.feature_names_),

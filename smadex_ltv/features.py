@@ -18,7 +18,7 @@ from .nested import NestedFeatureParser, Encoded, _str, _encode
 from .config import atomic_write_text
 
 # %% auto #0
-__all__ = ['GROUPS', 'FEW_ROWS', 'load_catalogue', 'FeatureEngineer', 'bench_features']
+__all__ = ['GROUPS', 'SCRATCH_BYTES', 'FEW_ROWS', 'load_catalogue', 'FeatureEngineer', 'reusable', 'bench_features']
 
 # %% ../nbs/06_features.ipynb #ae90e3a2
 def load_catalogue(path=None) -> dict:
@@ -241,32 +241,42 @@ def transform(self: FeatureEngineer, t: pa.Table, encoding: str = 'lightgbm') ->
 # %% ../nbs/06_features.ipynb #e87bdf0e
 import threading
 _POOL, _SCRATCH = None, threading.local()
-_SCRATCH_MAX = 2**27             # floats (512 MB): the most a thread keeps between calls
+SCRATCH_BYTES = 2**29            # 512 MB: the most one scratch array keeps between calls
 
-def _scratch(n: int, fe) -> np.ndarray:
-    """This thread's float32 scratch for a block of `n` rows, kept between calls: a fresh block of a 265k-row partition is
-    ~450 MB of new pages, and the kernel's page faults on first touch cost about as much as writing the features."""
-    size = n * len(fe.feature_names_)
-    if size > _SCRATCH_MAX: return None                       # a one-off large table: a fresh block, not kept
-    b = getattr(_SCRATCH, 'buf', None)
-    if b is None or b.size < size: b = _SCRATCH.buf = np.empty(size, np.float32)
+def reusable(local, name: str, size: int, dtype=np.float32) -> np.ndarray | None:
+    """A flat scratch array of at least `size` items, kept on `local` (a `threading.local`) under `name` between calls;
+    None above `SCRATCH_BYTES` (a one-off large table gets fresh memory, not kept). Fresh memory costs here: the first
+    touch of each page faults, and filling a new 450 MB block (a 265k-row partition's features) paid about as much for
+    the faults as for the writes."""
+    dtype = np.dtype(dtype)
+    if size * dtype.itemsize > SCRATCH_BYTES: return None
+    b = getattr(local, name, None)
+    if b is None or b.size < size or b.dtype != dtype: b = np.empty(size, dtype); setattr(local, name, b)
     return b
+
+def _scratch(n: int, fe) -> np.ndarray | None: return reusable(_SCRATCH, 'block', n * len(fe.feature_names_))
 
 FEW_ROWS = 16                  # up to this many rows, the per-row path (below) beats the columnar path's fixed cost
 
 @patch
 def transform_rows(self: FeatureEngineer, t: pa.Table, threads: int = 2, min_rows: int = 20_000, few: int = FEW_ROWS,
-                   dtype=np.float32) -> np.ndarray:
+                   dtype=np.float32, buf: np.ndarray | None = None) -> np.ndarray:
     """The model matrix of `t`, row-major (rows × `feature_names_`); tables of `min_rows` or more split across `threads`;
     tables of at most `few` rows take the per-row path (`transform_few`). `dtype=np.float64` writes the float32 values
-    straight into a float64 matrix (what compiled trees read): the transposing copy is made anyway, so no second pass."""
+    straight into a float64 matrix (what compiled trees read): the transposing copy is made anyway, so no second pass.
+    `buf`: a flat array of `dtype` the matrix may be written into (when large enough): a caller that is done with one
+    matrix before asking for the next (`FastPredictor`) reuses its memory."""
     global _POOL
     if 0 < t.num_rows <= few: return self.transform_few(t).astype(dtype, copy=False)
-    if threads < 2 or t.num_rows < min_rows: return np.ascontiguousarray(self.transform_block(t, _scratch(t.num_rows, self)), dtype)
+    n, F = t.num_rows, len(self.feature_names_)
+    ok = buf is not None and buf.dtype == np.dtype(dtype) and buf.size >= n * F
+    out = buf[:n * F].reshape(n, F) if ok else np.empty((n, F), dtype)
+    if threads < 2 or n < min_rows:
+        out[:] = self.transform_block(t, _scratch(n, self)); return out
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
         _POOL = ThreadPoolExecutor(threads)
-    step, out = -(-t.num_rows // threads), np.empty((t.num_rows, len(self.feature_names_)), dtype)
+    step = -(-n // threads)
     def one(i):                                              # each thread fills its rows of one C-order block
         out[i:i + step] = self.transform_block(t.slice(i, step), _scratch(step, self))
     list(_POOL.map(one, range(0, t.num_rows, step)))

@@ -19,6 +19,8 @@ from .schema import arrow_schema, PARTITION_KEY
 from .pipeline import load_artifacts, run_folder, _alive
 from .models.stacking import OUTPUTS
 from .models.buyer import _threads
+from .features import reusable
+import threading
 
 log = logging.getLogger('smadex_ltv')
 SUBMISSION_COLUMNS = ['row_id', 'iap_revenue_d7']
@@ -177,6 +179,7 @@ class FastPredictor:
         self.allow_version_mismatch = allow_version_mismatch
         self.manifest, self.features, self.ensemble = art['manifest'], art['features'], art['ensemble']
         self.clip_min, self.cache, self.threads = clip_min, cache, n_jobs or os.cpu_count() or 1
+        self._local = threading.local()           # each thread's model-matrix scratch, reused chunk after chunk
         self.engine = resolve_engine(engine)
         self.features._prepare()                                      # the fitted lookups, built once here, not per call
         if n_jobs: self._set_threads(n_jobs)
@@ -209,7 +212,8 @@ class FastPredictor:
         if t.schema.get_field_index('row_id') >= 0: check_row_ids(t['row_id'])
         if batch_size and t.num_rows > batch_size:
             return pd.concat([self.predict(t.slice(i, batch_size), outputs=outputs) for i in range(0, t.num_rows, batch_size)], ignore_index=True)
-        A = self.features.transform_rows(t, threads=min(self.threads, 2), dtype=self.dtype)   # row-major, read by every model
+        A = self.features.transform_rows(t, threads=min(self.threads, 2), dtype=self.dtype,   # row-major, read by every model,
+                                         buf=reusable(self._local, 'A', t.num_rows * len(self.features.feature_names_), self.dtype))
         out = self.ensemble.predict_arrays(A, outputs, names=self.features.feature_names_)
         for c in ('pred_rmsle', 'pred_expected'):
             if c in out: out[c] = np.maximum(out[c], self.clip_min)

@@ -59,7 +59,8 @@ class Segments:
         if keep is not None:
             m = pa.array(keep); keys = keys.filter(m); items = items.filter(m) if items is not None else None
         self.keys, self.items = keys, items
-        self.starts = np.zeros(self.n + 1, np.int64); np.cumsum(self.counts, out=self.starts[1:])
+        if keep is None and not self.null.any(): self.starts = offs - lo
+        else: self.starts = np.zeros(self.n + 1, np.int64); np.cumsum(self.counts, out=self.starts[1:])
 
     @property
     def parent(self) -> np.ndarray:
@@ -542,7 +543,7 @@ def _fill(self: NestedFeatureParser, t: pa.Table, out, enc: dict | None = None):
     segs = {}
     for c, spec in CATALOGUE.items():
         a = self._column(t, c)
-        out[f'{c}__isnull'] = np.ones(n) if a is None else (a.is_null().to_numpy(zero_copy_only=False).astype(float)
+        out[f'{c}__isnull'] = np.ones(n) if a is None else (a.is_null().to_numpy(zero_copy_only=False)   # bool: cast on write
                                                             if a.null_count else np.zeros(n))
         s = Segments(a) if a is not None else None
         segs[c] = s
@@ -629,7 +630,7 @@ def _scalars(self: NestedFeatureParser, t, T, out, enc: dict | None = None):
     "Scalar columns; the string ones (hour, release_date, dev_osv) parsed once per distinct value, not once per row."
     n, enc = t.num_rows, {} if enc is None else enc
     for c in SCALAR_NUMERIC + SCALAR_TIME + ['hour', 'release_date', 'dev_osv']:
-        if _has(t, c): out[f'{c}__isnull'] = t[c].is_null().to_numpy(zero_copy_only=False).astype(float)
+        if _has(t, c): out[f'{c}__isnull'] = t[c].is_null().to_numpy(zero_copy_only=False)
         else: out[f'{c}__isnull'] = np.ones(n)
     for c in SCALAR_NUMERIC: out[c] = _num(t, c) if _has(t, c) else np.full(n, np.nan)
     for c in SCALAR_TIME: out[f'{c}__days_since'] = (T - _num(t, c)) / DAY if _has(t, c) else np.full(n, np.nan)
