@@ -88,6 +88,15 @@ def features_in_batches(fe: FeatureEngineer, t: pa.Table, batch_size: int) -> np
     for i in range(0, t.num_rows, batch_size): out[i:i + batch_size] = fe.transform_rows(t.slice(i, batch_size))
     return out
 
+def _code_fingerprint() -> str:
+    """Hash of the code that writes the feature block (the parser, the features and the shipped catalogue): a cache
+    written by other feature code is not reused, even when the data and the config are the same."""
+    from smadex_ltv import nested, features
+    h = hashlib.sha256()
+    for f in (nested.__file__, features.__file__, Path(features.__file__).parent/'catalogue'/'features.yaml'):
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
 def _data_fingerprint(dl: DataLoader, plan) -> str:
     "Hash of the files (names, sizes, mtimes) a plan reads: a changed partition invalidates the cache."
     h = hashlib.sha256()
@@ -281,7 +290,7 @@ def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
     dl = DataLoader.from_config(cfg)
     plan = plan_split(cfg, dl)
     key = hashlib.sha256(json.dumps(['npy-block', cfg.to_dict()['data'], cfg.to_dict()['training'], cfg.seed, schema_hash('test'),
-                                     _data_fingerprint(dl, plan)], sort_keys=True, default=str).encode()).hexdigest()[:16]
+                                     _data_fingerprint(dl, plan), _code_fingerprint()], sort_keys=True, default=str).encode()).hexdigest()[:16]
     cache = Path(cfg.data.processed_dir)/f'features-{key}'
     if tr.cache_features and self._cacheable and (cache/'done').exists():
         log.info('features: cache hit %s', cache)
