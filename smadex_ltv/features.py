@@ -282,6 +282,14 @@ def transform_rows(self: FeatureEngineer, t: pa.Table, threads: int = 2, min_row
     list(_POOL.map(one, range(0, t.num_rows, step)))
     return out
 
+@patch
+def warm(self: FeatureEngineer) -> FeatureEngineer:
+    """Run the columnar path once on an empty table. A process's first columnar call otherwise pays numba's own start-up
+    and the loading of the parser's compiled kernels from their cache (about a second here): `FastPredictor` pays it
+    when it loads the models, not on its first chunk or request."""
+    from smadex_ltv.schema import arrow_schema
+    self.transform_block(arrow_schema('test').empty_table()); return self
+
 # %% ../nbs/06_features.ipynb #c5343691
 import math
 from .nested import reference_row, _partition_time, CATALOGUE

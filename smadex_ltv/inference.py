@@ -182,6 +182,7 @@ class FastPredictor:
         self._local = threading.local()           # each thread's model-matrix scratch, reused chunk after chunk
         self.engine = resolve_engine(engine)
         self.features._prepare()                                      # the fitted lookups, built once here, not per call
+        self.features.warm()                                          # the parser's compiled kernels, loaded here, not on the first chunk
         if n_jobs: self._set_threads(n_jobs)
         if self.engine == 'lleaves': self._wrap_models()
 
