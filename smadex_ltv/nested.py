@@ -80,10 +80,11 @@ class Segments:
 
     def count(self) -> np.ndarray: return np.where(self.null, np.nan, self.counts).astype(np.float64)
 
-# %% ../nbs/05_nested.ipynb #5ae91040
+# %% ../nbs/05_nested.ipynb #9cd87b07
 from numba import njit
 _jit = njit(cache=True, nogil=True, error_model='numpy')   # compiled once per machine (cached beside the module); GIL released; x/0 -> inf/NaN
 
+# %% ../nbs/05_nested.ipynb #abf1426c
 @_jit
 def _k_stats(starts, null, v):
     "count, sum, mean, max, min, std of each row's valid values, rows × 6, in one pass over the entries (two for std)."
@@ -135,6 +136,7 @@ def _k_extreme(starts, v, largest):
         out[i] = m
     return out
 
+# %% ../nbs/05_nested.ipynb #9c3ec51a
 @_jit
 def _k_at(starts, hit, v):
     "Per row: the value of the last entry that hits, NaN where none does."
@@ -188,6 +190,7 @@ def _k_rowwise(starts, T, v):
         for j in range(starts[i], starts[i + 1]): out[j] = T[i] - v[j]
     return out
 
+# %% ../nbs/05_nested.ipynb #1f16fe31
 @_jit
 def _k_hist(starts, null, v):
     "A histogram's total, largest count, entropy of its shares (NaN-skipping; counts <= 0 already NaN) and each entry's share."
