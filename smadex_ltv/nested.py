@@ -22,11 +22,6 @@ __all__ = ['log', 'DAY', 'BIG', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 
            'reference_features', 'feature_table', 'bench_parse', 'peak_rss_one_partition']
 
 # %% ../nbs/05_nested.ipynb #b6e0613d
-def _unique(a: np.ndarray) -> np.ndarray:
-    "Sorted distinct values by sort-and-compare (much faster here than np.unique's hash path for int64)."
-    a = np.sort(a)
-    return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
-
 class Encoded:
     "A per-row string column as dictionary codes (-1 where null), so map keys are matched by integer comparison."
     def __init__(self, arr):
