@@ -575,7 +575,9 @@ def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_job
             'features_s': round(t1 - t0, 1), 'ratio_vs_lgbm': r['pipeline'] / r['lgbm_log1p'],
             'ratio_vs_oracle': r['pipeline'] / r['oracle'] if r['oracle'] else None, 'rmsle_gap_se': se,
             'shipped': pipe.report['stage3']['shipped'], 'candidates_oof_rmsle': pipe.report['stage3']['candidates_oof_rmsle'],
-            'expected_source': (pipe.report['stage3'].get('expected') or {}).get('source', 'meta')}
+            'expected_source': (pipe.report['stage3'].get('expected') or {}).get('source', 'meta'),
+            'expected_oof_gini': (pipe.report['stage3'].get('expected') or {}).get('oof_gini'),
+            'expected_z': (pipe.report['stage3'].get('expected') or {}).get('z')}
 
 def robustness_markdown(cells: list[dict]) -> str:
     "The robustness table: RMSLE of the pipeline, the plain LightGBM, the constant and the oracle, Gini, calibration, seconds."

@@ -12,7 +12,7 @@ import lightgbm as lgb
 from fastcore.basics import patch
 from ..config import peak_rss_mb, atomic_write
 from ..data import stratified_split
-from ..metrics import normalized_gini
+from ..metrics import normalized_gini, gini_bootstrap
 from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster,
                                      _matrix, _index_of, _threads, cap_rows)
 from .odmn import OrderedRevenueModel, _l1p
@@ -22,6 +22,7 @@ RAW_META = ['iap_revenue_usd_bundle__sum', 'iap_revenue_usd_bundle__own', 'whale
             'last_buy_ts_bundle__days_since_latest', 'avg_daily_sessions__own', 'release_msrp']
 EXPECTED_SEGMENTS = ['cat_dev_os', 'cat_country']
 BASE_LEARNERS = ('lightgbm', 'xgboost')
+GINI_Z = 2.0          # pred_expected: a source replaces the one before only this many standard errors better
 
 def plain_lightgbm_params(objective: str = 'regression', n_jobs: int = 2, seed: int = 0, **extra) -> dict:
     "The plain LightGBM a user would start from (fixed size, no capacity rule): the `lightgbm` base learner and the benchmarks' baselines."
@@ -29,8 +30,8 @@ def plain_lightgbm_params(objective: str = 'regression', n_jobs: int = 2, seed: 
             'bagging_fraction': 0.8, 'bagging_freq': 1, 'lambda_l2': 1.0, 'seed': seed, 'num_threads': n_jobs, 'verbose': -1, **extra}
 
 # %% auto #0
-__all__ = ['log', 'RAW_META', 'EXPECTED_SEGMENTS', 'BASE_LEARNERS', 'OUTPUTS', 'plain_lightgbm_params', 'stratified_folds',
-           'rmsle_log', 'fit_blender', 'choose_blend', 'StackingEnsemble']
+__all__ = ['log', 'RAW_META', 'EXPECTED_SEGMENTS', 'BASE_LEARNERS', 'GINI_Z', 'OUTPUTS', 'plain_lightgbm_params',
+           'stratified_folds', 'rmsle_log', 'fit_blender', 'choose_blend', 'StackingEnsemble']
 
 # %% ../../nbs/11_stacking.ipynb #436f986e
 def stratified_folds(b: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
@@ -297,25 +298,29 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
 
 @patch
 def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold: bool) -> np.ndarray:
-    """Which forecast `pred_expected` ranks rows by, chosen by out-of-fold normalized Gini against the labels: the
-    expected-revenue meta-learner above (`base`), the two-stage amount P7·expm1(m7) (no model beyond stages 1 and 2), or
-    expm1 of the LightGBM base's log1p forecast. The simplest comes first (the amount: no model beyond stages 1 and 2;
-    then the LightGBM base; then the meta-learner, a model on top of both), and a later one replaces it only when it ranks
-    better by more than `margin` (relative, `models.stacking.margin`). In-sample predictions cannot be compared fairly,
-    so without out-of-fold ones the meta-learner stays. Returns the chosen forecast's out-of-fold values."""
+    """Which forecast `pred_expected` ranks rows by, chosen by out-of-fold normalized Gini against the labels. The plain
+    LightGBM base (expm1 of its log1p forecast: the model a user would otherwise have) comes first; the two-stage amount
+    P7·expm1(m7), then the expected-revenue meta-learner (`base`, a model on top of both) each replace the one chosen
+    so far only when they rank better by more than `margin` (relative, `models.stacking.margin`) *and* by more than
+    `GINI_Z` standard errors of the paired difference (`gini_bootstrap`, 100 resamples): on small or whale-heavy data
+    the out-of-fold Ginis differ by chance. In-sample predictions cannot be compared fairly, so without out-of-fold ones
+    the meta-learner stays. Returns the chosen forecast's out-of-fold values."""
     cands, cols = {}, getattr(F, 'columns', F)
-    if getattr(self, 'meta_expected_', None) is None: cands['meta'] = base    # no meta-learner: `base` is the amount itself
-    elif out_of_fold and 'amount' in cols: cands['amount'] = np.asarray(F['amount'], np.float64)
     if out_of_fold and 'base_lightgbm' in cols:
         cands['lightgbm'] = np.expm1(np.maximum(np.asarray(F['base_lightgbm'], np.float64), 0.0))
+    if getattr(self, 'meta_expected_', None) is None: cands['meta'] = base    # no meta-learner: `base` is the amount itself
+    elif out_of_fold and 'amount' in cols: cands['amount'] = np.asarray(F['amount'], np.float64)
     cands.setdefault('meta', base)
     margin = getattr(self, 'cfg', {}).get('margin', 0.002)
-    scores, pick = {k: normalized_gini(y, v) for k, v in cands.items()}, next(iter(cands))
-    for k in cands:
-        if scores[k] > scores[pick] * (1 + margin): pick = k
-    self.expected_ = {'source': pick, 'oof_gini': scores}
-    log.info('stage 3: pred_expected ranks by %s (out-of-fold normalized Gini %s)', pick,
-             ', '.join(f'{k} {v:.4f}' for k, v in scores.items()))
+    scores, pick, z = {k: normalized_gini(y, v) for k, v in cands.items()}, next(iter(cands)), {}
+    boot = gini_bootstrap(y, cands, 100, getattr(self, 'cfg', {}).get('seed', 0)) if len(cands) > 1 else {}
+    for k in list(cands)[1:]:
+        d = boot[k] - boot[pick]; se = float(np.nanstd(d))
+        z[f'{k} vs {pick}'] = round((scores[k] - scores[pick]) / se, 2) if se > 0 else None
+        if scores[k] > scores[pick] * (1 + margin) and scores[k] - scores[pick] > GINI_Z * se: pick = k
+    self.expected_ = {'source': pick, 'oof_gini': scores, 'z': z}
+    log.info('stage 3: pred_expected ranks by %s (out-of-fold normalized Gini %s; differences in standard errors: %s)', pick,
+             ', '.join(f'{k} {v:.4f}' for k, v in scores.items()), ', '.join(f'{k} {v}' for k, v in z.items()) or '–')
     return cands[pick]
 
 @patch
