@@ -73,9 +73,9 @@ __all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES'
            'features_at_scale', 'speed_figures', 'predict_in_subprocess', 'submission_models', 'engine_comparison',
            'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown',
            'run_growth', 'bench_config', 'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index',
-           'rmsle_gap_se', 'robustness_cell', 'robustness_markdown', 'robustness_head', 'run_robustness',
-           'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds', 'full_markdown', 'write_full_report',
-           'generation_commit', 'run_full', 'full_line', 'smadex_bench']
+           'rmsle_gap_se', 'expected_candidates_gini', 'robustness_cell', 'robustness_markdown', 'robustness_head',
+           'run_robustness', 'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds', 'full_markdown',
+           'write_full_report', 'generation_commit', 'run_full', 'full_line', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -542,6 +542,19 @@ ROBUST_SIZES = (20_000, 100_000)
 FULL_GRID_SIZES = (20_000, 100_000, 1_150_000)
 ROBUST_HOLDOUT = 50_000
 
+def expected_candidates_gini(pipe) -> dict:
+    """Holdout normalized Gini of each source `pred_expected` can rank by (`11_stacking`), the one not chosen included:
+    what the out-of-fold choice is judged against."""
+    from smadex_ltv.metrics import normalized_gini
+    e, y = pipe.ensemble, pipe.labels_val.iap_revenue_d7.to_numpy()
+    chosen, out = dict(e.expected_ or {}), {}
+    try:
+        for src in ('lightgbm', 'amount', 'meta'):
+            e.expected_ = {**chosen, 'source': src}
+            out[src] = normalized_gini(y, pipe._val_chunks(lambda X: e.predict(X, outputs=('pred_expected',))).pred_expected.to_numpy())
+    finally: e.expected_ = chosen
+    return out
+
 def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_jobs: int | None = None,
                     holdout_rows: int = ROBUST_HOLDOUT) -> dict:
     """One cell of the robustness grid: a dataset of the `world` with about `train_rows` training rows and `holdout_rows`
@@ -567,6 +580,7 @@ def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_job
         base, base_s = baseline_predictions(pipe, n_jobs, names=('lgbm_log1p',))
         q = quality_table(pipe, base)
         se = rmsle_gap_se(pipe.labels_val.iap_revenue_d7.to_numpy(), pipe.val_pred_.pred_rmsle.to_numpy(), base['lgbm_log1p'][0])
+        alt = expected_candidates_gini(pipe)
     r = {k: q[k]['rmsle'] if q.get(k) else None for k in ('pipeline', 'lgbm_log1p', 'constant', 'oracle')}
     return {'world': world, 'train_rows': len(pipe.X_train), 'holdout_rows': len(pipe.X_val), 'seed': seed, 'rmsle': r,
             'gini_expected': {'pipeline': q['pipeline']['gini'], 'lgbm_log1p': q['lgbm_log1p']['gini']},
@@ -577,7 +591,7 @@ def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_job
             'shipped': pipe.report['stage3']['shipped'], 'candidates_oof_rmsle': pipe.report['stage3']['candidates_oof_rmsle'],
             'expected_source': (pipe.report['stage3'].get('expected') or {}).get('source', 'meta'),
             'expected_oof_gini': (pipe.report['stage3'].get('expected') or {}).get('oof_gini'),
-            'expected_z': (pipe.report['stage3'].get('expected') or {}).get('z')}
+            'expected_z': (pipe.report['stage3'].get('expected') or {}).get('z'), 'gini_expected_candidates': alt}
 
 def robustness_markdown(cells: list[dict]) -> str:
     "The robustness table: RMSLE of the pipeline, the plain LightGBM, the constant and the oracle, Gini, calibration, seconds."
@@ -596,9 +610,10 @@ def robustness_markdown(cells: list[dict]) -> str:
                  f"{f(c['train_s'], '{:.0f}')} |")
     return '\n'.join(L) + '\n'
 
-def robustness_head(sizes, seed: int, date: str | None = None) -> str:
+def robustness_head(sizes, seed: int, date: str | None = None, out=None) -> str:
     "The heading of robustness.md: the command that wrote it, the date, the machine and the seed."
-    cmd = 'smadex_bench --robustness' + (' --full-grid' if max(sizes) > max(ROBUST_SIZES) else '')
+    cmd = ('smadex_bench --robustness' + (' --full-grid' if max(sizes) > max(ROBUST_SIZES) else '') + (f' --seed {seed}' if seed else '')
+           + (f' --out {out}' if out is not None and Path(out) != Path('bench/robustness') else ''))
     return (f"# Robustness grid\n\n`{cmd}`, {date or time.strftime('%Y-%m-%d')}; machine: {machine()}; seed {seed}; "
             "`default` settings in every cell.\n\n")
 
@@ -613,7 +628,7 @@ def run_robustness(out, sizes=ROBUST_SIZES, worlds=None, seed: int = 0, n_jobs: 
             log.info('robustness: world %s, %s training rows', w, f'{n:,}')
             cells.append(robustness_cell(w, n, data_root, seed, n_jobs))
             atomic_write_text(out/'robustness.json', json.dumps(_clean(cells), indent=1))
-            (out/'robustness.md').write_text(robustness_head(sizes, seed) + robustness_markdown(cells))
+            (out/'robustness.md').write_text(robustness_head(sizes, seed, out=out) + robustness_markdown(cells))
     return cells
 
 # %% ../nbs/90_benchmarks.ipynb #a5a0d51b

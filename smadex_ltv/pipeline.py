@@ -639,6 +639,12 @@ def report_markdown(r: dict) -> str:
         lines += ['', f"Stage 3 shipped **{s3['shipped']}**: {s3['reason']}.", '', '| candidate | out-of-fold RMSLE |', '|---|---|']
         lines += [f"| {k}{' (shipped)' if k == s3['shipped'] else ''} | {x:.5f} |" for k, x in s3['candidates_oof_rmsle'].items() if x is not None]
         lines += ['', 'Blend weights (log1p scale): ' + ', '.join(f'{k} {w:.3f}' for k, w in s3['weights'].items()) + f", intercept {s3['intercept']:.3f}."]
+        ex = s3.get('expected') or {}
+        if ex.get('oof_gini'):
+            z = ', '.join(f'{k} {v}' for k, v in (ex.get('z') or {}).items())
+            lines += [f"pred_expected ranks by **{ex['source']}** (out-of-fold normalized Gini: "
+                      + ', '.join(f'{k} {g:.4f}' for k, g in ex['oof_gini'].items())
+                      + (f"; differences in standard errors: {z}" if z else '') + ').']
     if 'order_violations' in v: lines += [f"Horizon order violations: {v['order_violations']}."]
     return '\n'.join(lines) + '\n'
 

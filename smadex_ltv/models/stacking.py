@@ -22,7 +22,8 @@ RAW_META = ['iap_revenue_usd_bundle__sum', 'iap_revenue_usd_bundle__own', 'whale
             'last_buy_ts_bundle__days_since_latest', 'avg_daily_sessions__own', 'release_msrp']
 EXPECTED_SEGMENTS = ['cat_dev_os', 'cat_country']
 BASE_LEARNERS = ('lightgbm', 'xgboost')
-GINI_Z = 2.0          # pred_expected: a source replaces the one before only this many standard errors better
+# pred_expected: a source replaces the one chosen before only when it ranks better by this many standard errors
+GINI_Z = {'amount': 1.0, 'meta': 2.0}
 
 def plain_lightgbm_params(objective: str = 'regression', n_jobs: int = 2, seed: int = 0, **extra) -> dict:
     "The plain LightGBM a user would start from (fixed size, no capacity rule): the `lightgbm` base learner and the benchmarks' baselines."
@@ -303,7 +304,8 @@ def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold
     P7·expm1(m7), then the expected-revenue meta-learner (`base`, a model on top of both) each replace the one chosen
     so far only when they rank better by more than `margin` (relative, `models.stacking.margin`) *and* by more than
     `GINI_Z` standard errors of the paired difference (`gini_bootstrap`, 100 resamples): on small or whale-heavy data
-    the out-of-fold Ginis differ by chance. In-sample predictions cannot be compared fairly, so without out-of-fold ones
+    the out-of-fold Ginis differ by chance. One standard error for the amount (the one-standard-error rule; it runs no
+    model beyond those of `pred_rmsle`), two for the meta-learner (one more model on every row). In-sample predictions cannot be compared fairly, so without out-of-fold ones
     the meta-learner stays. Returns the chosen forecast's out-of-fold values."""
     cands, cols = {}, getattr(F, 'columns', F)
     if out_of_fold and 'base_lightgbm' in cols:
@@ -317,7 +319,8 @@ def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold
     for k in list(cands)[1:]:
         d = boot[k] - boot[pick]; se = float(np.nanstd(d))
         z[f'{k} vs {pick}'] = round((scores[k] - scores[pick]) / se, 2) if se > 0 else None
-        if scores[k] > scores[pick] * (1 + margin) and scores[k] - scores[pick] > GINI_Z * se: pick = k
+        need = GINI_Z['meta'] if k == 'meta' and getattr(self, 'meta_expected_', None) is not None else GINI_Z['amount']
+        if scores[k] > scores[pick] * (1 + margin) and scores[k] - scores[pick] > need * se: pick = k
     self.expected_ = {'source': pick, 'oof_gini': scores, 'z': z}
     log.info('stage 3: pred_expected ranks by %s (out-of-fold normalized Gini %s; differences in standard errors: %s)', pick,
              ', '.join(f'{k} {v:.4f}' for k, v in scores.items()), ', '.join(f'{k} {v}' for k, v in z.items()) or '–')
