@@ -305,8 +305,9 @@ def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold
     so far only when they rank better by more than `margin` (relative, `models.stacking.margin`) *and* by more than
     `GINI_Z` standard errors of the paired difference (`gini_bootstrap`, 100 resamples): on small or whale-heavy data
     the out-of-fold Ginis differ by chance. One standard error for the amount (the one-standard-error rule; it runs no
-    model beyond those of `pred_rmsle`), two for the meta-learner (one more model on every row). In-sample predictions cannot be compared fairly, so without out-of-fold ones
-    the meta-learner stays. Returns the chosen forecast's out-of-fold values."""
+    model beyond those of `pred_rmsle`), two for the meta-learner (one more model on every row). In-sample predictions
+    cannot be compared fairly, so without out-of-fold ones the meta-learner stays. Returns the chosen forecast's
+    out-of-fold values."""
     cands, cols = {}, getattr(F, 'columns', F)
     if out_of_fold and 'base_lightgbm' in cols:
         cands['lightgbm'] = np.expm1(np.maximum(np.asarray(F['base_lightgbm'], np.float64), 0.0))
