@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, Param, store_true
-from .config import load_config, friendly_errors, cli_entry, ConfigError, parse_sets
+from .config import load_config, friendly_errors, cli_entry, ConfigError, parse_sets, guard_output, atomic_write_text
 from .data import DataLoader, oracle_frame
 from . import metrics as M
 
@@ -33,7 +33,7 @@ def run_main(config: str = 'test', progress: bool = True, run_name: str | None =
     """Train (generating data if needed), evaluate on validation, predict the test set, check the submission; a summary dict.
     On a Dask cluster when `scheduler` is given or `training.distributed.enabled` is true (nbs/16_distributed)."""
     from smadex_ltv.distributed import cluster_for, pipeline_for
-    from smadex_ltv.inference import FastPredictor, expected_ids, check_submission
+    from smadex_ltv.inference import FastPredictor, submission_problems
     cfg = load_config(config)
     with cluster_for(cfg, scheduler) as client:
         pipe = pipeline_for(cfg, client, run_name=run_name, n_jobs=n_jobs, progress=progress)
@@ -42,9 +42,8 @@ def run_main(config: str = 'test', progress: bool = True, run_name: str | None =
         del pipe; gc.collect()         # the training block (8.6 GB for the full config) is not kept while the test set is predicted
         fp = FastPredictor(art, clip_min=cfg.inference.clip_min)
         stats = fp.predict_test_set(cfg, progress=progress, client=client)
-    ids, src = expected_ids(cfg)
     return {'config': cfg.name, 'run': name, 'raw_dir': cfg.data.raw_dir, 'artifacts': str(art),
-            'report': rep, 'predict': stats, 'submission_problems': check_submission(stats['path'], ids, src)}
+            'report': rep, 'predict': stats, 'submission_problems': submission_problems(cfg, stats['path'])}
 
 def format_summary(s: dict) -> str:
     "The result table `smadex_run` prints."
@@ -72,9 +71,12 @@ def smadex_run(config: Param('a shipped config name (default, test, full) or a Y
                json_out: Param('also write the summary as JSON to this path', str) = None):
     "The main job: data (generated if the folder is empty) -> train -> evaluate -> predict the test set -> check the submission."
     setup_logging()
-    with friendly_errors('smadex_run'): s = run_main(load_config(config, **parse_sets(set)), run_name=run_name, scheduler=scheduler)
-    print(format_summary(s))
-    if json_out: Path(json_out).write_text(json.dumps(s, indent=1, default=str))
+    with friendly_errors('smadex_run'):
+        cfg = load_config(config, **parse_sets(set))
+        if json_out: guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{', '--json-out')
+        s = run_main(cfg, run_name=run_name, scheduler=scheduler)
+        print(format_summary(s))
+        if json_out: atomic_write_text(json_out, json.dumps(s, indent=1, default=str))
     if s['submission_problems']: sys.exit(1)
 
 # %% ../nbs/14_cli.ipynb #8633afb4
@@ -106,7 +108,7 @@ def smadex_predict(config: Param('a shipped config name or a YAML path', str) = 
                    allow_version_mismatch: Param('load a model folder written by other smadex_ltv/LightGBM versions', store_true) = False,
                    scheduler: Param('predict on the Dask cluster at this address (tcp://host:8786); see training.distributed', str) = None):
     "Predict the test window with a saved run, chunk by chunk (or partition by partition on a Dask cluster), and write the submission CSV."
-    from smadex_ltv.inference import FastPredictor, expected_ids, check_submission
+    from smadex_ltv.inference import FastPredictor, submission_problems
     from smadex_ltv.distributed import cluster_for
     setup_logging()
     with friendly_errors('smadex_predict'):
@@ -119,7 +121,7 @@ def smadex_predict(config: Param('a shipped config name or a YAML path', str) = 
     print(f"{s['rows']:,} rows in {s['seconds']:.2f} s: {s['ms_per_row']:.4f} ms/row, {s['rows_per_s']:,.0f} rows/s; "
           f"single-row latency {lat['median_ms']:.1f} ms (p95 {lat['p95_ms']:.1f}) -> {s['path']}")
     if limit_rows is None and sample_frac is None and max_partitions is None:
-        ids, src = expected_ids(cfg); probs = check_submission(s['path'], ids, src)
+        with friendly_errors('smadex_predict'): probs = submission_problems(cfg, s['path'])
         print('submission check: ' + ('ok' if not probs else '\n  '.join(['FAILED'] + probs)))
         if probs: sys.exit(1)
     else: print('submission check skipped: a partial test set was predicted on purpose (--limit-rows/--sample-frac/--max-partitions)')
@@ -198,9 +200,11 @@ def smadex_evaluate(config: Param('a shipped config name or a YAML path', str) =
     "Score a saved run on labelled data: RMSLE, RMSE, MAE, R², Gini, calibration, buyer AUC... beside the oracle's."
     setup_logging()
     with friendly_errors('smadex_evaluate'):
-        e = evaluate_main(load_config(config, **parse_sets(set)), split, run_name, start_dt, end_dt, sample_frac, max_partitions, limit_rows, chunk_size)
-    print(format_evaluation(e))
-    if json_out: Path(json_out).write_text(json.dumps(e, indent=1, default=str))
+        cfg = load_config(config, **parse_sets(set))
+        if json_out: guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{', '--json-out')
+        e = evaluate_main(cfg, split, run_name, start_dt, end_dt, sample_frac, max_partitions, limit_rows, chunk_size)
+        print(format_evaluation(e))
+        if json_out: atomic_write_text(json_out, json.dumps(e, indent=1, default=str))
 
 # %% ../nbs/14_cli.ipynb #ca103f4a
 def _report_path(cfg, run: str) -> Path:
@@ -256,12 +260,14 @@ def smadex_submit(config: Param('a shipped config name or a YAML path', str) = '
                   dry_run: Param('with --align-order: say whether the file is in the sample order, without rewriting it', store_true) = False,
                   align_order: Param("rewrite a valid file in sample_submission.csv's row order", store_true) = False):
     "Check a submission: columns, one row per test row_id, no NaN/inf/negative; exit 1 with the reasons when it fails."
-    from smadex_ltv.inference import expected_ids, check_submission, submission_path
+    from smadex_ltv.inference import expected_ids, submission_problems, submission_path, SUBMISSION_HEADER
     with friendly_errors('smadex_submit'):
         cfg = load_config(config, **parse_sets(set))
         path = Path(file or submission_path(cfg, run_name))
+        if align_order and not dry_run:                   # a rewrite: never of the data's own files, never of a stranger's
+            guard_output(path, {'data.raw_dir': cfg.data.raw_dir}, SUBMISSION_HEADER, 'submission')
         ids, src = expected_ids(cfg)
-        probs = check_submission(path, ids, src, align_order=align_order and not dry_run)
+        probs = submission_problems(cfg, path, align_order=align_order and not dry_run)
     if probs:
         print(f'{path}: FAILED the check against {src}:\n  ' + '\n  '.join(probs)); sys.exit(1)
     note = ''

@@ -10,9 +10,10 @@ from importlib import resources
 import yaml
 
 # %% auto #0
-__all__ = ['SPEC', 'PARTITION_RE', 'shipped_configs', 'ConfigError', 'flatten', 'unflatten', 'check_config', 'Config',
-           'load_config', 'friendly_errors', 'peak_rss_mb', 'atomic_write', 'atomic_write_text', 'normalise_argv',
-           'cli_entry', 'parse_sets', 'spec_table']
+__all__ = ['SPEC', 'PARTITION_RE', 'LIMITS', 'shipped_configs', 'ConfigError', 'valid_partition', 'flatten', 'unflatten',
+           'check_config', 'Config', 'load_config', 'friendly_errors', 'peak_rss_mb', 'atomic_write',
+           'atomic_write_text', 'UnsafePathError', 'plain_name', 'member', 'inside', 'check_run_name', 'guard_output',
+           'normalise_argv', 'cli_entry', 'parse_sets', 'spec_table']
 
 # %% ../nbs/00_config.ipynb #0fa71f44
 SPEC: dict[str, tuple[str, str]] = {
@@ -117,6 +118,14 @@ class ConfigError(ValueError):
 
 PARTITION_RE = re.compile(r'^\d{4}-\d{2}-\d{2}-\d{2}-00$')
 
+def valid_partition(v) -> bool:
+    "Whether `v` names a real hour, `YYYY-MM-DD-HH-00` (`2025-10-07-24-00` and `2025-13-45-99-00` are not)."
+    import datetime as _dt
+    if not (isinstance(v, str) and PARTITION_RE.match(v)): return False
+    try: _dt.datetime.strptime(v, '%Y-%m-%d-%H-%M')
+    except ValueError: return False
+    return True
+
 def flatten(d: dict, prefix: str = '') -> dict:
     "Nested dict -> {dotted.key: value}; free-form `dict` keys of SPEC are kept whole."
     out = {}
@@ -144,7 +153,7 @@ def _type_ok(typ: str, v) -> bool:
     if typ == 'float': return isinstance(v, (int, float)) and not isinstance(v, bool)
     if typ == 'bool': return isinstance(v, bool)
     if typ == 'str': return isinstance(v, str)
-    if typ == 'partition': return isinstance(v, str) and bool(PARTITION_RE.match(v))
+    if typ == 'partition': return valid_partition(v)
     if typ == 'dict': return isinstance(v, dict)
     if typ == 'list[str]': return isinstance(v, list) and all(isinstance(x, str) for x in v)
     if typ.startswith('enum:'): return v in typ[5:].split('|')
@@ -157,8 +166,31 @@ def _describe(typ: str) -> str:
     if t == 'partition': return "a partition name 'YYYY-MM-DD-HH-00' (quoted or not)" + null
     return t + null
 
+_pos, _frac = (lambda v: v >= 1, 'at least 1'), (lambda v: 0 < v <= 1, 'in (0, 1]')
+LIMITS: dict = {       # values a type alone cannot refuse: checked when the config loads, before any work
+    'training.n_folds': (lambda v: v >= 2, 'at least 2 (out-of-fold stacking needs two folds)'),
+    'training.split.val_size': (lambda v: 0 < v < 1, 'in (0, 1)'), 'training.es_size': (lambda v: 0 < v < 1, 'in (0, 1)'),
+    'training.sampling.frac': _frac, 'training.sampling.train_frac': _frac, 'training.sampling.val_frac': _frac,
+    'training.sampling.fallback_val_rows': (lambda v: v >= 0, 'at least 0'),
+    'inference.workers': (lambda v: v >= 0, 'at least 0 (0 = one per core)'),
+    'inference.clip_min': (lambda v: v >= 0, 'at least 0 (revenue is not negative)'),
+    'models.stacking.margin': (lambda v: v >= 0, 'at least 0'),
+    'sampling.histos.decay': (lambda v: v >= 1, 'at least 1 (HistOS divides the relevance by it)'),
+    **{f'models.{m}.num_leaves': (lambda v: v >= 2, 'at least 2') for m in ('buyer', 'odmn')},
+    **{f'models.{m}.learning_rate': (lambda v: v > 0, 'above 0') for m in ('buyer', 'odmn')},
+    'models.stacking.huber_alpha': (lambda v: v > 0, 'above 0'),
+    **{k: _pos for k in ('training.chunk_size', 'training.batch_size', 'training.feature_fit_rows', 'training.n_jobs',
+                         'training.sampling.max_train_partitions', 'training.sampling.max_val_partitions',
+                         'training.distributed.n_workers', 'training.distributed.threads_per_worker',
+                         'training.distributed.max_rounds', 'sampling.histos.n_bins', 'sampling.histos.max_repeats',
+                         'models.max_fit_rows', 'models.buyer.n_estimators', 'models.buyer.early_stopping_rounds',
+                         'models.odmn.n_estimators', 'models.odmn.early_stopping_rounds', 'models.stacking.n_estimators',
+                         'models.stacking.base_max_rows', 'inference.chunk_size', 'inference.batch_size')},
+}
+
 def check_config(flat: dict, source: str = 'config') -> list[str]:
-    "Every problem of a flattened config: unknown keys (with the nearest valid key), wrong types, missing keys."
+    """Every problem of a flattened config: unknown keys (with the nearest valid key), wrong types, missing keys, values
+    outside `LIMITS`, windows that end before they start."""
     problems = []
     for k, v in flat.items():
         if k not in SPEC:
@@ -169,15 +201,25 @@ def check_config(flat: dict, source: str = 'config') -> list[str]:
             problems.append(f"{source}: key '{k}' = {v!r} ({type(v).__name__}) should be {_describe(SPEC[k][0])}")
     for k in SPEC:
         if k not in flat: problems.append(f"{source}: key '{k}' is missing")
+    for k, (ok, want) in LIMITS.items():
+        v = flat.get(k)
+        if k in SPEC and v is not None and _type_ok(SPEC[k][0], v) and not ok(v):
+            problems.append(f"{source}: key '{k}' = {v!r} should be {want}")
+    for a, b in (('data.train_start', 'data.train_end'), ('data.val_start', 'data.val_end'),
+                 ('data.model_start', 'data.model_end'), ('data.test_start', 'data.test_end')):
+        x, y = flat.get(a), flat.get(b)
+        if valid_partition(x) and valid_partition(y) and x > y:
+            problems.append(f"{source}: window '{a}' = {x} comes after '{b}' = {y}")
     return problems
 
 # %% ../nbs/00_config.ipynb #0fe3b386
 class Config:
     "A validated config: attribute access (`cfg.training.split.strategy`), dotted item access, `to_dict()`."
-    def __init__(self, d: dict, name: str = 'config', prefix: str = ''):
+    def __init__(self, d: dict, name: str = 'config', prefix: str = '', sources: dict | None = None):
         object.__setattr__(self, '_d', d)
         object.__setattr__(self, 'name', name)
         object.__setattr__(self, '_prefix', prefix)
+        object.__setattr__(self, '_sources', sources)     # dotted key -> (layer rank, where it was set); None: unknown
     def __getattr__(self, k):
         if k.startswith('__'): raise AttributeError(k)
         try: v = self._d[k]
@@ -197,10 +239,21 @@ class Config:
     def to_dict(self) -> dict: return copy.deepcopy(self._d)
     def replace(self, **dotted) -> 'Config':
         "A new validated config with some dotted keys changed: `cfg.replace(**{'training.n_folds': 3})`."
-        flat = flatten(self._d); flat.update(dotted)
+        flat = flatten(self._d)
+        flat.update(dotted)
         probs = check_config(flat, self.name)
         if probs: raise ConfigError('\n'.join(probs))
-        return Config(unflatten(flat), self.name)
+        src = dict(self._sources or {})
+        top = max((r for r, _ in src.values()), default=0) + 1
+        src.update({k: (top, 'replace()') for k in dotted})
+        return Config(unflatten(flat), self.name, sources=src if self._sources is not None else None)
+    def source(self, dotted: str) -> str | None:
+        "Where a key's value was set: a shipped config's name, a YAML path, 'overrides' (`--set`), or None when unknown."
+        return (self._sources or {}).get(dotted, (None, None))[1]
+    def set_after(self, a: str, b: str) -> bool:
+        "Whether key `a` was set by the same layer as key `b` or by one above it (`--set` above the YAML above its base)."
+        if self._sources is None: return True
+        return self._sources.get(a, (-1, ''))[0] >= self._sources.get(b, (-1, ''))[0]
     def hash(self) -> str:
         "SHA-256 (first 16 hex digits) of the canonical JSON form: stable across key order."
         return hashlib.sha256(json.dumps(self._d, sort_keys=True).encode()).hexdigest()[:16]
@@ -240,26 +293,39 @@ def _normalise(flat: dict) -> dict:
             flat[k] = v.strftime('%Y-%m-%d-%H-00') if isinstance(v, _dt.datetime) else v.strftime('%Y-%m-%d-00-00')
     return flat
 
-def _load_raw(name_or_path, seen: tuple = ()) -> tuple[dict, str]:
+def _label(path: Path) -> str:
+    "A layer's name: a shipped config by its name, a user's file by its path."
+    return path.stem if path.resolve().parent == _config_dir().resolve() else str(path)
+
+def _load_raw(name_or_path, seen: tuple = ()) -> tuple[dict, str, list]:
+    "(merged dict, resolved path, [(layer name, its own flat keys)] from the base up)."
     path = _resolve(name_or_path)
     key = str(path.resolve())
     if key in seen: raise ConfigError(f'config base cycle: {" -> ".join(seen + (key,))}')
     d = _read_yaml(path)
     base = d.pop('base', None if path.resolve() == (_config_dir()/'default.yaml').resolve() else 'default')
-    if base is None: return d, key
-    bd, _ = _load_raw(base, seen + (key,))
-    return _merge(bd, d), key
+    layer = (_label(path), flatten(d))
+    if base is None: return d, key, [layer]
+    bd, _, layers = _load_raw(base, seen + (key,))
+    return _merge(bd, d), key, layers + [layer]
+
+def _sources(layers: list, overrides: dict) -> dict:
+    "dotted key -> (rank, layer name) of the last layer that set it; the overrides rank above every file."
+    out = {}
+    for r, (name, flat) in enumerate(layers + [('overrides', overrides)]):
+        out.update({k: (r, name) for k in flat})
+    return out
 
 def load_config(name_or_path='default', **overrides) -> Config:
     """Load a shipped config by name or a YAML file by path, fill it from its base, validate it. `overrides` are dotted keys.
     A `Config` passes through (with the overrides applied)."""
     if isinstance(name_or_path, Config): return name_or_path.replace(**overrides) if overrides else name_or_path
-    d, src = _load_raw(name_or_path)
+    d, src, layers = _load_raw(name_or_path)
     flat = _normalise(flatten(d))
     flat.update(overrides)
     probs = check_config(flat, str(name_or_path))
     if probs: raise ConfigError(f'{len(probs)} problem(s) in config {name_or_path}:\n  ' + '\n  '.join(probs))
-    return Config(unflatten(flat), Path(str(name_or_path)).stem)
+    return Config(unflatten(flat), Path(str(name_or_path)).stem, sources=_sources(layers, overrides))
 
 # %% ../nbs/00_config.ipynb #7c63df47
 import os as _os, sys as _sys
@@ -267,9 +333,10 @@ from contextlib import contextmanager
 
 @contextmanager
 def friendly_errors(name: str):
-    "Turn the library's input errors into one clear line on stderr and exit status 2."
+    """Turn the library's input errors (and the operating system's: a full disk, a read-only folder) into one clear line on
+    stderr and exit status 2. `SMADEX_DEBUG=1` shows the traceback instead."""
     try: yield
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
+    except (ValueError, KeyError, OSError) as e:      # OSError: a missing file, a full disk, a read-only folder...
         if _os.environ.get('SMADEX_DEBUG'): raise
         print(f'{name}: error: {e}', file=_sys.stderr)
         raise SystemExit(2)
@@ -296,6 +363,67 @@ def atomic_write(path, write) -> Path:
 def atomic_write_text(path, text: str) -> Path:
     "`atomic_write` of a text file."
     return atomic_write(path, lambda p: p.write_text(text))
+
+# %% ../nbs/00_config.ipynb #d1d8b49a
+from pathlib import PurePosixPath
+import stat as _stat
+
+class UnsafePathError(ValueError):
+    "A name or path that would make the project read or write outside where it belongs; the message names it."
+
+def plain_name(name, what: str = 'name') -> str:
+    """`name` when it is a plain relative name inside a folder: a non-empty string, not absolute, no `..` or `.` part,
+    no `~`, backslash or NUL. Checked on the string alone: nothing on disk is touched."""
+    if not isinstance(name, str) or not name or '\x00' in name or '\\' in name or name.startswith('~'):
+        raise UnsafePathError(f'{what} {name!r} is not a plain relative name')
+    if PurePosixPath(name).is_absolute() or any(part in ('', '.', '..') for part in name.split('/')):
+        raise UnsafePathError(f"{what} {name!r} is not a plain relative name inside its folder (no absolute path, no '..')")
+    return name
+
+def member(folder, name, what: str = 'file') -> Path:
+    """`folder/name` for a `plain_name` that is a regular file (not a symlink, a device or a folder) whose every folder on
+    the way stays inside `folder`; `UnsafePathError` naming it otherwise. Only `lstat` is called: nothing is opened."""
+    folder = Path(folder)
+    p = folder/plain_name(name, what)
+    try: st = p.lstat()
+    except FileNotFoundError: raise UnsafePathError(f'{what} {name!r} is missing from {folder}') from None
+    if _stat.S_ISLNK(st.st_mode): raise UnsafePathError(f'{what} {name!r} in {folder} is a symlink: refusing to follow it')
+    if not _stat.S_ISREG(st.st_mode): raise UnsafePathError(f'{what} {name!r} in {folder} is not a regular file')
+    if not p.resolve().is_relative_to(folder.resolve()):
+        raise UnsafePathError(f'{what} {name!r} leads outside {folder} (through a symlinked folder)')
+    return p
+
+def inside(path, root) -> bool:
+    "Whether `path` is `root` or lies under it, symlinks resolved (neither needs to exist)."
+    return Path(path).resolve().is_relative_to(Path(root).resolve())
+
+
+# %% ../nbs/00_config.ipynb #f29fc505
+def check_run_name(name) -> str:
+    "A run name is one plain folder name (no `/`, not hidden): it names `models_dir/<run>` and `reports_dir/<run>.json`."
+    plain_name(name, 'run name')
+    if '/' in name or name.startswith('.'):
+        raise UnsafePathError(f"run name {name!r} must be one plain folder name (no '/', not starting with '.')")
+    return name
+
+def guard_output(path, protected: dict | None = None, header: bytes | None = None, what: str = 'output') -> Path:
+    """`path` as a file this project may write: not a folder, not inside a `protected` folder ({name: folder}, e.g. the raw
+    data), and, when it exists and `header` is given, a file that starts with `header` (one this project wrote).
+    `UnsafePathError` naming the path and the reason otherwise; checked before any work is spent."""
+    p = Path(path)
+    if p.is_dir(): raise UnsafePathError(f'{what} {p} is a folder: give the path of a file')
+    for name, root in (protected or {}).items():
+        if root is not None and inside(p, root):
+            raise UnsafePathError(f'{what} {p} is inside {name} {root}: this project never writes into the data it reads')
+    if header is not None and (p.exists() or p.is_symlink()):
+        if not p.is_file(): raise UnsafePathError(f'{what} {p} exists and is not a regular file: refusing to replace it')
+        if p.stat().st_size == 0: return p                      # an empty file: nothing to lose
+        with open(p, 'rb') as fh: head = fh.read(len(header))
+        if head != header:
+            raise UnsafePathError(f'{what} {p} exists and is not a file this project wrote (it does not start with '
+                                  f'{header.decode(errors="replace")!r}): refusing to overwrite it; move it or choose another path')
+    return p
+
 
 # %% ../nbs/00_config.ipynb #ca5858c1
 def normalise_argv(argv: list[str]) -> list[str]:

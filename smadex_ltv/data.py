@@ -13,14 +13,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastcore.basics import patch
-from .config import Config, load_config
+import pyarrow.compute as pc
+from .config import Config, load_config, valid_partition
 from .schema import SchemaError, validate, PARTITION_KEY, COLUMN_TYPE
 
 log = logging.getLogger('smadex_ltv')
 
 # %% auto #0
-__all__ = ['log', 'PART_RE', 'Partition', 'partition_seed', 'spread', 'DataLoader', 'conform', 'stratified_split', 'take_rows',
-           'train_window', 'split_data', 'read_oracle', 'has_partitions', 'ensure_data', 'oracle_frame', 'summarize']
+__all__ = ['log', 'PART_RE', 'REVENUE_LABELS', 'BUYER_LABELS', 'Partition', 'partition_seed', 'spread', 'DataLoader', 'conform',
+           'label_problems', 'stratified_split', 'take_rows', 'train_window', 'split_data', 'read_oracle',
+           'has_partitions', 'synthetic_asked', 'ensure_data', 'oracle_frame', 'summarize']
 
 # %% ../nbs/03_data.ipynb #7170c277
 PART_RE = re.compile(r'^datetime=(\d{4}-\d{2}-\d{2}-\d{2}-00)$')
@@ -62,6 +64,7 @@ class DataLoader:
         self.on_bad = on_bad or (cfg.data.on_bad_partition if cfg is not None else 'stop')
         if self.on_bad not in ('stop', 'skip'): raise ValueError(f"on_bad must be 'stop' or 'skip', got {self.on_bad!r}")
         self.skipped: dict[str, str] = {}              # '<split>/<partition>' -> why it was left out (on_bad='skip')
+        self.clipped: dict[str, int] = {}              # train file -> negative iap_revenue_d7 values clipped to 0
         self._usable_: dict = {}
 
     @classmethod
@@ -81,15 +84,20 @@ class DataLoader:
 
     def all_partitions(self, split: str = 'train', empty: list | None = None) -> list[Partition]:
         """Every partition of a split that holds parquet files, in time order (folders that are not `datetime=…` are
-        ignored); the names of `datetime=` folders without a file are appended to `empty` when given."""
+        ignored); `(name, folder, why)` of `datetime=` folders without a file, or whose name is no real hour
+        (`2025-10-07-24-00`), are appended to `empty` when given."""
         d = self._split_dir(split)
         parts = []
         for p in sorted(d.iterdir()):
             m = PART_RE.match(p.name)
             if not (m and p.is_dir()): continue
+            if not valid_partition(m.group(1)):
+                if empty is not None: empty.append((m.group(1), p, f'partition folder {p}: {m.group(1)} is not a real date and hour'))
+                continue
             files = tuple(sorted(f for f in p.glob('*.parquet') if not f.name.startswith('.')))
             if files: parts.append(Partition(m.group(1), files))
-            elif empty is not None: empty.append((m.group(1), p))
+            elif empty is not None:
+                empty.append((m.group(1), p, f'partition folder {p} holds no parquet file (a job still writing it?)'))
         return parts
 
     def partitions(self, split: str = 'train', start: str | None = None, end: str | None = None,
@@ -101,8 +109,8 @@ class DataLoader:
         empty = []
         every = self.all_partitions(split, empty)
         inside = lambda name: (start is None or name >= start) and (end is None or name <= end)
-        for name, folder in empty:
-            if inside(name): self._bad(f'{split}/{name}', f'partition folder {folder} holds no parquet file (a job still writing it?)')
+        for name, folder, why in empty:
+            if inside(name): self._bad(f'{split}/{name}', why)
         sel = [p for p in every if inside(p.name)]
         if not sel:
             have = f'{len(every)} exist, from {every[0].name} to {every[-1].name}' if every else 'none exist'
@@ -158,7 +166,8 @@ def _read(self: DataLoader, f: Path, split: str, columns=None) -> pa.Table:
     pf = self._open(f, split)
     try: t = pf.read(columns=columns)
     except (OSError, pa.ArrowException) as e: raise SchemaError(f'{f}: could not be read ({type(e).__name__}: {e})') from None
-    return conform(t, f)
+    t = conform(t, f)
+    return self._labels(t, f) if split == 'train' else t
 
 @patch
 def _mask(self: DataLoader, part: Partition, n: int, frac: float | None) -> np.ndarray | None:
@@ -188,6 +197,53 @@ def read_arrow(self: DataLoader, split: str = 'train', start=None, end=None, col
     return pa.concat_tables([self.read_partition(p, split, columns, frac) for p in parts])
 
 
+# %% ../nbs/03_data.ipynb #1c881768
+REVENUE_LABELS, BUYER_LABELS = ('iap_revenue_d7', 'iap_revenue_d14', 'iap_revenue_d28'), ('buyer_d1', 'buyer_d7', 'buyer_d14', 'buyer_d28')
+
+def _count(mask) -> int: return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+def label_problems(t, f) -> list[str]:
+    """What is wrong with the labels of `t` (a table of training file `f`): a null, NaN or infinite revenue; a null buyer
+    flag or one that is not 0/1; revenue above 0 on a row whose buyer flag of the same horizon is 0. Each names the file,
+    the column and the number of rows."""
+    out, names = [], t.schema.names
+    for c in BUYER_LABELS:
+        if c not in names: continue
+        col = t.column(c)
+        if col.null_count: out.append(f"{f}: column '{c}' has {col.null_count} null value(s) (every training row needs its label)")
+        odd = _count(pc.invert(pc.is_in(col.drop_null(), value_set=pa.array([0, 1], col.type))))
+        if odd: out.append(f"{f}: column '{c}' has {odd} value(s) other than 0 and 1")
+    for c in REVENUE_LABELS:
+        if c not in names: continue
+        col = t.column(c)
+        if col.null_count: out.append(f"{f}: column '{c}' has {col.null_count} null value(s) (every training row needs its label)")
+        bad = _count(pc.invert(pc.is_finite(col.drop_null())))
+        if bad: out.append(f"{f}: column '{c}' has {bad} NaN or infinite value(s)")
+        b = 'buyer_' + c.rsplit('_', 1)[1]
+        if b in names:
+            n = _count(pc.and_kleene(pc.greater(col, 0), pc.equal(t.column(b), 0)).fill_null(False))
+            if n: out.append(f"{f}: {n} row(s) have '{c}' > 0 but '{b}' = 0 (a purchase without a buyer flag)")
+    return out
+
+@patch
+def _labels(self: DataLoader, t, f):
+    """`t` with its labels checked (`label_problems`: a `SchemaError` listing them, before any model trains) and negative
+    `iap_revenue_d7` clipped to 0, counted once per file in `clipped` and logged. Negative d14/d28 revenue are refunds
+    (the real data has them) and stay: the models read log1p(max(y, 0))."""
+    probs = label_problems(t, f)
+    if probs: raise SchemaError(f'bad labels: ' + '; '.join(probs))
+    if 'iap_revenue_d7' not in t.schema.names: return t
+    col = t.column('iap_revenue_d7')
+    neg = _count(pc.less(col, 0))
+    if not neg: return t
+    key = str(f)
+    if key not in self.clipped:
+        self.clipped[key] = neg
+        log.warning("%s: %d negative value(s) of 'iap_revenue_d7' clipped to 0", f, neg)
+    i = t.schema.get_field_index('iap_revenue_d7')
+    return t.set_column(i, t.schema.field(i), pc.max_element_wise(col, pa.scalar(0.0, col.type)))
+
+
 # %% ../nbs/03_data.ipynb #48c99af2
 def _batches(pf, f, batch_size: int, columns):
     "A file's record batches; damage past the footer is an error naming the file."
@@ -212,6 +268,7 @@ def iter_chunks(self: DataLoader, split: str = 'train', chunk_size: int = 500_00
         for f, pf in zip(part.files, pfs):
             for b in _batches(pf, f, min(chunk_size, 65_536), columns):     # declared types; a bad page names its file
                 t = pa.Table.from_batches([b])
+                if split == 'train': t = self._labels(t, f)
                 if m is not None: t = t.filter(pa.array(m[pos:pos + b.num_rows]))
                 pos += b.num_rows
                 t = self._with_key(t, part.name)
@@ -331,13 +388,31 @@ def has_partitions(path) -> bool:
     p = Path(path)
     return p.exists() and any(PART_RE.match(c.name) for c in p.iterdir() if c.is_dir())
 
+def synthetic_asked(cfg: Config) -> bool:
+    """Whether the config asks for synthetic data where `data.raw_dir` points: `data.synth_preset` is set, by the layer that
+    set `raw_dir` or one above it (`Config.set_after`). A `raw_dir` of the user's own, with the preset inherited from a
+    shipped base, is a request for real data."""
+    return cfg.data.synth_preset is not None and cfg.set_after('data.synth_preset', 'data.raw_dir')
+
 def ensure_data(cfg: Config, progress: bool = True) -> Path:
-    "Make sure the config's train and test partitions exist: generate the synthetic preset into an empty raw_dir."
-    raw = Path(cfg.data.raw_dir)
-    tr, te = raw/cfg.data.train_dir, raw/cfg.data.test_dir
+    """Make sure the config's train and test partitions exist. The synthetic preset is generated only into a folder that
+    holds no partition and only when the config asks for it (`synthetic_asked`); otherwise a `FileNotFoundError` names
+    the folders and the windows it looked for."""
+    d = cfg.data
+    raw = Path(d.raw_dir)
+    tr, te = raw/d.train_dir, raw/d.test_dir
     if has_partitions(tr) and has_partitions(te): return raw
-    if cfg.data.synth_preset is None:
-        raise FileNotFoundError(f'no partitions under {tr} / {te} and data.synth_preset is null: point data.raw_dir at the data')
+    where = (f'no partitions under {tr} (train window {d.train_start or "start"}..{d.train_end or "end"}) and/or {te} '
+             f'(test window {d.test_start or "start"}..{d.test_end or "end"})')
+    if d.synth_preset is None:
+        raise FileNotFoundError(f'{where}, and data.synth_preset is null: point data.raw_dir at the data')
+    if not synthetic_asked(cfg):
+        raise FileNotFoundError(f'{where}: check data.raw_dir (set by {cfg.source("data.raw_dir")}). Synthetic data is '
+                                f'generated only where it is asked for: data.synth_preset {d.synth_preset!r} comes from '
+                                f'{cfg.source("data.synth_preset")}, not from where raw_dir was set (set both together, e.g. '
+                                f'--set data.synth_preset={d.synth_preset}, to generate there)')
+    if has_partitions(tr) or has_partitions(te):
+        raise FileNotFoundError(f'{where}: {raw} holds some partitions, so nothing is generated there')
     from smadex_ltv.synth import generate
     log.info('%s holds no partitions: generating the synthetic %r preset (seed %d) there', raw, cfg.data.synth_preset, cfg.seed)
     print(f'{raw} holds no partitions: generating the synthetic {cfg.data.synth_preset!r} preset (seed {cfg.seed})')

@@ -15,7 +15,7 @@ import yaml
 from .schema import LABELS, schema_hash
 from fastcore.basics import patch
 from .nested import NestedFeatureParser, Encoded, _str, _encode
-from .config import atomic_write_text
+from .config import atomic_write_text, member
 
 # %% auto #0
 __all__ = ['GROUPS', 'SCRATCH_BYTES', 'FEW_ROWS', 'load_catalogue', 'FeatureEngineer', 'reusable', 'bench_features']
@@ -165,11 +165,11 @@ class FeatureEngineer:
     def load(cls, folder) -> 'FeatureEngineer':
         "Load a saved engineer; refuses state written for another feature schema."
         folder = Path(folder)
-        man = json.loads((folder/'features_manifest.json').read_text())
+        man = json.loads(member(folder, 'features_manifest.json').read_text())
         if man.get('schema_hash') != schema_hash('test'):
             raise ValueError(f"{folder}: features were fitted for schema {man.get('schema_hash')}, this library reads "
                              f"schema {schema_hash('test')}: refit the features")
-        st = json.loads((folder/'features_state.json').read_text())
+        st = json.loads(member(folder, 'features_state.json').read_text())
         fe = cls(st['catalogue'])
         fe.parser = NestedFeatureParser.from_state(st['parser'])
         fe.state_, fe.feature_names_ = st['state'], st['feature_names']

@@ -13,10 +13,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import lightgbm as lgb
 from fastcore.basics import patch
-from .config import Config, load_config, atomic_write, atomic_write_text
+from .config import Config, load_config, atomic_write, atomic_write_text, guard_output
 from .data import DataLoader
 from .schema import arrow_schema, PARTITION_KEY
-from .pipeline import load_artifacts, run_folder, _alive
+from .pipeline import load_artifacts, run_folder, _alive, sha256_file
 from .models.stacking import OUTPUTS
 from .models.buyer import _threads
 from .features import reusable
@@ -24,11 +24,12 @@ import threading
 
 log = logging.getLogger('smadex_ltv')
 SUBMISSION_COLUMNS = ['row_id', 'iap_revenue_d7']
+SUBMISSION_HEADER = (','.join(SUBMISSION_COLUMNS) + '\n').encode()   # how every submission this project writes starts
 
 # %% auto #0
-__all__ = ['log', 'SUBMISSION_COLUMNS', 'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch', 'write_rows',
-           'compile_cache', 'resolve_engine', 'CompiledBooster', 'FastPredictor', 'plan_units', 'submission_path',
-           'expected_ids', 'check_submission']
+__all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch',
+           'write_rows', 'compile_cache', 'resolve_engine', 'CompiledBooster', 'FastPredictor', 'plan_units',
+           'submission_path', 'expected_ids', 'submission_problems', 'check_submission']
 
 # %% ../nbs/13_inference.ipynb #4958efaa
 def to_arrow(df) -> pa.Table:
@@ -134,7 +135,7 @@ class CompiledBooster:
     """A LightGBM booster compiled by lleaves, called like `Booster.predict` (the objective's transform included).
     `lazy`: compile on the first `predict` (so only the models an output needs are compiled)."""
     def __init__(self, booster: lgb.Booster, cache=None, lazy: bool = False, block: int = 32_768):
-        self.booster, self.cache, self.block, self.model = booster, cache, block, None
+        self.booster, self.cache, self.block, self.model, self.fallback = booster, cache, block, None, False
         self.params, self.best_iteration = booster.params, booster.best_iteration
         if not lazy: self.compile()
 
@@ -146,19 +147,38 @@ class CompiledBooster:
         text = b.model_to_string(num_iteration=b.best_iteration if b.best_iteration > 0 else -1)
         ver = f"{lleaves.__dict__.get('__version__', '')} llvmlite {llvmlite.__version__} {platform.machine()}"
         key = hashlib.sha256((text + ver).encode()).hexdigest()[:32]
-        d = compile_cache(self.cache); src, obj = d/f'{key}.txt', d/f'{key}.o'
-        if not src.exists(): atomic_write_text(src, text)
+        d = compile_cache(self.cache); src, obj, rec = d/f'{key}.txt', d/f'{key}.o', d/f'{key}.sha256'
+        if not src.is_file() or src.read_text() != text: atomic_write_text(src, text)     # the model text lleaves reads
         m = lleaves.Model(model_file=str(src))
-        if obj.exists(): m.compile(cache=str(obj))
-        else:
+        if obj.is_file() and rec.is_file() and sha256_file(obj) == rec.read_text().strip(): m.compile(cache=str(obj))
+        else:                     # not cached, or the object file is not the one compiled here (swapped, truncated, garbage)
+            if obj.exists(): log.warning('%s: the compiled model does not match the hash recorded when it was compiled: recompiling', obj)
             t0 = time.perf_counter()
             atomic_write(obj, lambda p: m.compile(cache=str(p)))
+            atomic_write_text(rec, sha256_file(obj))
             log.info('compiled a %d-tree model with lleaves in %.1f s (cached as %s)', b.num_trees(), time.perf_counter() - t0, obj)
         self.model = m
+        return self._probe()
+
+    def _probe(self, rows: int = 64) -> 'CompiledBooster':
+        """Compare the compiled model with LightGBM's on `rows` seeded rows (zeros, small integers, wide values, NaN): a
+        difference above 1e-5 means the native code is not this model's, and LightGBM's own predict serves it (logged)."""
+        b = self.booster
+        rng = np.random.default_rng(0)
+        P = np.where(rng.random((rows, b.num_feature())) < 0.5, rng.integers(0, 5, (rows, b.num_feature())),
+                     rng.normal(0, 50, (rows, b.num_feature())))
+        P[rng.random(P.shape) < 0.1] = np.nan
+        want = b.predict(P, num_iteration=b.best_iteration if b.best_iteration > 0 else None)
+        if not np.allclose(self.model.predict(np.ascontiguousarray(P), n_jobs=1), want, rtol=1e-5, atol=1e-5):
+            log.warning('the compiled model gives other predictions than LightGBM on probe rows: LightGBM serves it instead')
+            self.model, self.fallback = None, True
         return self
 
     def predict(self, X, num_iteration=None, num_threads: int | None = None, **kw) -> np.ndarray:
-        if self.model is None: self.compile()
+        if self.model is None and not self.fallback: self.compile()
+        if self.fallback:
+            b = self.booster
+            return b.predict(X, num_iteration=b.best_iteration if b.best_iteration > 0 else None, num_threads=num_threads or 0)
         X = np.asarray(X)
         n_jobs = _threads(X).get('num_threads') or num_threads or self.params.get('num_threads') or os.cpu_count()   # small input: 1
         out = np.empty(len(X))
@@ -340,7 +360,8 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     `client` (a `distributed.Client`): the partitions are predicted on its cluster instead (16_distributed)."""
     import resource
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
-    out = Path(out or submission_path(cfg, self.folder.name)); out.parent.mkdir(parents=True, exist_ok=True)
+    out = guard_output(out or submission_path(cfg, self.folder.name), {'data.raw_dir': cfg.data.raw_dir}, SUBMISSION_HEADER, 'submission')
+    out.parent.mkdir(parents=True, exist_ok=True)
     for old in out.parent.glob(f'.{out.name}.*.tmp'):                    # left by a killed writer: never reused
         pid = old.name[len(out.name) + 2:-4]
         if pid.isdigit() and not _alive(int(pid)): old.unlink(missing_ok=True)
@@ -361,13 +382,15 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     n, t0 = 0, time.perf_counter()
     try:
         with open(tmp, 'wb') as fh:
-            fh.write((','.join(SUBMISSION_COLUMNS) + '\n').encode())
+            fh.write(SUBMISSION_HEADER)
             for p in stream:
                 if limit_rows is not None: p = p.iloc[:max(limit_rows - n, 0)]
                 write_rows(fh, p.row_id.to_numpy(), p.pred_rmsle.to_numpy())
                 n += len(p)
                 if limit_rows is not None and n >= limit_rows: break
         os.replace(tmp, out)
+    except OSError as e:               # a full disk, a read-only folder: one line naming the file (the old one is untouched)
+        raise OSError(e.errno, f'could not write the submission {out}: {e.strerror or e}') from None
     finally:
         stream.close(); tmp.unlink(missing_ok=True)
     secs = time.perf_counter() - t0
@@ -408,6 +431,16 @@ def _as_strings(ids) -> pa.Array:
     "Ids as an Arrow string array: Python strings converted directly (no fixed-width NumPy copy), anything else via str."
     try: return pa.array(ids, pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError): return pa.array(np.asarray(ids).astype(str), pa.string())     # e.g. integer ids
+
+def submission_problems(cfg: Config, path, align_order: bool = False) -> list[str]:
+    """`check_submission` of `path` against the config's expected ids, plus one problem per test partition that was left
+    out (`data.on_bad_partition: skip`): a submission that misses a partition is never called valid."""
+    ids, src = expected_ids(cfg)
+    dl = DataLoader.from_config(cfg)
+    dl.partitions('test', cfg.data.test_start, cfg.data.test_end)        # in skip mode, lists the unusable ones
+    probs = check_submission(path, ids, src, align_order=align_order and not dl.skipped)
+    return probs + [f'test partition {k} was skipped ({why.split("; set data.on_bad")[0]}): its rows are not in the '
+                    f'submission and the check cannot vouch for them' for k, why in dl.skipped.items()]
 
 def check_submission(path, ids=None, source: str = 'the expected ids', align_order: bool = False) -> list[str]:
     """Problems of a submission file (empty list = valid). `ids`: the row_ids it must hold exactly once each.

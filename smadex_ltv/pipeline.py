@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from fastcore.basics import patch
-from .config import Config, load_config, peak_rss_mb, atomic_write, atomic_write_text
+from .config import (Config, load_config, peak_rss_mb, atomic_write, atomic_write_text, plain_name, member,
+                               inside, check_run_name, UnsafePathError)
 from .data import DataLoader, ensure_data, stratified_split, oracle_frame, train_window
 from .features import FeatureEngineer
 from .schema import PARTITION_KEY, schema_hash
@@ -25,10 +26,10 @@ META_COLS = ['row_id', PARTITION_KEY, 'dev_os', 'country']     # kept beside the
 ARTIFACT_VERSION = 2          # 2: stage 3 as JSON + LightGBM text models (no pickle)
 
 # %% auto #0
-__all__ = ['log', 'MODEL_LABELS', 'META_COLS', 'ARTIFACT_VERSION', 'plan_split', 'features_in_batches', 'sha256_file',
-           'library_versions', 'ArtifactError', 'recover_artifacts', 'write_artifacts', 'verify_artifacts',
-           'load_artifacts', 'run_folder', 'classification_metrics', 'TrainingPipeline', 'report_markdown',
-           'prediction_histograms']
+__all__ = ['log', 'MODEL_LABELS', 'META_COLS', 'ARTIFACT_VERSION', 'MANIFEST_KIND', 'PARTIAL', 'plan_split',
+           'features_in_batches', 'sha256_file', 'library_versions', 'ArtifactError', 'owned_folder',
+           'check_replaceable', 'recover_artifacts', 'write_artifacts', 'verify_artifacts', 'load_artifacts',
+           'run_folder', 'classification_metrics', 'TrainingPipeline', 'report_markdown', 'prediction_histograms']
 
 # %% ../nbs/12_pipeline.ipynb #00f8dd77
 def _label_cols(dl: DataLoader, window: dict) -> list[str]:
@@ -106,10 +107,15 @@ def _data_fingerprint(dl: DataLoader, plan) -> str:
                 st = Path(f).stat(); h.update(f'{f}|{st.st_size}|{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()[:16]
 
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
+def sha256_file(path, limit: int | None = None) -> str:
+    "SHA-256 of a file; with `limit`, at most `limit + 1` bytes are read (a file that grew hashes differently)."
+    h, left = hashlib.sha256(), (limit + 1 if limit is not None else None)
     with open(path, 'rb') as fh:
-        for b in iter(lambda: fh.read(1 << 20), b''): h.update(b)
+        while left is None or left > 0:
+            b = fh.read(1 << 20 if left is None else min(1 << 20, left))
+            if not b: break
+            h.update(b)
+            if left is not None: left -= len(b)
     return h.hexdigest()
 
 def library_versions() -> dict:
@@ -127,16 +133,38 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError: return False
     except PermissionError: return True
 
+MANIFEST_KIND = 'smadex_ltv.TrainingPipeline'
+PARTIAL = '.smadex_ltv-partial'      # marks a folder this project is still writing (removed before it is swapped in)
+
+def owned_folder(folder) -> bool:
+    "Whether `folder` is a model folder this project wrote: a real folder whose `manifest.json` names this project's kind."
+    folder, mf = Path(folder), Path(folder)/'manifest.json'
+    if folder.is_symlink() or not folder.is_dir() or mf.is_symlink() or not mf.is_file(): return False
+    try: return json.loads(mf.read_text()).get('kind') == MANIFEST_KIND
+    except (OSError, ValueError, AttributeError): return False
+
+def check_replaceable(folder) -> Path:
+    """`folder` when training may write it: absent, empty, or a model folder of this project (`owned_folder`). Anything
+    else (a file, a folder of the user's) is an `ArtifactError` naming it, raised before any work is spent."""
+    folder = Path(folder)
+    if not (folder.exists() or folder.is_symlink()) or owned_folder(folder): return folder
+    if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()): return folder
+    what = 'a file' if folder.is_file() else 'a symlink' if folder.is_symlink() else 'a folder without this project\'s manifest'
+    raise ArtifactError(f'{folder} exists and is {what}: it is not a smadex_ltv model folder, so it is never replaced '
+                        f'(choose another --run-name or data.models_dir)')
+
 def recover_artifacts(folder) -> list[str]:
     """Clean up after a writer that was killed: a run folder missing while its previous version waits as
     `.<name>.old-<pid>` (killed between the two renames of `write_artifacts`) is put back; `.tmp-`/`.old-` folders of
-    processes that no longer run are removed. Returns what was done (also logged)."""
+    processes that no longer run are removed, but only when they are provably this project's (the partial-write mark or
+    this project's manifest inside). Returns what was done (also logged)."""
     folder = Path(folder); done = []
     if not folder.parent.exists(): return done
     for p in sorted(folder.parent.glob(f'.{folder.name}.*-*')):
         kind, _, pid = p.name[len(folder.name) + 2:].rpartition('-')
-        if kind not in ('tmp', 'old') or not pid.isdigit() or _alive(int(pid)): continue
-        if kind == 'old' and not folder.exists() and (p/'manifest.json').exists():
+        if kind not in ('tmp', 'old') or not pid.isdigit() or _alive(int(pid)) or p.is_symlink() or not p.is_dir(): continue
+        if not (owned_folder(p) or (p/PARTIAL).is_file()): continue          # not ours: left alone
+        if kind == 'old' and not folder.exists() and owned_folder(p):
             os.replace(p, folder); done.append(f'restored {folder} from {p.name} (a replacement was killed half-way)')
         else:
             shutil.rmtree(p, ignore_errors=True); done.append(f'removed {p.name}, left by a killed writer')
@@ -149,14 +177,19 @@ def write_artifacts(folder, write, manifest: dict) -> Path:
     a kill between the two renames is undone by `recover_artifacts`, which runs before every write and load)."""
     folder = Path(folder); folder.parent.mkdir(parents=True, exist_ok=True)
     recover_artifacts(folder)
+    check_replaceable(folder)
     tmp = folder.parent/f'.{folder.name}.tmp-{os.getpid()}'
     if tmp.exists(): shutil.rmtree(tmp)
-    tmp.mkdir()
+    tmp.mkdir(); (tmp/PARTIAL).write_text('')
     try:
         write(tmp)
-        files = sorted(p for p in tmp.rglob('*') if p.is_file())
-        manifest = {**manifest, 'files': {str(p.relative_to(tmp)): sha256_file(p) for p in files}}
+        files = sorted(p for p in tmp.rglob('*') if p.is_file() and p.name != PARTIAL)
+        names = [str(p.relative_to(tmp)) for p in files]
+        manifest = {**manifest, 'kind': MANIFEST_KIND, 'files': {n: sha256_file(p) for n, p in zip(names, files)},
+                    'sizes': {n: p.stat().st_size for n, p in zip(names, files)}}
         (tmp/'manifest.json').write_text(json.dumps(manifest, indent=1, default=str))
+        (tmp/PARTIAL).unlink()
+        check_replaceable(folder)                 # still ours at the moment of the swap
         old = None
         if folder.exists():
             old = folder.parent/f'.{folder.name}.old-{os.getpid()}'
@@ -167,30 +200,46 @@ def write_artifacts(folder, write, manifest: dict) -> Path:
         shutil.rmtree(tmp, ignore_errors=True); raise
     return folder
 
+def _manifest_files(man: dict, mf: Path) -> dict:
+    """The manifest's {name: SHA-256}, after checking every name is a `plain_name` (relative, no `..`) and every digest 64
+    hex digits: a name pointing outside the folder is refused before any file is opened (or even looked up)."""
+    files = man.get('files')
+    if not isinstance(files, dict) or not files or not all(isinstance(d, str) and len(d) == 64 for d in files.values()):
+        raise ArtifactError(f'{mf}: the manifest does not list its files with SHA-256 hashes: refusing to load')
+    for name in files:
+        try: plain_name(name, 'manifest entry')
+        except UnsafePathError as e: raise ArtifactError(f'{mf}: {e}: refusing to load') from None
+    return files
+
 def verify_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
     """The manifest of an artifacts folder, after checking it: every file listed with its SHA-256 and matching it, no file
     that the manifest does not list, the feature schema, and the versions of smadex_ltv and LightGBM (a mismatch is refused
     unless `allow_version_mismatch`); ArtifactError naming the file or versions otherwise."""
     folder = Path(folder)
     if not folder.exists(): recover_artifacts(folder)
-    mf = folder/'manifest.json'
-    if not mf.exists():
-        raise ArtifactError(f'{folder}: no manifest.json; not a smadex_ltv artifacts folder (train one with smadex_train)')
+    if not folder.is_dir(): raise ArtifactError(f'{folder}: no such model folder (train one with smadex_train)')
+    try: mf = member(folder, 'manifest.json')
+    except UnsafePathError as e:
+        raise ArtifactError(f'{folder}: not a smadex_ltv artifacts folder ({e}); train one with smadex_train') from None
+    if mf.stat().st_size > 64 << 20: raise ArtifactError(f'{mf}: {mf.stat().st_size:,} bytes, too large for a manifest')
     try: man = json.loads(mf.read_text())
-    except json.JSONDecodeError as e: raise ArtifactError(f'{mf}: unreadable manifest ({e})') from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ArtifactError(f'{mf}: unreadable manifest ({e})') from None
+    if not isinstance(man, dict): raise ArtifactError(f'{mf}: the manifest is not a JSON object')
     if man.get('artifact_version') != ARTIFACT_VERSION:
         raise ArtifactError(f"{folder}: artifact format {man.get('artifact_version')}, this library reads {ARTIFACT_VERSION}: retrain")
     if man.get('schema_hash') != schema_hash('test'):
         raise ArtifactError(f"{folder}: trained for feature schema {man.get('schema_hash')}, this library reads "
                             f"{schema_hash('test')}: retrain with this version")
-    files = man.get('files')
-    if not files or not all(isinstance(d, str) and len(d) == 64 for d in files.values()):
-        raise ArtifactError(f'{mf}: the manifest does not list its files with SHA-256 hashes: refusing to load')
+    files = _manifest_files(man, mf)
+    sizes = man.get('sizes') if isinstance(man.get('sizes'), dict) else {}
     bad = [f'{p.name} is not listed in the manifest' for p in sorted(folder.iterdir()) if p.name != 'manifest.json' and p.name not in files]
     for name, digest in files.items():
-        p = folder/name
-        if not p.exists(): bad.append(f'{name} is missing')
-        elif sha256_file(p) != digest: bad.append(f'{name} does not match its SHA-256 in the manifest (changed or corrupted)')
+        try: p = member(folder, name, 'manifest entry')          # a regular file inside the folder: no symlink, no device
+        except UnsafePathError as e:
+            bad.append(f'{name} is missing' if 'is missing' in str(e) else str(e)); continue
+        size, want = p.stat().st_size, sizes.get(name)
+        if want is not None and size != want: bad.append(f'{name} has {size:,} bytes, the manifest says {want:,} (changed or truncated)')
+        elif sha256_file(p, limit=size) != digest: bad.append(f'{name} does not match its SHA-256 in the manifest (changed or corrupted)')
     if bad: raise ArtifactError(f'{folder}: refusing to load: ' + '; '.join(bad))
     mine, theirs = library_versions(), man.get('versions', {})
     diff = [f"{lib} {theirs.get(lib)} (this folder) vs {mine[lib]} (installed)" for lib in ('smadex_ltv', 'lightgbm')
@@ -213,8 +262,8 @@ def load_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
     return {'manifest': man, 'features': fe, 'stage1': s1, 'stage2': s2, 'ensemble': ens}
 
 def run_folder(cfg: Config, run_name: str | None = None) -> Path:
-    "Where a run's artifacts live: `models_dir/<run name>` (the run name defaults to the config's name)."
-    return Path(cfg.data.models_dir)/(run_name or cfg.name)
+    "Where a run's artifacts live: `models_dir/<run name>` (the run name defaults to the config's name; one plain folder name)."
+    return Path(cfg.data.models_dir)/check_run_name(run_name or cfg.name)
 
 # %% ../nbs/12_pipeline.ipynb #2a06956c
 def _threshold_f1(b, p) -> float:
@@ -249,7 +298,7 @@ class TrainingPipeline:
     def __init__(self, config: Config | str = 'default', run_name: str | None = None, n_jobs: int | None = None,
                  progress: bool = True, **overrides):
         self.cfg = config if isinstance(config, Config) else load_config(config, **overrides)
-        self.run_name = run_name or self.cfg.name
+        self.run_name = check_run_name(run_name or self.cfg.name)
         self.n_jobs = n_jobs or self.cfg.training.n_jobs or os.cpu_count() or 1
         self.progress = progress
         self.report: dict = {'run': self.run_name, 'config': self.cfg.name, 'config_hash': self.cfg.hash(), 'seed': self.cfg.seed,
@@ -311,7 +360,8 @@ def prepare_data(self: TrainingPipeline) -> 'TrainingPipeline':
     self.report['data'] = _clean({'train': self._stats(self.labels_train), 'val': self._stats(self.labels_val),
                                   'n_features': self.X_train.shape[1], 'constant_features': const,
                                   'cache': str(cache) if tr.cache_features else None,
-                                  'skipped_partitions': dl.skipped})      # data.on_bad_partition: skip (03_data)
+                                  'skipped_partitions': dl.skipped,       # data.on_bad_partition: skip (03_data)
+                                  'clipped_labels': dl.clipped})          # negative iap_revenue_d7 clipped to 0, per file
     if const: log.info('data: %d features are constant or all null on the training rows (no model can split on them): %s',
                        len(const), ', '.join(const[:10]) + (' ...' if len(const) > 10 else ''))
     log.info('data: %d train rows, %d validation rows, %d features (%.1f s)', len(self.X_train), len(self.X_val),
@@ -540,23 +590,43 @@ def summary_md(self: TrainingPipeline) -> str:
     return report_markdown(self.report)
 
 @patch
-def write_reports(self: TrainingPipeline) -> dict:
-    "`reports/<run>.json`, `reports/<run>.md`, `reports/<run>_predictions.png`, `logs/validation_<run>.log`."
-    rep, logs = Path(self.cfg.data.reports_dir), Path(self.cfg.data.logs_dir)
-    rep.mkdir(parents=True, exist_ok=True); logs.mkdir(parents=True, exist_ok=True)
-    out = {'json': rep/f'{self.run_name}.json', 'md': rep/f'{self.run_name}.md', 'validation_log': logs/f'validation_{self.run_name}.log'}
-    for path, text in ((out['json'], json.dumps(_clean(self.report), indent=1)), (out['md'], self.summary_md()),
-                       (out['validation_log'], self.summary_md() + '\n' + json.dumps(_clean(self.report), indent=1))):
-        atomic_write_text(path, text)
+def report_paths(self: TrainingPipeline) -> dict:
+    "Where the reports go: `reports/<run>.json`, `.md`, the figures `reports/<run>_<name>.png`, `logs/validation_<run>.log`."
+    rep, logs, r = Path(self.cfg.data.reports_dir), Path(self.cfg.data.logs_dir), self.run_name
+    out = {'json': rep/f'{r}.json', 'md': rep/f'{r}.md', 'validation_log': logs/f'validation_{r}.log'}
     if getattr(self, 'val_pred_', None) is not None:
-        out['figure'] = rep/f'{self.run_name}_predictions.png'
-        fig = prediction_histograms(self.val_pred_, self.labels_val.iap_revenue_d7.to_numpy())
-        fig.savefig(out['figure'], dpi=80, bbox_inches='tight')
-        import matplotlib.pyplot as plt; plt.close(fig)
-        out.update(self.write_figures(rep))
-        figs = '\n'.join(f'![{k}]({Path(v).name})' for k, v in out.items() if k.startswith('fig_'))
-        atomic_write_text(out['md'], self.summary_md() + '\n## Figures\n\n' + figs + '\n')
+        out.update({'figure': rep/f'{r}_predictions.png', **{f'fig_{k}': rep/f'{r}_{k}.png' for k in self.figure_names()}})
     return out
+
+@patch
+def render_reports(self: TrainingPipeline) -> dict:
+    """Every report file's bytes, in memory ({path: bytes}): built before the model folder is swapped in, so that a
+    report that cannot be drawn stops the run while the previous artifacts are still in place. The markdown links
+    every figure."""
+    import io, matplotlib.pyplot as plt
+    paths = self.report_paths()
+    self.report['files'] = {k: str(v) for k, v in paths.items()}
+    body = {}
+    figs = {}
+    if 'figure' in paths:
+        figs['figure'] = prediction_histograms(self.val_pred_, self.labels_val.iap_revenue_d7.to_numpy())
+        figs.update({f'fig_{k}': f for k, f in self.figures().items()})
+    for k, fig in figs.items():
+        b = io.BytesIO(); fig.savefig(b, dpi=80, format='png', bbox_inches='tight'); plt.close(fig)
+        body[paths[k]] = b.getvalue()
+    md = self.summary_md()
+    if figs: md += '\n## Figures\n\n' + '\n'.join(f'![{k}]({paths[k].name})' for k in figs) + '\n'
+    js = json.dumps(_clean(self.report), indent=1)
+    body.update({paths['json']: js.encode(), paths['md']: md.encode(),
+                 paths['validation_log']: (self.summary_md() + '\n' + js).encode()})
+    return body
+
+@patch
+def write_reports(self: TrainingPipeline, rendered: dict | None = None) -> dict:
+    "Write the reports (`render_reports`, or what it returned), each file atomically; {name: path}."
+    for path, data in (rendered or self.render_reports()).items():
+        atomic_write(path, lambda p: p.write_bytes(data))
+    return {k: Path(v) for k, v in self.report['files'].items()}
 
 
 # %% ../nbs/12_pipeline.ipynb #37242b21
@@ -576,18 +646,29 @@ def figures(self: TrainingPipeline) -> dict:
             'importance': plots.plot_importance(models), **({'learning': plots.plot_learning(curves)} if curves else {})}
 
 @patch
-def write_figures(self: TrainingPipeline, folder) -> dict:
-    "Each figure as `<run>_<name>.png` in `folder`; {'fig_<name>': path}."
-    out = {}
-    for name, fig in self.figures().items():
-        out[f'fig_{name}'] = atomic_write(Path(folder)/f'{self.run_name}_{name}.png', lambda p: fig.savefig(p, dpi=80, format='png'))
-    return out
+def figure_names(self: TrainingPipeline) -> list:
+    "The names of the figures `figures` draws (learning curves only where a model recorded them)."
+    e = self.ensemble
+    curves = any(getattr(b, 'curves_', None) for s in (e.s1_, e.s2_) for b in s.boosters.values())
+    return ['calibration', 'lift', 'importance'] + (['learning'] if curves else [])
 
 
 # %% ../nbs/12_pipeline.ipynb #f97966f6
 @patch
+def check_outputs(self: TrainingPipeline):
+    """What `run` refuses before it writes anything, even its log: a model folder that is not this project's (it is never
+    replaced) and an output folder inside the raw data (never written into). A data folder without partitions, where no
+    synthetic data was asked for, is refused next, by `prepare_data`, before any data is read."""
+    d = self.cfg.data
+    check_replaceable(run_folder(self.cfg, self.run_name))
+    for key in ('models_dir', 'reports_dir', 'logs_dir', 'processed_dir'):
+        if inside(d[key], d.raw_dir):
+            raise UnsafePathError(f'data.{key} {d[key]} is inside data.raw_dir {d.raw_dir}: this project never writes into the data it reads')
+
+@patch
 def run(self: TrainingPipeline) -> dict:
     "Every step, with the training log in `logs/train_<run>.log`; returns the report."
+    self.check_outputs()
     logs = Path(self.cfg.data.logs_dir); logs.mkdir(parents=True, exist_ok=True)
     fh = logging.FileHandler(logs/f'train_{self.run_name}.log', mode='w')
     fh.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
@@ -596,16 +677,21 @@ def run(self: TrainingPipeline) -> dict:
     t0, step = time.perf_counter(), 'start'
     def on_term(signum, frame): raise SystemExit(f'stopped by signal {signum}')
     prev = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
+    swapped = False
     try:
         log.info('run %s: config %s (hash %s), %d jobs', self.run_name, self.cfg.name, self.cfg.hash(), self.n_jobs)
         for step, fn in (('prepare_data', self.prepare_data), ('stage 1', self.train_stage1_buyer), ('stage 2', self.train_stage2_revenue),
-                         ('stage 3', self.train_stage3_ensemble), ('save', self.save)): fn()
+                         ('stage 3', self.train_stage3_ensemble)): fn()
         self._record_time('total', t0)
-        self.report['artifacts'] = str(self.artifacts_)
-        step = 'reports'; self.report['files'] = {k: str(v) for k, v in self.write_reports().items()}
+        self.report['artifacts'] = str(run_folder(self.cfg, self.run_name))
+        step = 'reports'; rendered = self.render_reports()       # drawn before the swap: a failure here replaces nothing
+        step = 'save'; self.save(); swapped = True
+        step = 'writing reports'; self.write_reports(rendered)
     except BaseException as e:      # the log's last line says where and why (a SIGKILL cannot be logged: nothing was written)
-        log.error('run %s FAILED in step %s after %.0f s: %s: %s (earlier artifacts of this run name are untouched)', self.run_name,
-                  step, time.perf_counter() - t0, type(e).__name__, str(e).splitlines()[0] if str(e) else '')
+        state = (f'the new artifacts are in {self.artifacts_}, the reports are incomplete' if swapped
+                 else 'earlier artifacts of this run name are untouched')
+        log.error('run %s FAILED in step %s after %.0f s: %s: %s (%s)', self.run_name, step, time.perf_counter() - t0,
+                  type(e).__name__, str(e).splitlines()[0] if str(e) else '', state)
         raise
     finally:
         if prev is not None: signal.signal(signal.SIGTERM, prev)

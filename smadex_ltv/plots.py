@@ -17,7 +17,7 @@ from .nested import Segments
 # %% auto #0
 __all__ = ['SEGMENTS', 'hourly_rows', 'eda_sample', 'plot_hourly_rows', 'missing_matrix', 'plot_missingness', 'segment_table',
            'plot_segments', 'refunds', 'plot_revenue', 'feature_coverage', 'plot_coverage', 'feature_strength',
-           'plot_strength', 'plot_calibration', 'plot_lift', 'plot_importance', 'plot_learning']
+           'plot_strength', 'calibration_deciles', 'plot_calibration', 'plot_lift', 'plot_importance', 'plot_learning']
 
 # %% ../nbs/04_eda.ipynb #151c6028
 def _fig(n: int = 1, ncols: int | None = None, w: float = 5.0, h: float = 3.2) -> tuple[Figure, np.ndarray]:
@@ -156,16 +156,35 @@ def plot_strength(s: pd.Series) -> Figure:
     return fig
 
 # %% ../nbs/04_eda.ipynb #1d6d29b5
+def calibration_deciles(y, p, n: int = 10) -> pd.DataFrame:
+    "Per decile of `p` (rows ranked, ties by position): rows, paying rows, mean predicted and mean actual revenue."
+    y, p = np.asarray(y, np.float64), np.asarray(p, np.float64)
+    q = np.minimum((pd.Series(p).rank(method='first').to_numpy() - 1) * n // max(len(p), 1), n - 1).astype(int)
+    rows = np.bincount(q, None, n)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return pd.DataFrame({'rows': rows, 'payers': np.bincount(q, (y > 0).astype(float), n).astype(int),
+                             'predicted': np.bincount(q, p, n) / rows, 'actual': np.bincount(q, y, n) / rows})
+
 def plot_calibration(y, preds: dict, n: int = 10) -> Figure:
-    "Deciles of each prediction: mean predicted against mean actual revenue (on the diagonal = calibrated)."
-    y = np.asarray(y, np.float64)
+    """Deciles of each prediction: mean predicted against mean actual revenue, on log axes (revenue spans four orders of
+    magnitude across deciles: on linear axes nine of ten sit on the origin). A decile whose mean is 0 is drawn at the
+    axis floor; each point of the first prediction is labelled with its paying rows. On the diagonal = calibrated."""
     fig, (ax,) = _fig(w=5.5, h=4)
-    for name, p in preds.items():
-        p = np.asarray(p, np.float64); q = np.minimum((pd.Series(p).rank(method='first').to_numpy() - 1) * n // len(p), n - 1).astype(int)
-        mp, my = np.bincount(q, p, n) / np.bincount(q, None, n), np.bincount(q, y, n) / np.bincount(q, None, n)
-        ax.plot(mp, my, 'o-', label=name)
-    lo, hi = ax.get_xlim(); ax.plot([0, hi], [0, hi], 'k:', lw=1)
-    ax.set(xlabel='mean predicted revenue d7 (decile)', ylabel='mean actual revenue d7', title='Calibration by decile'); ax.legend()
+    tabs = {name: calibration_deciles(y, p, n) for name, p in preds.items()}
+    pos = np.concatenate([d[c].to_numpy() for d in tabs.values() for c in ('predicted', 'actual')])
+    pos = pos[np.isfinite(pos) & (pos > 0)]
+    floor = pos.min() / 3 if pos.size else 1e-3
+    for k, (name, d) in enumerate(tabs.items()):
+        x, v = np.maximum(d.predicted.to_numpy(), floor), np.maximum(d.actual.to_numpy(), floor)
+        ax.plot(x, v, 'o-', label=name)
+        if k == 0:
+            for xi, vi, m in zip(x, v, d.payers): ax.annotate(f'{m}', (xi, vi), textcoords='offset points', xytext=(3, -9), fontsize=6)
+    hi = max(pos.max() * 1.5 if pos.size else 1.0, floor * 10)
+    ax.plot([floor, hi], [floor, hi], 'k:', lw=1)
+    rows = int(next(iter(tabs.values())).rows.iloc[0]) if tabs else 0
+    ax.set(xscale='log', yscale='log', xlabel='mean predicted revenue d7 (decile)', ylabel='mean actual revenue d7',
+           title=f'Calibration by decile ({rows:,} rows each; labels: paying rows)')
+    ax.legend(fontsize=8)
     return fig
 
 def plot_lift(y, preds: dict) -> Figure:
@@ -182,17 +201,24 @@ def plot_lift(y, preds: dict) -> Figure:
 
 # %% ../nbs/04_eda.ipynb #bc71fbd6
 def plot_importance(models: dict, top: int = 15) -> Figure:
-    "Gain importance of the `top` features of each LightGBM model (`{name: Booster}`), one panel per model."
-    fig, axes = _fig(len(models), w=5, h=max(3.0, 0.2 * top))
-    for ax, (name, b) in zip(axes, models.items()):
-        s = pd.Series(b.feature_importance('gain'), index=b.feature_name()).sort_values().tail(top)
+    """Gain importance of the `top` features of each LightGBM model (`{name: Booster}`), one panel per model. A model
+    with no split (early stopping kept a constant) gets no panel: the figure's title names it instead of an empty frame."""
+    gains = {name: pd.Series(b.feature_importance('gain'), index=b.feature_name()) for name, b in models.items()}
+    shown = {k: s[s > 0].sort_values().tail(top) for k, s in gains.items() if (s > 0).any()}
+    fig, axes = _fig(max(len(shown), 1), w=5, h=max(3.0, 0.2 * top))
+    for ax, (name, s) in zip(axes, shown.items()):
         ax.barh(s.index, s.values); ax.set_title(name); ax.tick_params(axis='y', labelsize=6); ax.set_xlabel('gain')
+    empty = [k for k in gains if k not in shown]
+    if empty: fig.suptitle('no split, so no importance (a constant model): ' + ', '.join(empty), fontsize=8)
+    if not shown: axes[0].set_axis_off()
     return fig
 
-def plot_learning(curves: dict) -> Figure:
-    "Validation metric per boosting round of each model (`{name: {metric: [values]}}`, as LightGBM records them)."
+def plot_learning(curves: dict, best: dict | None = None) -> Figure:
+    """The early-stopping metrics per boosting round of each model (`{name: {metric: [values]}}`, as LightGBM records
+    them), one panel per model, one line per metric, the kept round (`best`: {name: round}) marked."""
     fig, axes = _fig(max(len(curves), 1), w=4.2)
     for ax, (name, c) in zip(axes, curves.items()):
         for metric, v in c.items(): ax.plot(np.arange(1, len(v) + 1), v, label=metric)
-        ax.set(title=name, xlabel='round'); ax.legend(fontsize=7)
+        if best and best.get(name): ax.axvline(best[name], color='k', ls=':', lw=1, label=f'kept: round {best[name]}')
+        ax.set(title=name, xlabel='boosting round', ylabel='metric on the early-stopping rows'); ax.legend(fontsize=7)
     return fig

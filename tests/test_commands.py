@@ -20,7 +20,8 @@ def test_help(name):
 def _cfg(tmp_path, raw, seed=None):
     "A config based on `test` that writes everything under tmp_path."
     cfg = tmp_path/'cfg.yaml'
-    lines = ['base: test'] + ([f'seed: {seed}'] if seed is not None else []) + ['data:', f'  raw_dir: {raw}']
+    lines = ['base: test'] + ([f'seed: {seed}'] if seed is not None else [])
+    lines += ['data:', f'  raw_dir: {raw}', '  synth_preset: tiny']          # generated there when the folder is empty
     lines += [f'  {k}: {tmp_path/k}' for k in ('models_dir', 'logs_dir', 'reports_dir', 'processed_dir')]
     lines += ['inference:', f'  output: {tmp_path/"sub"/"submission.csv"}']
     cfg.write_text('\n'.join(lines) + '\n')
@@ -78,7 +79,7 @@ def test_synth_train_predict_submit(tmp_path):
     # a tampered artifact is refused
     with open(art/'stacking.json', 'ab') as fh: fh.write(b'0')
     r = subprocess.run([cmd('smadex_predict'), '--config', str(cfg), '--run-name', 'first'], capture_output=True, text=True, cwd=tmp_path)
-    assert r.returncode == 2 and 'SHA-256' in r.stderr
+    assert r.returncode == 2 and 'refusing to load: stacking.json' in r.stderr
 
 def test_run_generates_into_empty_folder(tmp_path):
     "The README's main command on an empty data folder: generated, trained, predicted, checked."

@@ -64,7 +64,7 @@ class Browser:
 def test_dashboard_in_a_browser(tmp_path):
     if browser() is None: pytest.skip('no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it where it can)')
     cfg = tmp_path/'cfg.yaml'
-    cfg.write_text('\n'.join(['base: test', 'data:', f'  raw_dir: {tmp_path/"raw"}'] +
+    cfg.write_text('\n'.join(['base: test', 'data:', f'  raw_dir: {tmp_path/"raw"}', '  synth_preset: tiny'] +
                              [f'  {k}: {tmp_path/k}' for k in ('models_dir', 'logs_dir', 'reports_dir', 'processed_dir')]) + '\n')
     r = subprocess.run([str(BIN/'smadex_train'), '--config', str(cfg), '--n-jobs', '1'], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import lightgbm as lgb
 from scipy.special import expit, logit
-from ..config import peak_rss_mb, atomic_write, atomic_write_text
+from ..config import peak_rss_mb, atomic_write, atomic_write_text, member
 
 HORIZONS = ('buyer_d1', 'buyer_d7', 'buyer_d14', 'buyer_d28')
 log = logging.getLogger('smadex_ltv')
@@ -189,12 +189,13 @@ def save_boosters(folder, boosters: dict, names: dict, meta: dict, meta_name: st
     return folder
 
 def load_boosters(folder, meta_name: str) -> tuple[dict, dict]:
-    "(meta, {horizon: Booster}) as written by `save_boosters`."
+    "(meta, {horizon: Booster}) as written by `save_boosters`; every file name it lists must be a regular file inside `folder`."
     folder = Path(folder)
-    meta = json.loads((folder/meta_name).read_text())
+    meta = json.loads(member(folder, meta_name).read_text())
     boosters = {}
     for h, name in meta['files'].items():
-        b = lgb.Booster(model_file=str(folder/name)); b.best_iteration = b.current_iteration(); boosters[h] = b
+        b = lgb.Booster(model_file=str(member(folder, name, f'{meta_name} entry')))
+        b.best_iteration = b.current_iteration(); boosters[h] = b
     return meta, boosters
 
 def _matrix(X, features: list) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import lightgbm as lgb
 from fastcore.basics import patch
-from ..config import peak_rss_mb, atomic_write
+from ..config import peak_rss_mb, atomic_write, member
 from ..data import stratified_split
 from ..metrics import normalized_gini, gini_bootstrap
 from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster,
@@ -423,20 +423,20 @@ def save(self: StackingEnsemble, folder) -> Path:
 def load(cls: StackingEnsemble, folder, stages: tuple) -> StackingEnsemble:
     "A saved stage 3 with its stages 1-2 (`stages`, loaded by their own classes): JSON and model files only, nothing unpickled."
     folder = Path(folder)
-    st = json.loads((folder/'stacking.json').read_text())
+    st = json.loads(member(folder, 'stacking.json').read_text())
     m = cls(**st['cfg'])
     m.meta_features_, m.blend_columns_, m.weights_, m.intercept_ = st['meta_features'], st['blend_columns'], st['weights'], st['intercept']
     m.smear_, m.selection_, m.expected_ = st['smear'], st['selection'], st.get('expected')   # older folders: the meta-learner
-    f = st['files']
+    f = {k: str(member(folder, name, f'stacking.json entry {k}')) for k, name in st['files'].items()}   # inside the folder only
     m.bases_ = {}
     for key, name in f.items():
         if not key.startswith('base_'): continue
-        if key == 'base_lightgbm': b = lgb.Booster(model_file=str(folder/name)); b.best_iteration = b.current_iteration()
+        if key == 'base_lightgbm': b = lgb.Booster(model_file=name); b.best_iteration = b.current_iteration()
         else:
             from xgboost import XGBRegressor
-            b = XGBRegressor(); b.load_model(str(folder/name))
+            b = XGBRegressor(); b.load_model(name)
         m.bases_[key[5:]] = b
-    m.meta_ = lgb.Booster(model_file=str(folder/f['meta'])) if 'meta' in f else None
-    m.meta_expected_ = lgb.Booster(model_file=str(folder/f['meta_expected'])) if 'meta_expected' in f else None
+    m.meta_ = lgb.Booster(model_file=f['meta']) if 'meta' in f else None
+    m.meta_expected_ = lgb.Booster(model_file=f['meta_expected']) if 'meta_expected' in f else None
     m.s1_, m.s2_ = stages
     return m
