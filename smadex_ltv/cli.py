@@ -24,8 +24,8 @@ def setup_logging(level: str = 'INFO'):
 # %% auto #0
 __all__ = ['smadex_run_main', 'smadex_train_main', 'smadex_predict_main', 'smadex_evaluate_main', 'smadex_validate_main',
            'smadex_compare_main', 'smadex_submit_main', 'setup_logging', 'run_main', 'format_summary', 'smadex_run',
-           'smadex_train', 'smadex_predict', 'evaluate_main', 'format_evaluation', 'smadex_evaluate', 'smadex_validate',
-           'compare_runs', 'smadex_compare', 'smadex_submit']
+           'smadex_train', 'smadex_predict', 'evaluate_main', 'format_evaluation', 'smadex_evaluate', 'read_report',
+           'smadex_validate', 'compare_runs', 'smadex_compare', 'smadex_submit']
 
 # %% ../nbs/14_cli.ipynb #048bc88c
 def run_main(config: str = 'test', progress: bool = True, run_name: str | None = None, n_jobs: int | None = None,
@@ -40,7 +40,8 @@ def run_main(config: str = 'test', progress: bool = True, run_name: str | None =
         rep = pipe.run()
         art, name = pipe.artifacts_, pipe.run_name
         del pipe; gc.collect()         # the training block (8.6 GB for the full config) is not kept while the test set is predicted
-        fp = FastPredictor(art, clip_min=cfg.inference.clip_min)
+        fp = FastPredictor(art, clip_min=cfg.inference.clip_min, engine=cfg.inference.engine,
+                           protected={'data.raw_dir': cfg.data.raw_dir, 'data.models_dir': cfg.data.models_dir})
         stats = fp.predict_test_set(cfg, progress=progress, client=client)
     return {'config': cfg.name, 'run': name, 'raw_dir': cfg.data.raw_dir, 'artifacts': str(art),
             'report': rep, 'predict': stats, 'submission_problems': submission_problems(cfg, stats['path'])}
@@ -73,7 +74,7 @@ def smadex_run(config: Param('a shipped config name (default, test, full) or a Y
     setup_logging()
     with friendly_errors('smadex_run'):
         cfg = load_config(config, **parse_sets(set))
-        if json_out: guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{', '--json-out')
+        if json_out: guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{\n "config": ', '--json-out')
         s = run_main(cfg, run_name=run_name, scheduler=scheduler)
         print(format_summary(s))
         if json_out: atomic_write_text(json_out, json.dumps(s, indent=1, default=str))
@@ -201,7 +202,7 @@ def smadex_evaluate(config: Param('a shipped config name or a YAML path', str) =
     setup_logging()
     with friendly_errors('smadex_evaluate'):
         cfg = load_config(config, **parse_sets(set))
-        if json_out: guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{', '--json-out')
+        if json_out: guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{\n "split": ', '--json-out')
         e = evaluate_main(cfg, split, run_name, start_dt, end_dt, sample_frac, max_partitions, limit_rows, chunk_size)
         print(format_evaluation(e))
         if json_out: atomic_write_text(json_out, json.dumps(e, indent=1, default=str))
@@ -214,6 +215,21 @@ def _report_path(cfg, run: str) -> Path:
     if not p.exists(): raise FileNotFoundError(f'no report {p}: train the run first (smadex_train --run-name {run})')
     return p
 
+def read_report(path) -> dict:
+    "A run's report JSON, checked to be one (an object with the sections `smadex_validate` and `smadex_compare` read)."
+    try: r = json.loads(Path(path).read_text())
+    except (ValueError, UnicodeDecodeError, RecursionError) as e: raise ValueError(f'{path}: not a JSON report ({type(e).__name__})') from None
+    need = ('run', 'config', 'data', 'stage1', 'stage2', 'pipeline', 'timings_s')
+    if not isinstance(r, dict) or not all(isinstance(r.get(k), str if k in ('run', 'config') else dict) for k in need):
+        raise ValueError(f'{path}: not a run report this project wrote (it needs the sections {", ".join(need)})')
+    return r
+
+def _as_report_error(path, fn):
+    "Run `fn()`; a report with the right sections but other contents is a ValueError naming the file, not a traceback."
+    try: return fn()
+    except (KeyError, TypeError, AttributeError, IndexError) as e:
+        raise ValueError(f'{path}: not a report of this version ({type(e).__name__}: {e})') from None
+
 @call_parse
 def smadex_validate(config: Param('a shipped config name or a YAML path', str) = 'default',
                     set: Param('dotted config override key=value, repeatable: --set seed=3 training.sampling.frac=0.1', str, nargs='*') = None,
@@ -222,13 +238,15 @@ def smadex_validate(config: Param('a shipped config name or a YAML path', str) =
     from smadex_ltv.pipeline import report_markdown
     with friendly_errors('smadex_validate'):
         cfg = load_config(config, **parse_sets(set))
-        r = json.loads(_report_path(cfg, run_name or cfg.name).read_text())
-    print(report_markdown(r))
-    s1 = r['stage1']
+        path = _report_path(cfg, run_name or cfg.name)
+        r = read_report(path)
+        print(_as_report_error(path, lambda: report_markdown(r) + _stage1_table(r['stage1'])))
+
+def _stage1_table(s1: dict) -> str:
+    "Stage 1's classification figures on train and validation, and the validation AUC of each horizon."
     rows = [(k, s1['train'].get(k), s1['val'].get(k)) for k in ('accuracy', 'precision', 'recall', 'f1', 'auc', 'pr_auc', 'brier')]
-    print(f"{'stage 1 (buyer_d7)':<20}{'train':>10}{'validation':>12}")
-    for k, a, b in rows: print(f'{k:<20}{a:>10.4f}{b:>12.4f}')
-    print('validation AUC by horizon: ' + ', '.join(f'{h} {v:.4f}' for h, v in s1['val_auc_by_horizon'].items() if v is not None))
+    lines = [f"{'stage 1 (buyer_d7)':<20}{'train':>10}{'validation':>12}"] + [f'{k:<20}{a:>10.4f}{b:>12.4f}' for k, a, b in rows]
+    return '\n'.join(lines + ['validation AUC by horizon: ' + ', '.join(f'{h} {v:.4f}' for h, v in s1['val_auc_by_horizon'].items() if v is not None)])
 
 def compare_runs(reports: list[dict]) -> pd.DataFrame:
     "Runs side by side: one column per run, one row per headline figure."
@@ -249,7 +267,8 @@ def smadex_compare(runs: Param('run names (reports/<run>.json) or report JSON pa
     "Reports of several runs side by side."
     with friendly_errors('smadex_compare'):
         cfg = load_config(config, **parse_sets(set))
-        t = compare_runs([json.loads(_report_path(cfg, r).read_text()) for r in runs])
+        paths = [_report_path(cfg, r) for r in runs]
+        t = _as_report_error(', '.join(map(str, paths)), lambda: compare_runs([read_report(p) for p in paths]))
     with pd.option_context('display.width', 200, 'display.float_format', '{:.4f}'.format): print(t.to_string())
 
 @call_parse
@@ -260,12 +279,12 @@ def smadex_submit(config: Param('a shipped config name or a YAML path', str) = '
                   dry_run: Param('with --align-order: say whether the file is in the sample order, without rewriting it', store_true) = False,
                   align_order: Param("rewrite a valid file in sample_submission.csv's row order", store_true) = False):
     "Check a submission: columns, one row per test row_id, no NaN/inf/negative; exit 1 with the reasons when it fails."
-    from smadex_ltv.inference import expected_ids, submission_problems, submission_path, SUBMISSION_HEADER
+    from smadex_ltv.inference import expected_ids, submission_problems, submission_path, SUBMISSION_HEADER, protected_data
     with friendly_errors('smadex_submit'):
         cfg = load_config(config, **parse_sets(set))
         path = Path(file or submission_path(cfg, run_name))
         if align_order and not dry_run:                   # a rewrite: never of the data's own files, never of a stranger's
-            guard_output(path, {'data.raw_dir': cfg.data.raw_dir}, SUBMISSION_HEADER, 'submission')
+            guard_output(path, protected_data(cfg), SUBMISSION_HEADER, 'submission')
         ids, src = expected_ids(cfg)
         probs = submission_problems(cfg, path, align_order=align_order and not dry_run)
     if probs:

@@ -10,8 +10,8 @@ from importlib import resources
 import yaml
 
 # %% auto #0
-__all__ = ['SPEC', 'PARTITION_RE', 'LIMITS', 'shipped_configs', 'ConfigError', 'valid_partition', 'flatten', 'unflatten',
-           'check_config', 'Config', 'load_config', 'friendly_errors', 'peak_rss_mb', 'atomic_write',
+__all__ = ['SPEC', 'PARTITION_RE', 'LIMITS', 'RUN_NAME_RE', 'shipped_configs', 'ConfigError', 'valid_partition', 'flatten',
+           'unflatten', 'check_config', 'Config', 'load_config', 'friendly_errors', 'peak_rss_mb', 'atomic_write',
            'atomic_write_text', 'UnsafePathError', 'plain_name', 'member', 'inside', 'check_run_name', 'guard_output',
            'normalise_argv', 'cli_entry', 'parse_sets', 'spec_table']
 
@@ -304,6 +304,7 @@ def _load_raw(name_or_path, seen: tuple = ()) -> tuple[dict, str, list]:
     if key in seen: raise ConfigError(f'config base cycle: {" -> ".join(seen + (key,))}')
     d = _read_yaml(path)
     base = d.pop('base', None if path.resolve() == (_config_dir()/'default.yaml').resolve() else 'default')
+    if base is not None and not isinstance(base, str): raise ConfigError(f"{path}: 'base' must be a config name or a path, got {base!r}")
     layer = (_label(path), flatten(d))
     if base is None: return d, key, [layer]
     bd, _, layers = _load_raw(base, seen + (key,))
@@ -399,29 +400,38 @@ def inside(path, root) -> bool:
 
 
 # %% ../nbs/00_config.ipynb #f29fc505
+RUN_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$')
+
 def check_run_name(name) -> str:
-    "A run name is one plain folder name (no `/`, not hidden): it names `models_dir/<run>` and `reports_dir/<run>.json`."
+    """A run name is one plain folder name of letters, digits, `.`, `_` and `-`, starting with a letter or digit: it names
+    `models_dir/<run>`, `reports_dir/<run>.json` and `logs_dir/train_<run>.log`."""
     plain_name(name, 'run name')
-    if '/' in name or name.startswith('.'):
-        raise UnsafePathError(f"run name {name!r} must be one plain folder name (no '/', not starting with '.')")
+    if not RUN_NAME_RE.match(name):
+        raise UnsafePathError(f"run name {name!r} must be one plain folder name: letters, digits, '.', '_', '-', starting "
+                              f"with a letter or digit (no '/', no space, not hidden)")
     return name
 
-def guard_output(path, protected: dict | None = None, header: bytes | None = None, what: str = 'output') -> Path:
-    """`path` as a file this project may write: not a folder, not inside a `protected` folder ({name: folder}, e.g. the raw
-    data), and, when it exists and `header` is given, a file that starts with `header` (one this project wrote).
-    `UnsafePathError` naming the path and the reason otherwise; checked before any work is spent."""
+def guard_output(path, protected: dict | None = None, header=None, what: str = 'output', follow: bool = True) -> Path:
+    """`path` as a file this project may write: not a folder, not inside a `protected` folder or equal to a protected file
+    ({name: path}, e.g. the raw data and the sample submission), and, when it exists and `header` is given (bytes, or a
+    compiled bytes regex), a file whose start matches it (one this project wrote). `follow=False`: a symlink is refused
+    (for files opened in place, such as a log, whose writer would follow it). `UnsafePathError` naming the path and the
+    reason otherwise; checked before any work is spent."""
     p = Path(path)
     if p.is_dir(): raise UnsafePathError(f'{what} {p} is a folder: give the path of a file')
+    if not follow and p.is_symlink(): raise UnsafePathError(f'{what} {p} is a symlink: refusing to write through it')
     for name, root in (protected or {}).items():
         if root is not None and inside(p, root):
-            raise UnsafePathError(f'{what} {p} is inside {name} {root}: this project never writes into the data it reads')
+            raise UnsafePathError(f'{what} {p} is {name} {root} or inside it: this project never writes into the data it reads')
     if header is not None and (p.exists() or p.is_symlink()):
         if not p.is_file(): raise UnsafePathError(f'{what} {p} exists and is not a regular file: refusing to replace it')
         if p.stat().st_size == 0: return p                      # an empty file: nothing to lose
-        with open(p, 'rb') as fh: head = fh.read(len(header))
-        if head != header:
+        with open(p, 'rb') as fh: head = fh.read(256)
+        ok = head.startswith(header) if isinstance(header, bytes) else bool(header.match(head))
+        if not ok:
+            want = header.decode(errors='replace') if isinstance(header, bytes) else header.pattern.decode(errors='replace')
             raise UnsafePathError(f'{what} {p} exists and is not a file this project wrote (it does not start with '
-                                  f'{header.decode(errors="replace")!r}): refusing to overwrite it; move it or choose another path')
+                                  f'{want!r}): refusing to overwrite it; move it or choose another path')
     return p
 
 
@@ -455,7 +465,8 @@ def parse_sets(sets) -> dict:
     for s in sets or []:
         k, eq, v = str(s).partition('=')
         if not eq or not k.strip(): raise ConfigError(f"--set {s!r}: expected key=value, e.g. --set training.sampling.frac=0.1")
-        out[k.strip()] = yaml.safe_load(v) if v.strip() else None
+        try: out[k.strip()] = yaml.safe_load(v) if v.strip() else None
+        except yaml.YAMLError as e: raise ConfigError(f"--set {s!r}: the value is not a plain YAML scalar or list ({str(e).splitlines()[0]})") from None
     return out
 
 # %% ../nbs/00_config.ipynb #7bb50f61

@@ -9,14 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from .config import Config, load_config
+from .config import Config, load_config, flatten, unflatten
 from .data import DataLoader, oracle_frame
 from .schema import SchemaError, PARTITION_KEY
 from . import metrics as M, plots
 
 # %% auto #0
-__all__ = ['APP_SCRIPT', 'smadex_dashboard_main', 'list_runs', 'partition_names', 'load_slice', 'slice_predictions', 'headline',
-           'by_segment', 'explain_row', 'app', 'dashboard_command', 'smadex_dashboard']
+__all__ = ['DATA', 'SEGMENT_COLUMNS', 'APP_SCRIPT', 'smadex_dashboard_main', 'list_runs', 'partition_names', 'load_slice',
+           'slice_predictions', 'run_config', 'heldout_slice', 'run_info', 'segment_values', 'filter_segment',
+           'forecast_totals', 'headline', 'by_segment', 'explain_row', 'category_name', 'importance_models', 'app',
+           'dashboard_command', 'smadex_dashboard']
 
 # %% ../nbs/15_dashboard.ipynb #43d40750
 def list_runs(models_dir) -> list:
@@ -47,6 +49,85 @@ def slice_predictions(fp, t: pa.Table, cfg: Config, split: str) -> pd.DataFrame:
     if o is not None: P['oracle'], P['oracle_rmsle'] = o.exp_iap_revenue_d7.to_numpy(), o.pred_rmsle.to_numpy()   # None: real data
     for c in ('country', 'dev_os', 'advertiser_category'): P[c] = t[c].to_numpy(zero_copy_only=False)
     return P
+
+# %% ../nbs/15_dashboard.ipynb #4a9b5159
+def run_config(folder, cfg: Config) -> Config:
+    """The config a run was trained with (its manifest's), pointed at the data `cfg` reads: the split plan (windows,
+    sampling, seed) is the run's own, the partitions those the dashboard was pointed at."""
+    man = json.loads((Path(folder)/'manifest.json').read_text())
+    flat = flatten(man['config'])
+    flat.update({k: cfg[k] for k in ('data.raw_dir', 'data.train_dir', 'data.test_dir', 'data.oracle_dir',
+                                     'data.sample_submission', 'data.on_bad_partition')})
+    return Config(unflatten(flat), man.get('config_name') or 'run')
+
+def heldout_slice(run_cfg: Config, rows: int, seed: int = 0, with_total: bool = False) -> pa.Table:
+    """At most `rows` of the run's validation rows: its split plan rebuilt from its config (`plan_split`, the rows its
+    report scores), a seeded uniform sample of them; only the partitions holding a sampled row are read. `with_total`:
+    (table, how many validation rows the run holds out)."""
+    from smadex_ltv.pipeline import plan_split
+    dl = DataLoader.from_config(run_cfg)
+    got, pos, total = [], 0, 0
+    for w, a in plan_split(run_cfg, dl):
+        val = np.nonzero(a == 1)[0]
+        total += len(val)
+        if len(val) > rows: val = np.sort(np.random.default_rng(seed).choice(val, rows, replace=False))
+        for p in dl.partitions('train', w['start'], w['end'], w['max_partitions']):
+            m = dl._mask(p, p.num_rows, w['frac'])
+            n = p.num_rows if m is None else int(m.sum())
+            take = val[(val >= pos) & (val < pos + n)] - pos
+            pos += n
+            if len(take): got.append(dl.read_partition(p, 'train', frac=w['frac']).take(pa.array(take)))
+        pos = 0
+    if not got: raise ValueError('the run holds out no validation rows in this data')
+    t = pa.concat_tables(got)
+    t = t.slice(0, rows) if t.num_rows > rows else t
+    return (t, total) if with_total else t
+
+
+# %% ../nbs/15_dashboard.ipynb #d39e6eb6
+def run_info(folder, reports_dir=None) -> pd.Series:
+    "What an analyst asks of a run first: when it was trained, on which window and rows, with which config."
+    folder = Path(folder)
+    man = json.loads((folder/'manifest.json').read_text())
+    c, rep = man['config'], {}
+    rp = Path(reports_dir)/f'{folder.name}.json' if reports_dir else None
+    if rp is not None and rp.is_file(): rep = json.loads(rp.read_text())
+    d, sp = c['data'], c['training']['split']
+    win = lambda a, b: f"{d.get(a) or 'start'} .. {d.get(b) or 'end'}"
+    val = (f"{sp['val_size']:.0%} of the train window, stratified on buyer_d7" if sp['strategy'] == 'stratified_random'
+           else win('val_start', 'val_end'))
+    rows = rep.get('data', {})
+    return pd.Series({'trained': man.get('created'), 'config': f"{man.get('config_name')} (seed {c.get('seed')})",
+                      'train window': win('train_start', 'train_end'), 'validation': val,
+                      'rows (train / validation)': f"{rows['train']['rows']:,} / {rows['val']['rows']:,}" if rows else 'no report',
+                      'features': len(man.get('feature_names', [])), 'stage 3 shipped': (man.get('metrics') or {}).get('stage3', {}).get('shipped'),
+                      'data': d.get('raw_dir'), 'smadex_ltv / lightgbm': f"{man['versions'].get('smadex_ltv')} / {man['versions'].get('lightgbm')}"},
+                     name=folder.name)
+
+
+# %% ../nbs/15_dashboard.ipynb #16d285e8
+def segment_values(P: pd.DataFrame, col: str, top: int = 25) -> list:
+    "The values of a segment column in a slice, the most frequent first (what the segment filter offers)."
+    return P[col].astype(str).value_counts().index[:top].tolist()
+
+def filter_segment(P: pd.DataFrame, t: pa.Table, col: str, value, others: tuple = ()) -> tuple:
+    "The rows of a slice (`P`, its table `t`, and any other frames of the same rows) whose `col` is `value`; None: all."
+    if value is None: return (P, t, *others)
+    keep = (P[col].astype(str) == str(value)).to_numpy()
+    idx = np.nonzero(keep)[0]
+    sub = lambda D: None if D is None else D.iloc[idx].reset_index(drop=True)
+    return (sub(P), t.take(pa.array(idx)), *(sub(o) for o in others))
+
+def forecast_totals(P: pd.DataFrame, col: str, window_rows: int, top: int = 15) -> pd.DataFrame:
+    """Per value of `col`: sampled rows, expected buyers and forecast revenue (Σ pred_expected) in the sample, and both
+    scaled to the whole window (the sample is uniform: × window rows / sampled rows). What a planner reads."""
+    k = window_rows / max(len(P), 1)
+    g = P.assign(seg=P[col].astype(str)).groupby('seg').agg(rows=('pred_expected', 'size'), buyers=('p_buyer', 'sum'),
+                                                           revenue=('pred_expected', 'sum'))
+    g['window buyers'], g['window revenue'] = g.buyers * k, g.revenue * k
+    g['share'] = g.revenue / g.revenue.sum()
+    return g.sort_values('revenue', ascending=False).head(top)
+
 
 # %% ../nbs/15_dashboard.ipynb #85315c68
 def headline(P: pd.DataFrame) -> pd.DataFrame:
@@ -82,9 +163,36 @@ def explain_row(fp, t: pa.Table, i: int, top: int = 15) -> pd.DataFrame:
     names, e = fp.features.feature_names_, fp.ensemble
     c1 = _booster(e.s1_.boosters['buyer_d7']).predict(A, pred_contrib=True)[0]
     c2 = _booster(e.s2_.boosters['iap_revenue_d7']).predict(A, pred_contrib=True)[0]
-    d = pd.DataFrame({'value': A[0], 'stage 1 (buyer logit)': c1[:-1], 'stage 2 (log revenue)': c2[:-1]}, index=names)
-    d.loc['(base value)'] = [np.nan, c1[-1], c2[-1]]
-    return d.reindex(d.iloc[:-1, 1:].abs().max(axis=1).sort_values(ascending=False).index[:top].tolist() + ['(base value)'])
+    d = pd.DataFrame({'value': A[0], 'means': [category_name(fp.features, n, v) for n, v in zip(names, A[0])],
+                      'stage 1 (buyer logit)': c1[:-1], 'stage 2 (log revenue)': c2[:-1]}, index=names)
+    d.loc['(base value)'] = [np.nan, '', c1[-1], c2[-1]]
+    return d.reindex(d.iloc[:-1, 2:].abs().max(axis=1).sort_values(ascending=False).index[:top].tolist() + ['(base value)'])
+
+def category_name(fe, feature: str, code) -> str:
+    "What a categorical code means (`cat_country` 2.0 -> 'us'): codes are 0 null, 1 unseen, 2+ the fitted vocabulary."
+    vocab = fe.state_.get('vocab', {}).get(feature[4:]) if feature.startswith('cat_') else None
+    if vocab is None or not np.isfinite(code): return ''
+    k = int(code)
+    return '(null)' if k == 0 else '(not seen in training)' if k == 1 else vocab[k - 2] if k - 2 < len(vocab) else ''
+
+def importance_models(fp) -> dict:
+    "Every LightGBM model of the three stages, by name, for the importance panel (stage 3: the plain base, the meta-learners)."
+    e = fp.ensemble
+    out = {'stage 1 buyer_d7': _booster(e.s1_.boosters['buyer_d7']), 'stage 2 revenue d7': _booster(e.s2_.boosters['iap_revenue_d7'])}
+    out.update({f'stage 3 base {k}': _booster(b) for k, b in e.bases_.items() if hasattr(_booster(b), 'feature_importance')})
+    from smadex_ltv.models.stacking import EXPECTED_SEGMENTS
+    for k, name, cols in (('meta_', 'stage 3 meta-learner', list(e.meta_features_)),
+                          ('meta_expected_', 'stage 3 pred_expected', list(e.meta_features_) + list(EXPECTED_SEGMENTS))):
+        if getattr(e, k, None) is not None: out[name] = _Named(_booster(getattr(e, k)), cols)
+    return out
+
+class _Named:
+    "A meta-learner (trained on an unnamed array) with the names of its inputs, for the importance panel."
+    def __init__(self, b, names): self.b, self.names = b, names
+    def feature_importance(self, kind='gain'): return self.b.feature_importance(kind)
+    def feature_name(self):
+        n = self.b.feature_name()
+        return self.names if len(self.names) == len(n) else n
 
 # %% ../nbs/15_dashboard.ipynb #54b7a62e
 def _settings() -> tuple:
@@ -104,26 +212,70 @@ def _scatter(x, y, xlabel, ylabel, logy=True):
     return fig
 
 # %% ../nbs/15_dashboard.ipynb #b21d2f62
+DATA = {'validation': 'validation rows (held out)', 'train': 'train rows (in-sample)', 'test': 'test window (forecasts)'}
+SEGMENT_COLUMNS = ['country', 'dev_os', 'advertiser_category']
+
 def _sidebar(st, cfg, run):
-    "The choices: run, split, window, sample size, segment; None when there is nothing to choose."
+    "The choices: run, a run to compare, data, window, sample size, segment; None when there is nothing to choose."
     runs = list_runs(cfg.data.models_dir)
     if not runs:
         st.info(f'No trained model under {cfg.data.models_dir}/: train one with `smadex_train` (or `smadex_run`), then reload.')
         return None
     run = st.sidebar.selectbox('Trained run', runs, index=runs.index(run) if run in runs else 0)
-    split = st.sidebar.radio('Data', ['train', 'test'], help='labels (and the oracle, on synthetic data) exist on train')
-    try: names = partition_names(cfg, split)
-    except (ValueError, FileNotFoundError) as e: st.warning(f'No {split} data to show: {e}'); return None
-    start, end = st.sidebar.select_slider('Window', names, value=(names[0], names[-1]))
+    other = st.sidebar.selectbox('Compare with', ['(none)'] + [r for r in runs if r != run])
+    data = st.sidebar.radio('Data', list(DATA), format_func=DATA.get,
+                            help='validation: the rows the run held out, which its report scores; train: rows the models '
+                                 'were fitted on (in-sample: flattering); test: the forecast window, without labels')
+    split = 'test' if data == 'test' else 'train'
+    start = end = None
+    if data != 'validation':
+        try: names = partition_names(cfg, split)
+        except (ValueError, FileNotFoundError) as e: st.warning(f'No {split} data to show: {e}'); return None
+        start, end = st.sidebar.select_slider('Window', names, value=(names[0], names[-1]))
     rows = st.sidebar.number_input('Sample rows', 100, 1_000_000, 20_000, step=1_000)
-    seg = st.sidebar.selectbox('Segment', ['country', 'dev_os', 'advertiser_category'])
-    return run, split, start, end, int(rows), seg
+    seg = st.sidebar.selectbox('Segment', SEGMENT_COLUMNS)
+    return dict(run=run, other=None if other == '(none)' else other, data=data, split=split, start=start, end=end,
+                rows=int(rows), seg=seg)
+
+
+# %% ../nbs/15_dashboard.ipynb #08b3b42b
+def _slice(st, cfg, ch, fp, fp_other):
+    "(table, predictions, the other run's predictions or None, rows in the window) of the choice; None after an error shown."
+    folder = Path(cfg.data.models_dir)/ch['run']
+    try:
+        if ch['data'] == 'validation':
+            t, total = heldout_slice(run_config(folder, cfg), ch['rows'], with_total=True)
+        else:
+            t = load_slice(cfg, ch['split'], ch['start'], ch['end'], ch['rows'])
+            total = sum(p.num_rows for p in DataLoader.from_config(cfg).partitions(ch['split'], ch['start'], ch['end']))
+        P = slice_predictions(fp, t, cfg, ch['split'])
+        Q = slice_predictions(fp_other, t, cfg, ch['split']) if fp_other is not None else None
+    except (SchemaError, ValueError, FileNotFoundError) as e:
+        st.error(f'This slice cannot be used: {e}'); return None
+    return t, P, Q, total
+
 
 # %% ../nbs/15_dashboard.ipynb #d5ece5c2
-def _body(st, cfg, fp, t, P, split, seg):
-    st.caption(f'{len(P):,} rows of {split}, {t[PARTITION_KEY][0]} .. {t[PARTITION_KEY][-1]}')
-    if 'actual' in P:
-        st.subheader('Headline'); st.table(headline(P).style.format('{:.4f}', na_rep='–'))
+def _about(st, cfg, ch):
+    "The run (and the compared one) as a small table, and a warning when the compared run was split otherwise."
+    runs = [ch['run']] + ([ch['other']] if ch['other'] else [])
+    info = pd.concat([run_info(Path(cfg.data.models_dir)/r, cfg.data.reports_dir) for r in runs], axis=1)
+    with st.expander('About the run' + ('s' if len(runs) > 1 else ''), expanded=False): st.table(info.astype(str))
+    if ch['other'] and ch['data'] == 'validation':
+        plan = lambda r: {k: v for k, v in flatten(json.loads((Path(cfg.data.models_dir)/r/'manifest.json').read_text())['config']).items()
+                          if k == 'seed' or k.startswith(('training.split', 'training.sampling', 'data.train_', 'data.val_', 'data.model_'))}
+        if plan(ch['run']) != plan(ch['other']):
+            st.warning(f"{ch['other']} was split otherwise than {ch['run']}: some of these held-out rows may be in its training rows")
+
+def _scores(st, P, Q, ch):
+    "The headline of a labelled slice, both runs side by side, beside the oracle and the constant."
+    H = headline(P).rename(index={'pipeline': ch['run']})
+    if Q is not None: H = pd.concat([H.iloc[:1], headline(Q).iloc[:1].rename(index={'pipeline': ch['other']}), H.iloc[1:]])
+    st.subheader('Headline' + (' (in-sample: these rows trained the model)' if ch['data'] == 'train' else ''))
+    st.table(H.style.format('{:.4f}', na_rep='–'))
+
+def _panels(st, P, ch):
+    "The figures of the slice."
     a, b = st.columns(2)
     a.image(_png(_scatter(P.p_buyer, P.pred_expected, 'P(buyer d7)', 'log1p forecast (pred_expected)')))
     if 'actual' in P:
@@ -131,14 +283,28 @@ def _body(st, cfg, fp, t, P, split, seg):
         ref = {'oracle': P.oracle} if 'oracle' in P else {}
         a.image(_png(plots.plot_calibration(P.actual, {'pipeline': P.pred_expected, **ref})))
         b.image(_png(plots.plot_lift(P.actual, {'pipeline': P.pred_rmsle, **ref})))
-        st.subheader(f'By {seg}'); st.table(by_segment(P, seg).style.format({'rows': '{:,.0f}', 'actual': '{:.3f}', 'predicted': '{:.3f}', 'calibration': '{:.3f}', 'RMSLE': '{:.4f}'}, na_rep='–'))
-    e = fp.ensemble
-    st.subheader('Feature importance (gain)')
-    st.image(_png(plots.plot_importance({'stage 1 buyer_d7': _booster(e.s1_.boosters['buyer_d7']), 'stage 2 revenue d7': _booster(e.s2_.boosters['iap_revenue_d7'])})))
+
+def _body(st, cfg, fp, t, P, Q, ch, total, value):
+    what = {'validation': f"held-out validation rows of {ch['run']}", 'train': 'train rows (in-sample)', 'test': 'test rows'}[ch['data']]
+    st.caption(f"{len(P):,} {what}" + (f" (of {total:,})" if total else '') + f", {t[PARTITION_KEY][0]} .. {t[PARTITION_KEY][-1]}"
+               + (f"; {ch['seg']} = {value}" if value is not None else ''))
+    _about(st, cfg, ch)
+    if 'actual' in P: _scores(st, P, Q, ch)
+    st.download_button('Download these predictions (CSV)', P.to_csv(index=False).encode(), file_name=f"{ch['run']}_{ch['data']}.csv",
+                       mime='text/csv')
+    _panels(st, P, ch)
+    if 'actual' in P:
+        st.subheader(f"By {ch['seg']}"); st.table(by_segment(P, ch['seg']).style.format({'rows': '{:,.0f}', 'actual': '{:.3f}', 'predicted': '{:.3f}', 'calibration': '{:.3f}', 'RMSLE': '{:.4f}'}, na_rep='–'))
+    else:
+        st.subheader(f"Forecast totals by {ch['seg']}")
+        st.table(forecast_totals(P, ch['seg'], total or len(P)).style.format({'rows': '{:,.0f}', 'buyers': '{:,.1f}', 'revenue': '{:,.2f}', 'window buyers': '{:,.0f}', 'window revenue': '{:,.0f}', 'share': '{:.1%}'}))
+    st.subheader('Feature importance (gain), stages 1-3')
+    st.image(_png(plots.plot_importance(importance_models(fp))))
     st.subheader('One row explained')
     i = st.number_input('Row of the slice', 0, len(P) - 1, 0)
-    st.write(P.iloc[[int(i)]].drop(columns=['country', 'dev_os', 'advertiser_category']))
-    st.dataframe(explain_row(fp, t, int(i)).style.format('{:.4f}', na_rep='–'))
+    st.write(P.iloc[[int(i)]].drop(columns=SEGMENT_COLUMNS))
+    st.dataframe(explain_row(fp, t, int(i)).style.format({'value': '{:.4f}', 'stage 1 (buyer logit)': '{:.4f}', 'stage 2 (log revenue)': '{:.4f}'}, na_rep='–'))
+
 
 # %% ../nbs/15_dashboard.ipynb #54e8cd46
 def app():
@@ -149,16 +315,19 @@ def app():
     st.title('Smadex LTV: revenue d7 forecasts')
     try: cfg, run = _settings()
     except ValueError as e: st.error(f'Config: {e}'); return
-    choice = _sidebar(st, cfg, run)
-    if choice is None: return
-    run, split, start, end, rows, seg = choice
-    fp = st.cache_resource(lambda folder: FastPredictor(folder, engine='lightgbm'))(str(Path(cfg.data.models_dir)/run))
-    try:
-        t = load_slice(cfg, split, start, end, rows)
-        P = slice_predictions(fp, t, cfg, split)
-    except (SchemaError, ValueError) as e:
-        st.error(f'This slice cannot be used: {e}'); return
-    _body(st, cfg, fp, t, P, split, seg)
+    ch = _sidebar(st, cfg, run)
+    if ch is None: return
+    load = st.cache_resource(lambda folder: FastPredictor(folder, engine='lightgbm'))
+    try: fp, fo = (load(str(Path(cfg.data.models_dir)/r)) if r else None for r in (ch['run'], ch['other']))
+    except ValueError as e: st.error(f'This run cannot be loaded: {e}'); return
+    got = _slice(st, cfg, ch, fp, fo)
+    if got is None: return
+    t, P, Q, total = got
+    value = st.sidebar.selectbox(f"{ch['seg']} value", ['(all)'] + segment_values(P, ch['seg']))
+    value = None if value == '(all)' else value
+    P, t, Q = filter_segment(P, t, ch['seg'], value, (Q,))
+    _body(st, cfg, fp, t, P, Q, ch, total, value)
+
 
 # %% ../nbs/15_dashboard.ipynb #132a8014
 from fastcore.script import call_parse, Param
@@ -173,7 +342,8 @@ def dashboard_command(config: str, run: str | None, port: int, sets: list, headl
     load_config(config, **ov)                                  # a bad config fails here, with the key named
     script = Path(tempfile.mkdtemp())/'smadex_dashboard_app.py'; script.write_text(APP_SCRIPT)
     argv = [sys.executable, '-m', 'streamlit', 'run', str(script), '--server.port', str(port), '--server.address', 'localhost',
-            '--server.headless', str(headless).lower(), '--browser.gatherUsageStats', 'false']
+            '--server.headless', str(headless).lower(), '--browser.gatherUsageStats', 'false',
+            '--client.toolbarMode', 'viewer']                     # an analyst's page: no Deploy button, no developer menu
     env = {**os.environ, 'SMADEX_DASHBOARD_CONFIG': config, 'SMADEX_DASHBOARD_RUN': run or '', 'SMADEX_DASHBOARD_SET': json.dumps(ov)}
     return argv, env
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import lightgbm as lgb
 from fastcore.basics import patch
-from .config import Config, load_config, atomic_write, atomic_write_text, guard_output
+from .config import Config, load_config, atomic_write, atomic_write_text, guard_output, inside, UnsafePathError
 from .data import DataLoader
 from .schema import arrow_schema, PARTITION_KEY
 from .pipeline import load_artifacts, run_folder, _alive, sha256_file
@@ -29,7 +29,7 @@ SUBMISSION_HEADER = (','.join(SUBMISSION_COLUMNS) + '\n').encode()   # how every
 # %% auto #0
 __all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch',
            'write_rows', 'compile_cache', 'resolve_engine', 'CompiledBooster', 'FastPredictor', 'plan_units',
-           'submission_path', 'expected_ids', 'submission_problems', 'check_submission']
+           'protected_data', 'submission_path', 'expected_ids', 'submission_problems', 'check_submission']
 
 # %% ../nbs/13_inference.ipynb #4958efaa
 def to_arrow(df) -> pa.Table:
@@ -113,9 +113,18 @@ def write_rows(fh, row_id, values):
 
 
 # %% ../nbs/13_inference.ipynb #9040ac01
-def compile_cache(path=None) -> Path:
-    "Folder of compiled models: `path`, else `$SMADEX_LTV_CACHE`, else `~/.cache/smadex_ltv` (never a model folder)."
-    p = Path(path or os.environ.get('SMADEX_LTV_CACHE') or Path.home()/'.cache'/'smadex_ltv')/'compiled'
+def compile_cache(path=None, protected: dict | None = None) -> Path:
+    """Folder of compiled models: `path`, else `$SMADEX_LTV_CACHE`, else `~/.cache/smadex_ltv`, plus `compiled/`. Never a
+    model folder or the raw data: a cache inside a `protected` folder ({name: folder}) is an `UnsafePathError`, and so
+    is a cache path that is a file."""
+    src = 'the compile cache' if path else '$SMADEX_LTV_CACHE' if os.environ.get('SMADEX_LTV_CACHE') else 'the compile cache'
+    base = Path(path or os.environ.get('SMADEX_LTV_CACHE') or Path.home()/'.cache'/'smadex_ltv')
+    p = base/'compiled'
+    for name, root in (protected or {}).items():
+        if root is not None and inside(p, root):
+            raise UnsafePathError(f'{src} {base} is inside {name} {root}: compiled code is never written into a model folder or the data')
+    for q in (base, p):
+        if q.exists() and not q.is_dir(): raise UnsafePathError(f'{src} {q} is a file, not a folder')
     p.mkdir(parents=True, exist_ok=True)
     return p
 
@@ -193,7 +202,7 @@ class FastPredictor:
     'lleaves' (the models compiled to native code, compiled on first use and cached), or 'auto' (lleaves when installed).
     `n_jobs`: threads for the models and the features (default: every core)."""
     def __init__(self, folder, n_jobs: int | None = None, clip_min: float = 0.0, engine: str = 'auto', cache=None,
-                 allow_version_mismatch: bool = False):
+                 allow_version_mismatch: bool = False, protected: dict | None = None):
         self.folder = Path(folder)
         art = load_artifacts(self.folder, allow_version_mismatch)
         self.allow_version_mismatch = allow_version_mismatch
@@ -204,7 +213,9 @@ class FastPredictor:
         self.features._prepare()                                      # the fitted lookups, built once here, not per call
         self.features.warm()                                          # the parser's compiled kernels, loaded here, not on the first chunk
         if n_jobs: self._set_threads(n_jobs)
-        if self.engine == 'lleaves': self._wrap_models()
+        if self.engine == 'lleaves':                                   # checked here, before anything is compiled
+            compile_cache(cache, {'the model folder': self.folder, **(protected or {})})
+            self._wrap_models()
 
     def _slots(self):
         "(holder, key) of every LightGBM model of the ensemble: stage 1 and 2 horizons, bases, meta-learners."
@@ -224,6 +235,7 @@ class FastPredictor:
     @classmethod
     def from_config(cls, cfg: Config | str = 'default', run_name: str | None = None, **kw) -> 'FastPredictor':
         cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
+        kw.setdefault('protected', {'data.raw_dir': cfg.data.raw_dir, 'data.models_dir': cfg.data.models_dir})
         return cls(run_folder(cfg, run_name), clip_min=cfg.inference.clip_min, engine=kw.pop('engine', cfg.inference.engine), **kw)
 
     def predict(self, df, batch_size: int | None = None, outputs=OUTPUTS) -> pd.DataFrame:
@@ -340,6 +352,10 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
 
 
 # %% ../nbs/13_inference.ipynb #bf7ef9dd
+def protected_data(cfg: Config) -> dict:
+    "What a submission may never overwrite: the raw data, and the sample submission wherever the config puts it."
+    return {'data.raw_dir': cfg.data.raw_dir, 'data.sample_submission': Path(cfg.data.raw_dir)/cfg.data.sample_submission}
+
 def submission_path(cfg: Config, run_name: str | None = None) -> Path:
     "`inference.output` when set, else `data.submissions_dir/<run>.csv`: one submission per trained run, named after it."
     return Path(cfg.inference.output) if cfg.inference.output else Path(cfg.data.submissions_dir)/f'{run_name or cfg.name}.csv'
@@ -360,7 +376,7 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     `client` (a `distributed.Client`): the partitions are predicted on its cluster instead (16_distributed)."""
     import resource
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
-    out = guard_output(out or submission_path(cfg, self.folder.name), {'data.raw_dir': cfg.data.raw_dir}, SUBMISSION_HEADER, 'submission')
+    out = guard_output(out or submission_path(cfg, self.folder.name), protected_data(cfg), SUBMISSION_HEADER, 'submission')
     out.parent.mkdir(parents=True, exist_ok=True)
     for old in out.parent.glob(f'.{out.name}.*.tmp'):                    # left by a killed writer: never reused
         pid = old.name[len(out.name) + 2:-4]

@@ -11,7 +11,8 @@ import pandas as pd
 import pyarrow as pa
 from fastcore.basics import patch
 from .config import (Config, load_config, peak_rss_mb, atomic_write, atomic_write_text, plain_name, member,
-                               inside, check_run_name, UnsafePathError)
+                               inside, check_run_name, UnsafePathError, guard_output)
+import re
 from .data import DataLoader, ensure_data, stratified_split, oracle_frame, train_window
 from .features import FeatureEngineer
 from .schema import PARTITION_KEY, schema_hash
@@ -26,7 +27,7 @@ META_COLS = ['row_id', PARTITION_KEY, 'dev_os', 'country']     # kept beside the
 ARTIFACT_VERSION = 2          # 2: stage 3 as JSON + LightGBM text models (no pickle)
 
 # %% auto #0
-__all__ = ['log', 'MODEL_LABELS', 'META_COLS', 'ARTIFACT_VERSION', 'MANIFEST_KIND', 'PARTIAL', 'plan_split',
+__all__ = ['log', 'MODEL_LABELS', 'META_COLS', 'ARTIFACT_VERSION', 'MANIFEST_KIND', 'PARTIAL', 'REPORT_HEADERS', 'plan_split',
            'features_in_batches', 'sha256_file', 'library_versions', 'ArtifactError', 'owned_folder',
            'check_replaceable', 'recover_artifacts', 'write_artifacts', 'verify_artifacts', 'load_artifacts',
            'run_folder', 'classification_metrics', 'TrainingPipeline', 'report_markdown', 'prediction_histograms']
@@ -137,11 +138,14 @@ MANIFEST_KIND = 'smadex_ltv.TrainingPipeline'
 PARTIAL = '.smadex_ltv-partial'      # marks a folder this project is still writing (removed before it is swapped in)
 
 def owned_folder(folder) -> bool:
-    "Whether `folder` is a model folder this project wrote: a real folder whose `manifest.json` names this project's kind."
+    """Whether `folder` is a model folder this project wrote: a real folder whose `manifest.json` names this project's
+    kind and lists every other file in it (a file of the user's dropped in makes it not ours to replace)."""
     folder, mf = Path(folder), Path(folder)/'manifest.json'
     if folder.is_symlink() or not folder.is_dir() or mf.is_symlink() or not mf.is_file(): return False
-    try: return json.loads(mf.read_text()).get('kind') == MANIFEST_KIND
-    except (OSError, ValueError, AttributeError): return False
+    try: man = json.loads(mf.read_text())
+    except (OSError, ValueError, RecursionError): return False
+    if not isinstance(man, dict) or man.get('kind') != MANIFEST_KIND or not isinstance(man.get('files'), dict): return False
+    return all(p.name in man['files'] for p in folder.iterdir() if p.name not in ('manifest.json', PARTIAL))
 
 def check_replaceable(folder) -> Path:
     """`folder` when training may write it: absent, empty, or a model folder of this project (`owned_folder`). Anything
@@ -149,9 +153,10 @@ def check_replaceable(folder) -> Path:
     folder = Path(folder)
     if not (folder.exists() or folder.is_symlink()) or owned_folder(folder): return folder
     if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()): return folder
-    what = 'a file' if folder.is_file() else 'a symlink' if folder.is_symlink() else 'a folder without this project\'s manifest'
-    raise ArtifactError(f'{folder} exists and is {what}: it is not a smadex_ltv model folder, so it is never replaced '
-                        f'(choose another --run-name or data.models_dir)')
+    what = ('a file' if folder.is_file() else 'a symlink' if folder.is_symlink() else
+            "a folder without this project's manifest, or with files its manifest does not list")
+    raise ArtifactError(f'{folder} exists and is {what}: it is not (only) a smadex_ltv model folder, so it is never '
+                        f'replaced (move those files out, or choose another --run-name or data.models_dir)')
 
 def recover_artifacts(folder) -> list[str]:
     """Clean up after a writer that was killed: a run folder missing while its previous version waits as
@@ -223,8 +228,13 @@ def verify_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
         raise ArtifactError(f'{folder}: not a smadex_ltv artifacts folder ({e}); train one with smadex_train') from None
     if mf.stat().st_size > 64 << 20: raise ArtifactError(f'{mf}: {mf.stat().st_size:,} bytes, too large for a manifest')
     try: man = json.loads(mf.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ArtifactError(f'{mf}: unreadable manifest ({e})') from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise ArtifactError(f'{mf}: unreadable manifest ({type(e).__name__}: {str(e)[:100]})') from None
     if not isinstance(man, dict): raise ArtifactError(f'{mf}: the manifest is not a JSON object')
+    for k, typ in (('versions', dict), ('sizes', dict), ('feature_names', list), ('config', dict)):
+        if k in man and not isinstance(man[k], typ): raise ArtifactError(f"{mf}: '{k}' is a {type(man[k]).__name__}, not a {typ.__name__}")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in man.get('sizes', {}).values()):
+        raise ArtifactError(f"{mf}: 'sizes' must map each file to its size in bytes")
     if man.get('artifact_version') != ARTIFACT_VERSION:
         raise ArtifactError(f"{folder}: artifact format {man.get('artifact_version')}, this library reads {ARTIFACT_VERSION}: retrain")
     if man.get('schema_hash') != schema_hash('test'):
@@ -250,13 +260,23 @@ def verify_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
     for d in diff: log.warning('%s: loading despite a version mismatch: %s', folder, d)
     return man
 
+def _model_errors() -> tuple:
+    "The exceptions LightGBM and XGBoost raise on a model file they cannot parse."
+    import lightgbm, xgboost
+    return (lightgbm.basic.LightGBMError, xgboost.core.XGBoostError)
+
 def load_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
     "Verified artifacts: {'manifest', 'features', 'stage1', 'stage2', 'ensemble'}. Only JSON and model text files are read."
     folder = Path(folder)
     man = verify_artifacts(folder, allow_version_mismatch)
-    fe = FeatureEngineer.load(folder)
-    s1, s2 = BuyerClassifier.load(folder), OrderedRevenueModel.load(folder)
-    ens = StackingEnsemble.load(folder, (s1, s2))
+    try:                  # verified bytes that are not what this version writes (a damaged or foreign folder): one clear error
+        fe = FeatureEngineer.load(folder)
+        s1, s2 = BuyerClassifier.load(folder), OrderedRevenueModel.load(folder)
+        ens = StackingEnsemble.load(folder, (s1, s2))
+    except UnsafePathError: raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError, UnicodeDecodeError, *_model_errors()) as e:
+        raise ArtifactError(f'{folder}: its files match the manifest but cannot be read as this version\'s models '
+                            f'({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ""})') from None
     if fe.feature_names_ != man['feature_names']:
         raise ArtifactError(f'{folder}: the feature state and the manifest list different features')
     return {'manifest': man, 'features': fe, 'stage1': s1, 'stage2': s2, 'ensemble': ens}
@@ -278,7 +298,7 @@ def classification_metrics(b, p, threshold: float) -> dict:
     "Accuracy, precision, recall, F1 at `threshold`, and ROC-AUC, PR-AUC, Brier."
     from sklearn.metrics import accuracy_score, precision_score, recall_score, f1_score
     b = np.asarray(b); yhat = (np.asarray(p) >= threshold).astype(int)
-    return {'threshold': threshold, 'accuracy': float(accuracy_score(b, yhat)),
+    return {'threshold': threshold, 'flagged': int(yhat.sum()), 'accuracy': float(accuracy_score(b, yhat)),
             'precision': float(precision_score(b, yhat, zero_division=0)), 'recall': float(recall_score(b, yhat, zero_division=0)),
             'f1': float(f1_score(b, yhat, zero_division=0)), **M.buyer_metrics(b, p)}
 
@@ -590,12 +610,14 @@ def summary_md(self: TrainingPipeline) -> str:
     return report_markdown(self.report)
 
 @patch
-def report_paths(self: TrainingPipeline) -> dict:
-    "Where the reports go: `reports/<run>.json`, `.md`, the figures `reports/<run>_<name>.png`, `logs/validation_<run>.log`."
+def report_paths(self: TrainingPipeline, figures: bool = False) -> dict:
+    """Where the reports go: `reports/<run>.json`, `.md`, the figures `reports/<run>_<name>.png`, `logs/validation_<run>.log`
+    (`figures`: every figure a run may draw, before training has said which)."""
     rep, logs, r = Path(self.cfg.data.reports_dir), Path(self.cfg.data.logs_dir), self.run_name
     out = {'json': rep/f'{r}.json', 'md': rep/f'{r}.md', 'validation_log': logs/f'validation_{r}.log'}
-    if getattr(self, 'val_pred_', None) is not None:
-        out.update({'figure': rep/f'{r}_predictions.png', **{f'fig_{k}': rep/f'{r}_{k}.png' for k in self.figure_names()}})
+    names = ['calibration', 'lift', 'importance', 'learning'] if figures else self.figure_names() if self.ensemble is not None else []
+    if figures or getattr(self, 'val_pred_', None) is not None:
+        out.update({'figure': rep/f'{r}_predictions.png', **{f'fig_{k}': rep/f'{r}_{k}.png' for k in names}})
     return out
 
 @patch
@@ -642,8 +664,9 @@ def figures(self: TrainingPipeline) -> dict:
               **{f'stage 3 base {k}': b for k, b in e.bases_.items() if hasattr(b, 'feature_importance')}}
     curves = {f'stage 1 {h}': b.curves_ for h, b in e.s1_.boosters.items() if getattr(b, 'curves_', None)}
     curves.update({f'stage 2 {h}': b.curves_ for h, b in e.s2_.boosters.items() if getattr(b, 'curves_', None)})
+    best = {f'stage {s} {h}': b.best_iteration for s, st in ((1, e.s1_), (2, e.s2_)) for h, b in st.boosters.items()}
     return {'calibration': plots.plot_calibration(y, exp), 'lift': plots.plot_lift(y, rank),
-            'importance': plots.plot_importance(models), **({'learning': plots.plot_learning(curves)} if curves else {})}
+            'importance': plots.plot_importance(models), **({'learning': plots.plot_learning(curves, best)} if curves else {})}
 
 @patch
 def figure_names(self: TrainingPipeline) -> list:
@@ -654,16 +677,25 @@ def figure_names(self: TrainingPipeline) -> list:
 
 
 # %% ../nbs/12_pipeline.ipynb #f97966f6
+REPORT_HEADERS = {      # how each report file this project writes starts: an existing file that does not is never replaced
+    'json': b'{\n "run": ', 'md': b'# Run `', 'validation_log': b'# Run `', 'figure': b'\x89PNG\r\n\x1a\n', 'fig': b'\x89PNG\r\n\x1a\n',
+    'train_log': re.compile(rb'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ run ')}
+
 @patch
 def check_outputs(self: TrainingPipeline):
     """What `run` refuses before it writes anything, even its log: a model folder that is not this project's (it is never
     replaced) and an output folder inside the raw data (never written into). A data folder without partitions, where no
     synthetic data was asked for, is refused next, by `prepare_data`, before any data is read."""
     d = self.cfg.data
-    check_replaceable(run_folder(self.cfg, self.run_name))
     for key in ('models_dir', 'reports_dir', 'logs_dir', 'processed_dir'):
         if inside(d[key], d.raw_dir):
             raise UnsafePathError(f'data.{key} {d[key]} is inside data.raw_dir {d.raw_dir}: this project never writes into the data it reads')
+        if Path(d[key]).exists() and not Path(d[key]).is_dir(): raise UnsafePathError(f'data.{key} {d[key]} is a file, not a folder')
+    check_replaceable(run_folder(self.cfg, self.run_name))
+    protected = {'data.raw_dir': d.raw_dir}
+    for k, p in self.report_paths(figures=True).items():
+        guard_output(p, protected, REPORT_HEADERS[k.split('_')[0] if k.startswith('fig') else k], f'report file ({k})')
+    guard_output(Path(d.logs_dir)/f'train_{self.run_name}.log', protected, REPORT_HEADERS['train_log'], 'training log', follow=False)
 
 @patch
 def run(self: TrainingPipeline) -> dict:
@@ -712,8 +744,14 @@ def report_markdown(r: dict) -> str:
     for name, d in rows:
         lines.append(f"| {name} | {f(d, 'rmsle')} | {f(d, 'normalized_gini')} | {f(d, 'buyer_auc')} | {f(d, 'calibration', '{:.3f}')} | {f(d, 'top1_capture', '{:.3f}')} |")
     s1 = r['stage1'].get('val', {})
-    if s1: lines += ['', f"Stage 1 (validation, threshold {s1['threshold']:.3f}): accuracy {s1['accuracy']:.4f}, precision {s1['precision']:.3f}, "
-                     f"recall {s1['recall']:.3f}, F1 {s1['f1']:.3f}, ROC-AUC {s1['auc']:.4f}, Brier {s1['brier']:.5f}."]
+    if s1:
+        n = s1.get('flagged')
+        who = ('no validation row reaches it' if n == 0 else 'the one validation row above it did not buy' if n == 1
+               else f'none of the {n:,} validation rows above it bought' if n else 'no row above it bought')
+        why = (f" ({who}: the threshold is the best-F1 one of the early-stopping rows, so precision, recall and F1 are 0 here; "
+               f"ROC-AUC and Brier do not depend on a threshold)" if not s1['precision'] and not s1['recall'] else '')
+        lines += ['', f"Stage 1 (validation, threshold {s1['threshold']:.3f}): accuracy {s1['accuracy']:.4f}, precision {s1['precision']:.3f}, "
+                  f"recall {s1['recall']:.3f}, F1 {s1['f1']:.3f}, ROC-AUC {s1['auc']:.4f}, Brier {s1['brier']:.5f}{why}."]
     s2 = r['stage2'].get('iap_revenue_d7')
     if s2: lines += [f"Stage 2 (validation buyers, d7): RMSLE {s2['rmsle']:.4f}, RMSE {s2['rmse']:.2f}, MAE {s2['mae']:.2f}, R² of log1p {s2['r2_log1p']:.3f}."]
     for seg in ('os', 'country'):

@@ -146,7 +146,10 @@ def plot_coverage(cov: pd.DataFrame) -> Figure:
 # %% ../nbs/04_eda.ipynb #1258a0df
 def feature_strength(X: pd.DataFrame, y, top: int = 20) -> pd.Series:
     "Spearman rank correlation of each feature with revenue, over the rows where the feature has a value; strongest first."
-    r = X.corrwith(pd.Series(np.log1p(np.maximum(np.asarray(y, np.float64), 0)), index=X.index), method='spearman')
+    import warnings
+    with warnings.catch_warnings():        # a constant feature has no rank correlation: NaN, dropped below (no warning per feature)
+        warnings.filterwarnings('ignore', message='An input array is constant')
+        r = X.corrwith(pd.Series(np.log1p(np.maximum(np.asarray(y, np.float64), 0)), index=X.index), method='spearman')
     return r.reindex(r.abs().sort_values(ascending=False).index).dropna().head(top)
 
 def plot_strength(s: pd.Series) -> Figure:

@@ -899,11 +899,16 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     cfg = synth_config(preset, seed, train_hours, test_hours, rows_per_hour, test_rows_per_hour, world)
     man_path = out/MANIFEST
     if man_path.exists():
-        old = json.loads(man_path.read_text())
+        try: old = json.loads(man_path.read_text())
+        except (ValueError, UnicodeDecodeError, RecursionError) as e: old = e
+        if not isinstance(old, dict):
+            if not overwrite: raise FileExistsError(f'{man_path} is not a manifest this generator wrote ({old!r:.80}); pass --overwrite or another --out')
+            old = {}
         if {k: old.get(k) for k in cfg} == cfg and not overwrite: return dict(old, seconds=0.0, rows_per_s=0, reused=True)
         if not overwrite: raise FileExistsError(f'{out} holds another synthetic dataset ({old.get("preset")}, seed {old.get("seed")}); pass overwrite=True (--overwrite) or another --out')
-    elif any((out/d).exists() for d in ('train', 'test', 'oracle')) and not overwrite:
-        raise FileExistsError(f'{out} already holds data that this generator did not finish; pass overwrite=True (--overwrite) or another --out')
+    elif any((out/d).exists() for d in ('train', 'test', 'oracle', 'sample_submission.csv')) and not overwrite:
+        raise FileExistsError(f'{out} already holds data this generator did not write (or did not finish): it is never replaced; '
+                              f'pass overwrite=True (--overwrite) or another --out')
     for d in ('train', 'test', 'oracle', 'sample_submission.csv', MANIFEST):
         p = out/d
         if p.is_dir(): shutil.rmtree(p)

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+SHOT = Path(__file__).parent/'dashboard.png'       # the last rendered page, kept with the test
 pytest.importorskip('streamlit', reason='the dashboard extra is not installed: pip install -e ".[dashboard]"')
 
 def browser():
@@ -77,11 +78,15 @@ def test_dashboard_in_a_browser(tmp_path):
         try:
             b.call('Page.navigate', url=f'http://localhost:{port}/')
             text = b.wait_for('Row of the slice', 180)           # the last widget of the page: everything above it rendered
-            shot = tmp_path/'dashboard.png'; b.screenshot(shot)
+            time.sleep(4)                                        # the last table (drawn on a canvas) and the images settle
+            shot = SHOT; b.screenshot(shot)                      # kept beside this test: what the page looked like
         finally: b.close()
         assert 'Smadex LTV: revenue d7 forecasts' in text, text[-3000:]
-        for t in ('Headline', 'pipeline', 'oracle', 'constant', 'By country', 'Feature importance', 'One row explained'): assert t in text, t
+        for t in ('Headline', 'oracle', 'constant', 'By country', 'Feature importance (gain), stages 1-3', 'One row explained',
+                  'held-out validation rows of cfg', 'Download these predictions (CSV)', 'Compare with', 'About the run'):
+            assert t in text, t
         assert 'Traceback' not in text and 'Error' not in text
+        assert 'Deploy' not in text                              # client.toolbarMode viewer: no Deploy button for an analyst
         assert shot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     finally:
         srv.terminate()

@@ -426,6 +426,9 @@ def load(cls: StackingEnsemble, folder, stages: tuple) -> StackingEnsemble:
     st = json.loads(member(folder, 'stacking.json').read_text())
     m = cls(**st['cfg'])
     m.meta_features_, m.blend_columns_, m.weights_, m.intercept_ = st['meta_features'], st['blend_columns'], st['weights'], st['intercept']
+    nums = [m.intercept_, *dict(m.weights_).values()] + ([st['smear']] if st.get('smear') is not None else [])
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in nums):
+        raise ValueError(f'{folder}/stacking.json: the blend weights, intercept and smearing factor must be finite numbers')
     m.smear_, m.selection_, m.expected_ = st['smear'], st['selection'], st.get('expected')   # older folders: the meta-learner
     f = {k: str(member(folder, name, f'stacking.json entry {k}')) for k, name in st['files'].items()}   # inside the folder only
     m.bases_ = {}
