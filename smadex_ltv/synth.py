@@ -323,7 +323,7 @@ def _uuid4(rng, n: int) -> pa.Array:
 
 # %% ../nbs/02_synth.ipynb #a9b57af5
 DAY = 86_400
-# rows' missing share from SCHEMA.md, for the presence rules that need no calibration
+# rows' missing share in the real data's description, for the presence rules that need no calibration
 PROFILE = 1 - 0.4345                                     # histogram / ratio profile present
 
 def _present(rng, n, p) -> np.ndarray: return rng.random(n) < p
@@ -993,7 +993,7 @@ REAL_LABELS = {'buyer_d1 rate': 0.02377, 'buyer_d7 rate': 0.03344, 'buyer_d14 ra
                'mean revenue_d7': 1.4377, 'mean buy_d7': 0.0720, 'ios share': 0.165, 'RMSLE of the best constant': 0.45}
 
 def marginals(tab: pa.Table) -> tuple['pd.DataFrame', 'pd.DataFrame']:
-    "(missing shares beside SCHEMA.md's, label figures beside SCHEMA.md's) of a generated train table."
+    "(missing shares and label figures beside the real data's, `REAL_FIGURES`) of a generated train table."
     import pandas as pd
     n = tab.num_rows
     miss = pd.DataFrame({'column': list(REAL_MISSING), 'real_miss_%': list(REAL_MISSING.values()),

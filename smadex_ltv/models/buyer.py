@@ -142,7 +142,7 @@ def as_train_matrix(X, categorical=None, n_jobs: int = 2, seed: int = 0) -> Trai
 
 # %% ../../nbs/09_buyer.ipynb #c042832b
 def capacity(n_rows: int, n_pos: int, max_leaves: int = 63) -> dict:
-    """LightGBM regularisation that follows the data (METHODS.md: capacity must follow rows and positives).
+    """LightGBM regularisation that follows the data (capacity must follow rows and positives: on rare positives the usual 63 leaves fit noise).
     Leaves: about one per 100 positive rows (buyers), between 7 and `max_leaves`; a leaf holds at least
     n_rows / 5,000 rows (20 to 1,000); each tree sees half the features below 200k rows, 80% above."""
     return {'num_leaves': int(np.clip(n_pos // 100, 7, max_leaves)),
