@@ -75,7 +75,8 @@ __all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES'
            'run_growth', 'bench_config', 'run_bench', 'machine', 'bench_markdown', 'results_table', 'readme_from_index',
            'rmsle_gap_se', 'expected_candidates_gini', 'robustness_cell', 'robustness_markdown', 'robustness_head',
            'run_robustness', 'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds', 'full_markdown',
-           'write_full_report', 'generation_commit', 'run_full', 'full_line', 'smadex_bench']
+           'write_full_report', 'generation_commit', 'run_full', 'full_line', 'featurise_rate', 'distributed_bench',
+           'distributed_markdown', 'smadex_bench']
 
 # %% ../nbs/90_benchmarks.ipynb #428eb439
 def _median_rate(fn, rows: int, repeats: int) -> float:
@@ -787,6 +788,111 @@ def full_line(out='bench/full') -> str:
             f"predicted {p['rows']:,} test rows{rate} and checked the submission in "
             f"{float(run.group(1)):.0f} min{cached} with a peak of {int(run.group(2).replace(',', '')) / 1024:.1f} GB; validation RMSLE {v['rmsle']:.4f}{orc}.")
 
+# %% ../nbs/90_benchmarks.ipynb #5cfa1cc6
+from .distributed import portable, partition_plan, fit_remote, featurise_remote, dask_client
+from .pipeline import TrainingPipeline
+from .inference import FastPredictor
+from .data import DataLoader
+
+# %% ../nbs/90_benchmarks.ipynb #9d887ef4
+def _peak_rss_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def featurise_rate(client, cfg: Config) -> dict:
+    "Featurising the configured training window on the cluster: rows, seconds, rows/s (the feature state is fitted first, untimed)."
+    from distributed import wait
+    from smadex_ltv.pipeline import plan_split
+    dl = portable(DataLoader.from_config(cfg))
+    plan = plan_split(cfg, dl); pp = partition_plan(dl, plan)
+    fe = fit_remote(client, dl, plan, pp, cfg); wait(fe)
+    t0 = time.perf_counter()
+    done, _ = featurise_remote(client, dl, pp, fe, cfg.training.batch_size)
+    wait(done)
+    secs = time.perf_counter() - t0
+    rows = int(sum((a >= 0).sum() for _, _, a, _, _ in pp))
+    del done
+    return {'rows': rows, 'seconds': round(secs, 2), 'rows_per_s': round(rows / secs, 1)}
+
+def _bench_model(cfg: Config, folder: Path, max_rows: int) -> Path:
+    "The model the prediction figures use: the pipeline trained on one machine on at most `max_rows` rows of the window (once)."
+    if (folder/'manifest.json').exists(): return folder
+    dl = DataLoader.from_config(cfg)
+    n = sum(p.num_rows for p in dl.partitions('train', cfg.data.train_start, cfg.data.train_end))
+    p = TrainingPipeline(cfg.replace(**{'training.sampling.frac': min(1.0, max_rows / n)}), run_name='distributed_bench', progress=False)
+    p.prepare_data().train_stage1_buyer().train_stage2_revenue().train_stage3_ensemble()
+    return p.save(folder)
+
+# %% ../nbs/90_benchmarks.ipynb #7f68637a
+def _kill_one_worker(client, delay: float):
+    "SIGKILL one worker process after `delay` seconds (on a timer thread); its nanny starts a new one."
+    import os, signal, threading
+    pids = client.run(os.getpid)
+    victim = sorted(pids)[-1]
+    t = threading.Timer(delay, lambda: os.kill(pids[victim], signal.SIGKILL)); t.start()
+    return t
+
+def distributed_bench(preset: str = 'medium', workers=(1, 2), seed: int = 0, data_dir=None, out=None, model_rows: int = 200_000) -> dict:
+    """Featurisation and prediction rows/s on a `LocalCluster` of 1 and 2 single-threaded workers, each worker's peak
+    memory, and a prediction run with a worker killed half-way (finished? identical?). Written as the `distributed`
+    section of `bench/<preset>/bench.json` (with its own command, date and machine) and `distributed.md`."""
+    import json, tempfile
+    from smadex_ltv.data import ensure_data
+    from smadex_ltv.config import atomic_write_text
+    out = Path(out or Path('bench')/preset); out.mkdir(parents=True, exist_ok=True)
+    cfg = bench_config(preset, Path(data_dir or Path('data')/f'bench_{preset}'), seed)
+    ensure_data(cfg, progress=False)
+    model = _bench_model(cfg, out/'models'/'distributed_bench', model_rows)
+    fp = FastPredictor(model, engine=cfg.inference.engine)
+    dl = DataLoader.from_config(cfg)
+    fp.predict(dl.read_partition(dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 16),
+               outputs=('pred_rmsle',))                          # compiled (lleaves) before any timing, cached for the workers
+    tmp = Path(tempfile.mkdtemp())
+    res = {'runs': {}}
+    for n in workers:
+        with dask_client(cfg, n_workers=n, threads_per_worker=1) as c:
+            r = {'featurise': featurise_rate(c, cfg)}
+            r['predict'] = {k: v for k, v in fp.predict_test_set(cfg, out=tmp/f'{n}.csv', client=c, progress=False).items()
+                            if k in ('rows', 'seconds', 'rows_per_s')}
+            r['worker_peak_rss_mb'] = sorted(round(v, 1) for v in c.run(_peak_rss_mb).values())
+            res['runs'][str(n)] = r
+        log.info('distributed bench: %d worker(s): %s', n, r)
+    n = max(workers)
+    with dask_client(cfg, n_workers=n, threads_per_worker=1) as c:
+        timer = _kill_one_worker(c, res['runs'][str(n)]['predict']['seconds'] / 2)
+        try: k = fp.predict_test_set(cfg, out=tmp/'killed.csv', client=c, progress=False); err = None
+        except Exception as e: k, err = None, f'{type(e).__name__}: {e}'
+        timer.cancel()
+    same = k is not None and (tmp/'killed.csv').read_bytes() == (tmp/f'{n}.csv').read_bytes()
+    res['kill_a_worker'] = {'workers': n, 'killed_after_s': round(res['runs'][str(n)]['predict']['seconds'] / 2, 2), 'finished': k is not None,
+                            'identical_submission': same, 'seconds': k and k['seconds'], 'error': err}
+    one, many = res['runs'][str(min(workers))], res['runs'][str(n)]
+    res['speedup'] = {'featurise': round(many['featurise']['rows_per_s'] / one['featurise']['rows_per_s'], 3),
+                      'predict': round(many['predict']['rows_per_s'] / one['predict']['rows_per_s'], 3)}
+    res.update({'command': f"smadex_bench --preset {preset} --seed {seed} --distributed {','.join(map(str, workers))}",
+                'date': time.strftime('%Y-%m-%d'), 'machine': machine(), 'model': f'the pipeline trained on one machine on at most {model_rows:,} rows of the window'})
+    bj = out/'bench.json'
+    whole = json.loads(bj.read_text()) if bj.exists() else {'preset': preset}
+    whole['distributed'] = res
+    atomic_write_text(bj, json.dumps(whole, indent=1))
+    atomic_write_text(out/'distributed.md', distributed_markdown(res))
+    return res
+
+def distributed_markdown(r: dict) -> str:
+    "The table of `distributed.md`."
+    L = [f"# Distributed: `{r['command']}`", '', f"{r['date']}, {r['machine']}; prediction model: {r['model']}.", '',
+         '| workers | featurise rows/s | predict rows/s | worker peak RSS MB |', '|---|---|---|---|']
+    for n, x in r['runs'].items():
+        L.append(f"| {n} | {x['featurise']['rows_per_s']:,.0f} ({x['featurise']['rows']:,} rows) | {x['predict']['rows_per_s']:,.0f} "
+                 f"({x['predict']['rows']:,} rows) | {', '.join(f'{v:,.0f}' for v in x['worker_peak_rss_mb'])} |")
+    k = r['kill_a_worker']
+    L += ['', f"Speed-up of {max(r['runs'], key=int)} workers over {min(r['runs'], key=int)}: featurise {r['speedup']['featurise']:.2f}x, "
+          f"predict {r['speedup']['predict']:.2f}x.", '',
+          f"One of {k['workers']} workers killed (SIGKILL) {k['killed_after_s']} s into the prediction: "
+          + (f"finished in {k['seconds']:.1f} s, submission {'identical' if k['identical_submission'] else 'DIFFERENT'}." if k['finished']
+             else f"failed: {k['error']}")]
+    return '\n'.join(L) + '\n'
+
 # %% ../nbs/90_benchmarks.ipynb #6b654e2e
 from fastcore.script import call_parse, Param, store_true
 
@@ -805,7 +911,7 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
                  predict_rows: Param('only chunked prediction at these test sizes, e.g. 1000000,5000000: rows/s and peak memory (bench/scale)', str) = None,
                  full_run: Param('only the full config end to end: generation, then smadex_run --config full, timed (bench/full)', store_true) = False):
     "Accuracy against the oracle and the baselines, speed, memory and growth on a synthetic preset."
-    from smadex_ltv.cli import setup_logging
+    from smadex_ltv.config import setup_logging
     from smadex_ltv.config import friendly_errors
     from smadex_ltv.synth import PRESETS
     setup_logging()
@@ -819,7 +925,6 @@ def smadex_bench(preset: Param('synthetic preset: tiny, small, medium or full', 
             print((o/'predict_scale.md').read_text()); return
         out = out or str(Path('bench')/('robustness' if robustness else preset))
         if distributed:
-            from smadex_ltv.distributed import distributed_bench, distributed_markdown
             r = distributed_bench(preset, [int(x) for x in distributed.split(',')], seed, data_dir, out)
             print(distributed_markdown(r)); return
         if robustness:

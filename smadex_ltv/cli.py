@@ -9,23 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, Param, store_true
-from .config import load_config, friendly_errors, cli_entry, ConfigError, parse_sets, guard_output, atomic_write_text
+from .config import (load_config, friendly_errors, cli_entry, ConfigError, parse_sets, guard_output, atomic_write_text,
+                               setup_logging)
 from .data import DataLoader, oracle_frame
 from . import metrics as M
 
-def setup_logging(level: str = 'INFO'):
-    "Log to stderr with timestamps (once)."
-    lg = logging.getLogger('smadex_ltv')
-    if not lg.handlers:
-        h = logging.StreamHandler(sys.stderr); h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
-        lg.addHandler(h)
-    lg.setLevel(level)
-
 # %% auto #0
 __all__ = ['smadex_run_main', 'smadex_train_main', 'smadex_predict_main', 'smadex_evaluate_main', 'smadex_validate_main',
-           'smadex_compare_main', 'smadex_submit_main', 'setup_logging', 'run_main', 'format_summary', 'smadex_run',
-           'smadex_train', 'smadex_predict', 'evaluate_main', 'format_evaluation', 'smadex_evaluate', 'read_report',
-           'smadex_validate', 'compare_runs', 'smadex_compare', 'smadex_submit']
+           'smadex_compare_main', 'smadex_submit_main', 'run_main', 'format_summary', 'smadex_run', 'smadex_train',
+           'smadex_predict', 'evaluate_main', 'format_evaluation', 'smadex_evaluate', 'read_report', 'smadex_validate',
+           'compare_runs', 'smadex_compare', 'smadex_submit']
 
 # %% ../nbs/14_cli.ipynb #048bc88c
 def run_main(config: str = 'test', progress: bool = True, run_name: str | None = None, n_jobs: int | None = None,

@@ -11,9 +11,9 @@ import yaml
 
 # %% auto #0
 __all__ = ['SPEC', 'PARTITION_RE', 'LIMITS', 'RUN_NAME_RE', 'shipped_configs', 'ConfigError', 'valid_partition', 'flatten',
-           'unflatten', 'check_config', 'Config', 'load_config', 'friendly_errors', 'peak_rss_mb', 'atomic_write',
-           'atomic_write_text', 'UnsafePathError', 'plain_name', 'member', 'inside', 'check_run_name', 'guard_output',
-           'normalise_argv', 'cli_entry', 'parse_sets', 'spec_table']
+           'unflatten', 'check_config', 'Config', 'load_config', 'friendly_errors', 'setup_logging', 'peak_rss_mb',
+           'atomic_write', 'atomic_write_text', 'UnsafePathError', 'plain_name', 'member', 'inside', 'check_run_name',
+           'guard_output', 'normalise_argv', 'cli_entry', 'parse_sets', 'spec_table']
 
 # %% ../nbs/00_config.ipynb #0fa71f44
 SPEC: dict[str, tuple[str, str]] = {
@@ -343,6 +343,16 @@ def friendly_errors(name: str):
         raise SystemExit(2)
 
 # %% ../nbs/00_config.ipynb #1b7401b6
+def setup_logging(level: str = 'INFO'):
+    "Log the library's `smadex_ltv` logger to stderr with timestamps (the handler is added once per process)."
+    import logging
+    lg = logging.getLogger('smadex_ltv')
+    if not lg.handlers:
+        h = logging.StreamHandler(_sys.stderr)
+        h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
+        lg.addHandler(h)
+    lg.setLevel(level)
+
 def peak_rss_mb() -> float:
     "This process's peak resident memory (VmHWM), MB."
     try: return int(re.search(r'VmHWM:\s+(\d+)', Path('/proc/self/status').read_text()).group(1)) / 1024

@@ -16,14 +16,14 @@ from .data import DataLoader
 from .features import FeatureEngineer
 from .models.buyer import TrainMatrix
 from .pipeline import TrainingPipeline, features_in_batches, MODEL_LABELS, META_COLS
-from .inference import FastPredictor, OUTPUTS
+from .inference import FastPredictor, OUTPUTS, CLUSTER_PREDICTORS
 
 log = logging.getLogger('smadex_ltv')
 
 # %% auto #0
 __all__ = ['log', 'dask_client', 'worker_threads', 'session_client', 'portable', 'partition_plan', 'fit_rows', 'DaskTrainMatrix',
            'best_round', 'DistributedPipeline', 'fit_remote', 'featurise_remote', 'predict_dask', 'cluster_for',
-           'pipeline_for', 'featurise_rate', 'distributed_bench', 'distributed_markdown']
+           'pipeline_for']
 
 # %% ../nbs/16_distributed.ipynb #dd084801
 @contextlib.contextmanager
@@ -428,6 +428,9 @@ def predict_dask(fp: FastPredictor, client, loader: DataLoader, split: str = 'te
                                    f'that ran it (out of memory?); nothing was written') from None
             bar.update(len(r)); yield r
 
+CLUSTER_PREDICTORS['dask'] = predict_dask       # what `FastPredictor.predict_test_set(client=...)` calls
+
+
 # %% ../nbs/16_distributed.ipynb #436c6042
 @contextlib.contextmanager
 def cluster_for(cfg: Config, scheduler: str | None = None):
@@ -440,103 +443,3 @@ def cluster_for(cfg: Config, scheduler: str | None = None):
 def pipeline_for(cfg: Config, client=None, **kw) -> TrainingPipeline:
     "`DistributedPipeline` on `client`, or `TrainingPipeline` without one."
     return DistributedPipeline(cfg, client, **kw) if client is not None else TrainingPipeline(cfg, **kw)
-
-# %% ../nbs/16_distributed.ipynb #9d887ef4
-def _peak_rss_mb() -> float:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-def featurise_rate(client, cfg: Config) -> dict:
-    "Featurising the configured training window on the cluster: rows, seconds, rows/s (the feature state is fitted first, untimed)."
-    from distributed import wait
-    from smadex_ltv.pipeline import plan_split
-    dl = portable(DataLoader.from_config(cfg))
-    plan = plan_split(cfg, dl); pp = partition_plan(dl, plan)
-    fe = fit_remote(client, dl, plan, pp, cfg); wait(fe)
-    t0 = time.perf_counter()
-    done, _ = featurise_remote(client, dl, pp, fe, cfg.training.batch_size)
-    wait(done)
-    secs = time.perf_counter() - t0
-    rows = int(sum((a >= 0).sum() for _, _, a, _, _ in pp))
-    del done
-    return {'rows': rows, 'seconds': round(secs, 2), 'rows_per_s': round(rows / secs, 1)}
-
-def _bench_model(cfg: Config, folder: Path, max_rows: int) -> Path:
-    "The model the prediction figures use: the pipeline trained on one machine on at most `max_rows` rows of the window (once)."
-    if (folder/'manifest.json').exists(): return folder
-    dl = DataLoader.from_config(cfg)
-    n = sum(p.num_rows for p in dl.partitions('train', cfg.data.train_start, cfg.data.train_end))
-    p = TrainingPipeline(cfg.replace(**{'training.sampling.frac': min(1.0, max_rows / n)}), run_name='distributed_bench', progress=False)
-    p.prepare_data().train_stage1_buyer().train_stage2_revenue().train_stage3_ensemble()
-    return p.save(folder)
-
-# %% ../nbs/16_distributed.ipynb #7f68637a
-def _kill_one_worker(client, delay: float):
-    "SIGKILL one worker process after `delay` seconds (on a timer thread); its nanny starts a new one."
-    import os, signal, threading
-    pids = client.run(os.getpid)
-    victim = sorted(pids)[-1]
-    t = threading.Timer(delay, lambda: os.kill(pids[victim], signal.SIGKILL)); t.start()
-    return t
-
-def distributed_bench(preset: str = 'medium', workers=(1, 2), seed: int = 0, data_dir=None, out=None, model_rows: int = 200_000) -> dict:
-    """Featurisation and prediction rows/s on a `LocalCluster` of 1 and 2 single-threaded workers, each worker's peak
-    memory, and a prediction run with a worker killed half-way (finished? identical?). Written as the `distributed`
-    section of `bench/<preset>/bench.json` (with its own command, date and machine) and `distributed.md`."""
-    import json, tempfile
-    from smadex_ltv.bench import bench_config, machine
-    from smadex_ltv.data import ensure_data
-    from smadex_ltv.config import atomic_write_text
-    out = Path(out or Path('bench')/preset); out.mkdir(parents=True, exist_ok=True)
-    cfg = bench_config(preset, Path(data_dir or Path('data')/f'bench_{preset}'), seed)
-    ensure_data(cfg, progress=False)
-    model = _bench_model(cfg, out/'models'/'distributed_bench', model_rows)
-    fp = FastPredictor(model, engine=cfg.inference.engine)
-    dl = DataLoader.from_config(cfg)
-    fp.predict(dl.read_partition(dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 16),
-               outputs=('pred_rmsle',))                          # compiled (lleaves) before any timing, cached for the workers
-    tmp = Path(tempfile.mkdtemp())
-    res = {'runs': {}}
-    for n in workers:
-        with dask_client(cfg, n_workers=n, threads_per_worker=1) as c:
-            r = {'featurise': featurise_rate(c, cfg)}
-            r['predict'] = {k: v for k, v in fp.predict_test_set(cfg, out=tmp/f'{n}.csv', client=c, progress=False).items()
-                            if k in ('rows', 'seconds', 'rows_per_s')}
-            r['worker_peak_rss_mb'] = sorted(round(v, 1) for v in c.run(_peak_rss_mb).values())
-            res['runs'][str(n)] = r
-        log.info('distributed bench: %d worker(s): %s', n, r)
-    n = max(workers)
-    with dask_client(cfg, n_workers=n, threads_per_worker=1) as c:
-        timer = _kill_one_worker(c, res['runs'][str(n)]['predict']['seconds'] / 2)
-        try: k = fp.predict_test_set(cfg, out=tmp/'killed.csv', client=c, progress=False); err = None
-        except Exception as e: k, err = None, f'{type(e).__name__}: {e}'
-        timer.cancel()
-    same = k is not None and (tmp/'killed.csv').read_bytes() == (tmp/f'{n}.csv').read_bytes()
-    res['kill_a_worker'] = {'workers': n, 'killed_after_s': round(res['runs'][str(n)]['predict']['seconds'] / 2, 2), 'finished': k is not None,
-                            'identical_submission': same, 'seconds': k and k['seconds'], 'error': err}
-    one, many = res['runs'][str(min(workers))], res['runs'][str(n)]
-    res['speedup'] = {'featurise': round(many['featurise']['rows_per_s'] / one['featurise']['rows_per_s'], 3),
-                      'predict': round(many['predict']['rows_per_s'] / one['predict']['rows_per_s'], 3)}
-    res.update({'command': f"smadex_bench --preset {preset} --seed {seed} --distributed {','.join(map(str, workers))}",
-                'date': time.strftime('%Y-%m-%d'), 'machine': machine(), 'model': f'the pipeline trained on one machine on at most {model_rows:,} rows of the window'})
-    bj = out/'bench.json'
-    whole = json.loads(bj.read_text()) if bj.exists() else {'preset': preset}
-    whole['distributed'] = res
-    atomic_write_text(bj, json.dumps(whole, indent=1))
-    atomic_write_text(out/'distributed.md', distributed_markdown(res))
-    return res
-
-def distributed_markdown(r: dict) -> str:
-    "The table of `distributed.md`."
-    L = [f"# Distributed: `{r['command']}`", '', f"{r['date']}, {r['machine']}; prediction model: {r['model']}.", '',
-         '| workers | featurise rows/s | predict rows/s | worker peak RSS MB |', '|---|---|---|---|']
-    for n, x in r['runs'].items():
-        L.append(f"| {n} | {x['featurise']['rows_per_s']:,.0f} ({x['featurise']['rows']:,} rows) | {x['predict']['rows_per_s']:,.0f} "
-                 f"({x['predict']['rows']:,} rows) | {', '.join(f'{v:,.0f}' for v in x['worker_peak_rss_mb'])} |")
-    k = r['kill_a_worker']
-    L += ['', f"Speed-up of {max(r['runs'], key=int)} workers over {min(r['runs'], key=int)}: featurise {r['speedup']['featurise']:.2f}x, "
-          f"predict {r['speedup']['predict']:.2f}x.", '',
-          f"One of {k['workers']} workers killed (SIGKILL) {k['killed_after_s']} s into the prediction: "
-          + (f"finished in {k['seconds']:.1f} s, submission {'identical' if k['identical_submission'] else 'DIFFERENT'}." if k['finished']
-             else f"failed: {k['error']}")]
-    return '\n'.join(L) + '\n'

@@ -27,9 +27,10 @@ SUBMISSION_COLUMNS = ['row_id', 'iap_revenue_d7']
 SUBMISSION_HEADER = (','.join(SUBMISSION_COLUMNS) + '\n').encode()   # how every submission this project writes starts
 
 # %% auto #0
-__all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch',
-           'write_rows', 'compile_cache', 'resolve_engine', 'CompiledBooster', 'FastPredictor', 'plan_units',
-           'protected_data', 'submission_path', 'expected_ids', 'submission_problems', 'check_submission']
+__all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'CLUSTER_PREDICTORS', 'to_arrow', 'check_row_ids',
+           'check_window_ids', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine', 'CompiledBooster',
+           'FastPredictor', 'plan_units', 'protected_data', 'submission_path', 'expected_ids', 'submission_problems',
+           'check_submission']
 
 # %% ../nbs/13_inference.ipynb #4958efaa
 def to_arrow(df) -> pa.Table:
@@ -356,6 +357,8 @@ def protected_data(cfg: Config) -> dict:
     "What a submission may never overwrite: the raw data, and the sample submission wherever the config puts it."
     return {'data.raw_dir': cfg.data.raw_dir, 'data.sample_submission': Path(cfg.data.raw_dir)/cfg.data.sample_submission}
 
+CLUSTER_PREDICTORS: dict = {}      # 'dask' -> predict_dask, registered when smadex_ltv.distributed is imported
+
 def submission_path(cfg: Config, run_name: str | None = None) -> Path:
     "`inference.output` when set, else `data.submissions_dir/<run>.csv`: one submission per trained run, named after it."
     return Path(cfg.inference.output) if cfg.inference.output else Path(cfg.data.submissions_dir)/f'{run_name or cfg.name}.csv'
@@ -389,10 +392,10 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     check_window_ids(dl, 'test', f'the test window under {dl.raw_dir}', **window)   # the whole window, before any model runs
     w = workers or _workers(cfg, total, chunk_size, limit_rows)
     progress = cfg.inference.show_progress if progress is None else progress
-    if client is not None:
-        from smadex_ltv.distributed import predict_dask
+    if client is not None:                    # the cluster's predictor is registered by smadex_ltv.distributed (a layer above)
+        if 'dask' not in CLUSTER_PREDICTORS: raise RuntimeError('predicting on a cluster needs smadex_ltv.distributed: import it first')
         w = len(client.nthreads())
-        stream = predict_dask(self, client, dl, 'test', cfg.inference.batch_size, progress, ('pred_rmsle',), **window)
+        stream = CLUSTER_PREDICTORS['dask'](self, client, dl, 'test', cfg.inference.batch_size, progress, ('pred_rmsle',), **window)
     else: stream = (self.predict_parallel(dl, 'test', chunk_size, cfg.inference.batch_size, w, progress, ('pred_rmsle',), **window) if w > 1
               else self.predict_chunks(dl, 'test', chunk_size, cfg.inference.batch_size, progress, ('pred_rmsle',), **window))
     n, t0 = 0, time.perf_counter()
