@@ -16,9 +16,9 @@ from . import metrics as M, plots
 
 # %% auto #0
 __all__ = ['DATA', 'SEGMENT_COLUMNS', 'APP_SCRIPT', 'smadex_dashboard_main', 'list_runs', 'partition_names', 'load_slice',
-           'slice_predictions', 'run_config', 'heldout_slice', 'run_info', 'segment_values', 'filter_segment',
-           'forecast_totals', 'headline', 'by_segment', 'explain_row', 'category_name', 'importance_models', 'app',
-           'dashboard_command', 'smadex_dashboard']
+           'slice_predictions', 'run_config', 'plan_slice', 'heldout_slice', 'config_differences', 'run_info',
+           'segment_values', 'filter_segment', 'forecast_totals', 'headline', 'by_segment', 'explain_row',
+           'category_name', 'importance_models', 'app', 'dashboard_command', 'smadex_dashboard']
 
 # %% ../nbs/15_dashboard.ipynb #43d40750
 def list_runs(models_dir) -> list:
@@ -60,31 +60,42 @@ def run_config(folder, cfg: Config) -> Config:
                                      'data.sample_submission', 'data.on_bad_partition')})
     return Config(unflatten(flat), man.get('config_name') or 'run')
 
-def heldout_slice(run_cfg: Config, rows: int, seed: int = 0, with_total: bool = False) -> pa.Table:
-    """At most `rows` of the run's validation rows: its split plan rebuilt from its config (`plan_split`, the rows its
-    report scores), a seeded uniform sample of them; only the partitions holding a sampled row are read. `with_total`:
-    (table, how many validation rows the run holds out)."""
+def plan_slice(run_cfg: Config, rows: int, side: int = 1, start=None, end=None, seed: int = 0, with_total: bool = False):
+    """At most `rows` of one side of the run's split plan, rebuilt from its config (`plan_split`): `side` 1, the
+    validation rows its report scores; 0, the rows its models were fitted on. A seeded uniform sample, restricted to the
+    partitions in [start, end]; only the partitions holding a sampled row are read. `with_total`: (table, how many rows
+    of that side the window holds)."""
     from smadex_ltv.pipeline import plan_split
     dl = DataLoader.from_config(run_cfg)
-    got, pos, total = [], 0, 0
+    inside = lambda name: (start is None or name >= start) and (end is None or name <= end)
+    got, total, rng = [], 0, np.random.default_rng(seed)
     for w, a in plan_split(run_cfg, dl):
-        val = np.nonzero(a == 1)[0]
-        total += len(val)
-        if len(val) > rows: val = np.sort(np.random.default_rng(seed).choice(val, rows, replace=False))
-        for p in dl.partitions('train', w['start'], w['end'], w['max_partitions']):
-            m = dl._mask(p, p.num_rows, w['frac'])
-            n = p.num_rows if m is None else int(m.sum())
-            take = val[(val >= pos) & (val < pos + n)] - pos
-            pos += n
+        parts = dl.partitions('train', w['start'], w['end'], w['max_partitions'])
+        n = [p.num_rows if (m := dl._mask(p, p.num_rows, w['frac'])) is None else int(m.sum()) for p in parts]
+        ok = np.repeat([inside(p.name) for p in parts], n)
+        cand = np.nonzero((a == side) & ok)[0]
+        total += len(cand)
+        if len(cand) > rows: cand = np.sort(rng.choice(cand, rows, replace=False))
+        for p, lo, k in zip(parts, np.r_[0, np.cumsum(n)[:-1]], n):
+            take = cand[(cand >= lo) & (cand < lo + k)] - lo
             if len(take): got.append(dl.read_partition(p, 'train', frac=w['frac']).take(pa.array(take)))
-        pos = 0
-    if not got: raise ValueError('the run holds out no validation rows in this data')
+    if not got: raise ValueError(f"the run has no {'validation' if side else 'training'} rows in this window of the data")
     t = pa.concat_tables(got)
-    t = t.slice(0, rows) if t.num_rows > rows else t
+    t = t.take(np.sort(rng.choice(t.num_rows, rows, replace=False))) if t.num_rows > rows else t
     return (t, total) if with_total else t
+
+def heldout_slice(run_cfg: Config, rows: int, seed: int = 0, with_total: bool = False):
+    "At most `rows` of the run's validation rows (`plan_slice` side 1): the rows its report scores."
+    return plan_slice(run_cfg, rows, 1, seed=seed, with_total=with_total)
 
 
 # %% ../nbs/15_dashboard.ipynb #d39e6eb6
+def config_differences(a, b) -> list:
+    "The config keys whose values differ between two runs' manifests, as `key: A -> B` (output folders left out)."
+    fa, fb = (flatten(json.loads((Path(f)/'manifest.json').read_text())['config']) for f in (a, b))
+    skip = ('data.models_dir', 'data.logs_dir', 'data.reports_dir', 'data.processed_dir', 'data.submissions_dir')
+    return [f'{k}: {fa.get(k)!r} -> {fb.get(k)!r}' for k in sorted(set(fa) | set(fb)) if k not in skip and fa.get(k) != fb.get(k)]
+
 def run_info(folder, reports_dir=None) -> pd.Series:
     "What an analyst asks of a run first: when it was trained, on which window and rows, with which config."
     folder = Path(folder)
@@ -118,10 +129,11 @@ def filter_segment(P: pd.DataFrame, t: pa.Table, col: str, value, others: tuple 
     sub = lambda D: None if D is None else D.iloc[idx].reset_index(drop=True)
     return (sub(P), t.take(pa.array(idx)), *(sub(o) for o in others))
 
-def forecast_totals(P: pd.DataFrame, col: str, window_rows: int, top: int = 15) -> pd.DataFrame:
+def forecast_totals(P: pd.DataFrame, col: str, scale: float = 1.0, top: int = 15) -> pd.DataFrame:
     """Per value of `col`: sampled rows, expected buyers and forecast revenue (Σ pred_expected) in the sample, and both
-    scaled to the whole window (the sample is uniform: × window rows / sampled rows). What a planner reads."""
-    k = window_rows / max(len(P), 1)
+    scaled to the whole window: × `scale`, the window's rows per sampled row (the sample is uniform, so one factor holds
+    for every segment, and for a filtered slice too). What a planner reads."""
+    k = scale
     g = P.assign(seg=P[col].astype(str)).groupby('seg').agg(rows=('pred_expected', 'size'), buyers=('p_buyer', 'sum'),
                                                            revenue=('pred_expected', 'sum'))
     g['window buyers'], g['window revenue'] = g.buyers * k, g.revenue * k
@@ -205,10 +217,13 @@ def _png(fig) -> bytes:
     import io
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=90); return buf.getvalue()
 
-def _scatter(x, y, xlabel, ylabel, logy=True):
+def _scatter(x, y, xlabel, ylabel, title='', logy=True, diag=False):
     fig, (ax,) = plots._fig(w=5.5, h=4)
-    ax.scatter(x, np.log1p(np.maximum(y, 0)) if logy else y, s=4, alpha=0.4)
-    ax.set(xlabel=xlabel, ylabel=ylabel)
+    v = np.log1p(np.maximum(y, 0)) if logy else y
+    ax.scatter(x, v, s=4, alpha=0.4)
+    if diag:
+        hi = float(max(np.max(x), np.max(v), 1e-9)); ax.plot([0, hi], [0, hi], 'k:', lw=1)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return fig
 
 # %% ../nbs/15_dashboard.ipynb #b21d2f62
@@ -221,7 +236,8 @@ def _sidebar(st, cfg, run):
     if not runs:
         st.info(f'No trained model under {cfg.data.models_dir}/: train one with `smadex_train` (or `smadex_run`), then reload.')
         return None
-    run = st.sidebar.selectbox('Trained run', runs, index=runs.index(run) if run in runs else 0)
+    run = run if run in runs else cfg.name if cfg.name in runs else runs[0]     # asked for, else the config's own run, else the newest
+    run = st.sidebar.selectbox('Trained run', runs, index=runs.index(run))
     other = st.sidebar.selectbox('Compare with', ['(none)'] + [r for r in runs if r != run])
     data = st.sidebar.radio('Data', list(DATA), format_func=DATA.get,
                             help='validation: the rows the run held out, which its report scores; train: rows the models '
@@ -243,8 +259,9 @@ def _slice(st, cfg, ch, fp, fp_other):
     "(table, predictions, the other run's predictions or None, rows in the window) of the choice; None after an error shown."
     folder = Path(cfg.data.models_dir)/ch['run']
     try:
-        if ch['data'] == 'validation':
-            t, total = heldout_slice(run_config(folder, cfg), ch['rows'], with_total=True)
+        if ch['data'] in ('validation', 'train'):          # the run's own split: held-out rows, or the rows it was fitted on
+            t, total = plan_slice(run_config(folder, cfg), ch['rows'], int(ch['data'] == 'validation'), ch['start'], ch['end'],
+                                  with_total=True)
         else:
             t = load_slice(cfg, ch['split'], ch['start'], ch['end'], ch['rows'])
             total = sum(p.num_rows for p in DataLoader.from_config(cfg).partitions(ch['split'], ch['start'], ch['end']))
@@ -261,6 +278,9 @@ def _about(st, cfg, ch):
     runs = [ch['run']] + ([ch['other']] if ch['other'] else [])
     info = pd.concat([run_info(Path(cfg.data.models_dir)/r, cfg.data.reports_dir) for r in runs], axis=1)
     with st.expander('About the run' + ('s' if len(runs) > 1 else ''), expanded=False): st.table(info.astype(str))
+    if ch['other']:
+        diff = config_differences(Path(cfg.data.models_dir)/ch['run'], Path(cfg.data.models_dir)/ch['other'])
+        st.caption(f"{ch['other']} differs from {ch['run']} in: " + (', '.join(diff[:12]) + (' ...' if len(diff) > 12 else '') if diff else 'no config key'))
     if ch['other'] and ch['data'] == 'validation':
         plan = lambda r: {k: v for k, v in flatten(json.loads((Path(cfg.data.models_dir)/r/'manifest.json').read_text())['config']).items()
                           if k == 'seed' or k.startswith(('training.split', 'training.sampling', 'data.train_', 'data.val_', 'data.model_'))}
@@ -268,37 +288,48 @@ def _about(st, cfg, ch):
             st.warning(f"{ch['other']} was split otherwise than {ch['run']}: some of these held-out rows may be in its training rows")
 
 def _scores(st, P, Q, ch):
-    "The headline of a labelled slice, both runs side by side, beside the oracle and the constant."
+    "The headline of a labelled slice, both runs side by side, beside the oracle and the constant, with what it rests on."
     H = headline(P).rename(index={'pipeline': ch['run']})
     if Q is not None: H = pd.concat([H.iloc[:1], headline(Q).iloc[:1].rename(index={'pipeline': ch['other']}), H.iloc[1:]])
     st.subheader('Headline' + (' (in-sample: these rows trained the model)' if ch['data'] == 'train' else ''))
     st.table(H.style.format('{:.4f}', na_rep='–'))
+    payers = int((P.actual > 0).sum())
+    st.caption(f"Scored on {len(P):,} rows, {payers:,} of them with revenue. constant: the best single value for these rows, "
+               f"fitted on their own labels; oracle (synthetic data): the generator's exact expected values, the limit on average "
+               f"over many rows, not on every slice.")
+    if payers < 30: st.warning(f'Only {payers} rows with revenue: on so few, these figures are mostly noise (widen the window, the sample or the segment).')
+    if Q is not None and np.allclose(P.pred_rmsle, Q.pred_rmsle) and np.allclose(P.pred_expected, Q.pred_expected):
+        st.info(f"{ch['run']} and {ch['other']} give the same predictions on these rows.")
 
 def _panels(st, P, ch):
     "The figures of the slice."
     a, b = st.columns(2)
-    a.image(_png(_scatter(P.p_buyer, P.pred_expected, 'P(buyer d7)', 'log1p forecast (pred_expected)')))
+    a.image(_png(_scatter(P.p_buyer, P.pred_expected, 'P(buyer d7)', 'log1p forecast (pred_expected)', 'The two stages: buyer probability and forecast')))
     if 'actual' in P:
-        b.image(_png(_scatter(np.log1p(P.pred_rmsle), P.actual, 'log1p pred_rmsle', 'log1p actual revenue d7')))
+        b.image(_png(_scatter(np.log1p(P.pred_rmsle), P.actual, 'log1p pred_rmsle', 'log1p actual revenue d7', 'Forecast against actual (y = x dotted)', diag=True)))
         ref = {'oracle': P.oracle} if 'oracle' in P else {}
         a.image(_png(plots.plot_calibration(P.actual, {'pipeline': P.pred_expected, **ref})))
         b.image(_png(plots.plot_lift(P.actual, {'pipeline': P.pred_rmsle, **ref})))
 
-def _body(st, cfg, fp, t, P, Q, ch, total, value):
+def _body(st, cfg, fp, t, P, Q, ch, total, value, scale):
     what = {'validation': f"held-out validation rows of {ch['run']}", 'train': 'train rows (in-sample)', 'test': 'test rows'}[ch['data']]
     st.caption(f"{len(P):,} {what}" + (f" (of {total:,})" if total else '') + f", {t[PARTITION_KEY][0]} .. {t[PARTITION_KEY][-1]}"
                + (f"; {ch['seg']} = {value}" if value is not None else ''))
     _about(st, cfg, ch)
     if 'actual' in P: _scores(st, P, Q, ch)
-    st.download_button('Download these predictions (CSV)', P.to_csv(index=False).encode(), file_name=f"{ch['run']}_{ch['data']}.csv",
-                       mime='text/csv')
+    D = P if Q is None else P.assign(**{f"{ch['other']}_{c}": Q[c].to_numpy() for c in ('pred_rmsle', 'pred_expected', 'p_buyer')})
+    name = '_'.join([ch['run'], ch['data']] + ([f"{ch['seg']}-{value}"] if value is not None else []))
+    st.download_button('Download these predictions (CSV)', D.to_csv(index=False).encode(), file_name=f'{name}.csv', mime='text/csv')
     _panels(st, P, ch)
+    n_seg = P[ch['seg']].astype(str).nunique()
+    cut = f" (the {min(n_seg, 10 if 'actual' in P else 15)} largest of {n_seg})" if n_seg > (10 if 'actual' in P else 15) else ''
     if 'actual' in P:
-        st.subheader(f"By {ch['seg']}"); st.table(by_segment(P, ch['seg']).style.format({'rows': '{:,.0f}', 'actual': '{:.3f}', 'predicted': '{:.3f}', 'calibration': '{:.3f}', 'RMSLE': '{:.4f}'}, na_rep='–'))
+        st.subheader(f"By {ch['seg']}{cut}"); st.table(by_segment(P, ch['seg']).style.format({'rows': '{:,.0f}', 'actual': '{:.3f}', 'predicted': '{:.3f}', 'calibration': '{:.3f}', 'RMSLE': '{:.4f}'}, na_rep='–'))
     else:
-        st.subheader(f"Forecast totals by {ch['seg']}")
-        st.table(forecast_totals(P, ch['seg'], total or len(P)).style.format({'rows': '{:,.0f}', 'buyers': '{:,.1f}', 'revenue': '{:,.2f}', 'window buyers': '{:,.0f}', 'window revenue': '{:,.0f}', 'share': '{:.1%}'}))
-    st.subheader('Feature importance (gain), stages 1-3')
+        st.subheader(f"Forecast totals by {ch['seg']}{cut}")
+        st.table(forecast_totals(P, ch['seg'], scale).style.format({'rows': '{:,.0f}', 'buyers': '{:,.1f}', 'revenue': '{:,.2f}', 'window buyers': '{:,.1f}', 'window revenue': '{:,.0f}', 'share': '{:.1%}'}))
+        st.caption(f'Window figures: the sample × {scale:,.2f} (the window holds {scale:,.2f} rows per sampled row).')
+    st.subheader('Feature importance (gain), stages 1-3: the whole model, not this slice')
     st.image(_png(plots.plot_importance(importance_models(fp))))
     st.subheader('One row explained')
     i = st.number_input('Row of the slice', 0, len(P) - 1, 0)
@@ -323,10 +354,11 @@ def app():
     got = _slice(st, cfg, ch, fp, fo)
     if got is None: return
     t, P, Q, total = got
+    scale = (total or len(P)) / max(len(P), 1)          # window rows per sampled row, before any segment filter
     value = st.sidebar.selectbox(f"{ch['seg']} value", ['(all)'] + segment_values(P, ch['seg']))
     value = None if value == '(all)' else value
     P, t, Q = filter_segment(P, t, ch['seg'], value, (Q,))
-    _body(st, cfg, fp, t, P, Q, ch, total, value)
+    _body(st, cfg, fp, t, P, Q, ch, total, value, scale)
 
 
 # %% ../nbs/15_dashboard.ipynb #132a8014

@@ -662,8 +662,9 @@ def figures(self: TrainingPipeline) -> dict:
     e = self.ensemble
     models = {'stage 1 buyer_d7': e.s1_.boosters['buyer_d7'], 'stage 2 revenue d7': e.s2_.boosters['iap_revenue_d7'],
               **{f'stage 3 base {k}': b for k, b in e.bases_.items() if hasattr(b, 'feature_importance')}}
-    curves = {f'stage 1 {h}': b.curves_ for h, b in e.s1_.boosters.items() if getattr(b, 'curves_', None)}
-    curves.update({f'stage 2 {h}': b.curves_ for h, b in e.s2_.boosters.items() if getattr(b, 'curves_', None)})
+    kept = lambda b: getattr(b, 'curves_', None) and b.best_iteration > 1       # a one-round (constant) model has no curve to read
+    curves = {f'stage 1 {h}': b.curves_ for h, b in e.s1_.boosters.items() if kept(b)}
+    curves.update({f'stage 2 {h}': b.curves_ for h, b in e.s2_.boosters.items() if kept(b)})
     best = {f'stage {s} {h}': b.best_iteration for s, st in ((1, e.s1_), (2, e.s2_)) for h, b in st.boosters.items()}
     return {'calibration': plots.plot_calibration(y, exp), 'lift': plots.plot_lift(y, rank),
             'importance': plots.plot_importance(models), **({'learning': plots.plot_learning(curves, best)} if curves else {})}
@@ -672,7 +673,7 @@ def figures(self: TrainingPipeline) -> dict:
 def figure_names(self: TrainingPipeline) -> list:
     "The names of the figures `figures` draws (learning curves only where a model recorded them)."
     e = self.ensemble
-    curves = any(getattr(b, 'curves_', None) for s in (e.s1_, e.s2_) for b in s.boosters.values())
+    curves = any(getattr(b, 'curves_', None) and b.best_iteration > 1 for s in (e.s1_, e.s2_) for b in s.boosters.values())
     return ['calibration', 'lift', 'importance'] + (['learning'] if curves else [])
 
 
@@ -782,6 +783,7 @@ def prediction_histograms(pred: pd.DataFrame, y: np.ndarray):
         ax[0].hist(np.log1p(np.asarray(v)), bins=bins, histtype='step', label=name, log=True)
     ax[0].set_xlabel('log1p(revenue d7)'); ax[0].legend()
     ax[1].hist(pred.p_buyer, bins=40, log=True); ax[1].set_xlabel('P(buyer_d7)')
+    ax[0].set(title='Validation rows: label and forecasts', ylabel='rows'); ax[1].set(title='Buyer probability', ylabel='rows')
     fig.tight_layout()
     return fig
 

@@ -186,7 +186,7 @@ def plot_calibration(y, preds: dict, n: int = 10) -> Figure:
     ax.plot([floor, hi], [floor, hi], 'k:', lw=1)
     rows = int(next(iter(tabs.values())).rows.iloc[0]) if tabs else 0
     ax.set(xscale='log', yscale='log', xlabel='mean predicted revenue d7 (decile)', ylabel='mean actual revenue d7',
-           title=f'Calibration by decile ({rows:,} rows each; labels: paying rows)')
+           title=f'Calibration by decile ({rows:,} rows each)\nlabels: paying rows; a mean of 0 is drawn at the floor')
     ax.legend(fontsize=8)
     return fig
 
@@ -195,6 +195,9 @@ def plot_lift(y, preds: dict) -> Figure:
     y = np.asarray(y, np.float64)
     fig, (ax,) = _fig(w=5.5, h=4)
     x = np.arange(1, len(y) + 1) / len(y)
+    if y.sum() <= 0:                           # nothing to capture: say so instead of an empty frame
+        ax.text(0.5, 0.5, 'no revenue in these rows', ha='center', va='center', transform=ax.transAxes)
+        ax.set(title='Lift: cumulative revenue'); return fig
     for name, p in preds.items():
         o = np.argsort(-np.asarray(p, np.float64), kind='stable')
         ax.plot(x * 100, np.cumsum(y[o]) / y.sum(), label=name)
