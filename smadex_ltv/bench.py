@@ -795,10 +795,6 @@ from .inference import FastPredictor
 from .data import DataLoader
 
 # %% ../nbs/90_benchmarks.ipynb #9d887ef4
-def _peak_rss_mb() -> float:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
 def featurise_rate(client, cfg: Config) -> dict:
     "Featurising the configured training window on the cluster: rows, seconds, rows/s (the feature state is fitted first, untimed)."
     from distributed import wait
@@ -854,7 +850,7 @@ def distributed_bench(preset: str = 'medium', workers=(1, 2), seed: int = 0, dat
             r = {'featurise': featurise_rate(c, cfg)}
             r['predict'] = {k: v for k, v in fp.predict_test_set(cfg, out=tmp/f'{n}.csv', client=c, progress=False).items()
                             if k in ('rows', 'seconds', 'rows_per_s')}
-            r['worker_peak_rss_mb'] = sorted(round(v, 1) for v in c.run(_peak_rss_mb).values())
+            r['worker_peak_rss_mb'] = sorted(round(v, 1) for v in c.run(peak_rss_mb).values())
             res['runs'][str(n)] = r
         log.info('distributed bench: %d worker(s): %s', n, r)
     n = max(workers)
