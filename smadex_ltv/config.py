@@ -10,69 +10,122 @@ from importlib import resources
 import yaml
 
 # %% auto #0
-__all__ = ['SPEC', 'PARTITION_RE', 'LIMITS', 'RUN_NAME_RE', 'shipped_configs', 'ConfigError', 'valid_partition', 'flatten',
-           'unflatten', 'check_config', 'Config', 'load_config', 'friendly_errors', 'setup_logging', 'peak_rss_mb',
-           'atomic_write', 'atomic_write_text', 'UnsafePathError', 'plain_name', 'member', 'inside', 'check_run_name',
-           'guard_output', 'normalise_argv', 'cli_entry', 'parse_sets', 'spec_table']
+__all__ = ['SPEC', 'PARTITION_RE', 'LIMITS', 'shipped_configs', 'ConfigError', 'valid_partition', 'flatten', 'unflatten',
+           'check_config', 'Config', 'load_config', 'parse_sets', 'spec_table']
 
 # %% ../nbs/00_config.ipynb #0fa71f44
 SPEC: dict[str, tuple[str, str]] = {
     'seed': ('int', 'The one seed: splits, sampling, synthetic data and models all derive from it.'),
-    # data
-    'data.raw_dir': ('str', 'Root of the raw data: holds `train_dir`, `test_dir`, `sample_submission` (and `oracle_dir` for synthetic data). Relative paths are relative to the working directory.'),
+    'data.raw_dir': ('str',
+                     'Root of the raw data: holds `train_dir`, `test_dir`, `sample_submission` (and `oracle_dir` '
+                     'for synthetic data). Relative paths are relative to the working directory.'),
     'data.train_dir': ('str', 'Train partitions under `raw_dir` (`train/train` in the real layout).'),
     'data.test_dir': ('str', 'Test partitions under `raw_dir` (`test/test`).'),
-    'data.oracle_dir': ('str', "The synthetic generator's Bayes-optimal answers under `raw_dir`; absent for real data."),
+    'data.oracle_dir': ('str',
+                        "The synthetic generator's Bayes-optimal answers under `raw_dir`; absent for real data."),
     'data.sample_submission': ('str', '`row_id,iap_revenue_d7` file under `raw_dir` listing every test row.'),
     'data.processed_dir': ('str', 'Feature cache (parquet).'),
     'data.submissions_dir': ('str', 'Where submissions are written when `inference.output` is null: `<run>.csv`.'),
     'data.models_dir': ('str', 'Artifacts folder (models, fitted feature state, manifest).'),
     'data.logs_dir': ('str', 'Log files.'),
     'data.reports_dir': ('str', 'Machine-readable run reports.'),
-    'data.synth_preset': ('enum:tiny|small|medium|full?', 'Synthetic preset generated into `raw_dir` when it holds no partitions; null = never generate (real data only).'),
-    'data.on_bad_partition': ('enum:stop|skip', '`stop`: an unreadable or malformed partition stops the run with an error naming the file and column; `skip`: it is left out, logged, and listed in the report.'),
-    'data.synth_world': ('enum:default|scalar|low_signal|whale|app', 'Label model of the generated data (`WORLDS` in 02_synth); only read when a preset is generated.'),
+    'data.synth_preset': ('enum:tiny|small|medium|full?',
+                          'Synthetic preset generated into `raw_dir` when it holds no partitions; null = never '
+                          'generate (real data only).'),
+    'data.on_bad_partition': ('enum:stop|skip',
+                              '`stop`: an unreadable or malformed partition stops the run with an error naming the '
+                              'file and column; `skip`: it is left out, logged, and listed in the report.'),
+    'data.synth_world': ('enum:default|scalar|low_signal|whale|app',
+                         'Label model of the generated data (`WORLDS` in 02_synth); only read when a preset is '
+                         'generated.'),
     'data.train_start': ('partition?', 'First train partition (inclusive).'),
     'data.train_end': ('partition?', 'Last train partition (inclusive).'),
     'data.val_start': ('partition?', 'First validation partition for the temporal split.'),
     'data.val_end': ('partition?', 'Last validation partition for the temporal split.'),
-    'data.model_start': ('partition?', 'Narrows the train window to the pool the random split draws training and validation rows from (stratified_random only); null = the whole train window.'),
+    'data.model_start': ('partition?',
+                         'Narrows the train window to the pool the random split draws training and validation rows '
+                         'from (stratified_random only); null = the whole train window.'),
     'data.model_end': ('partition?', 'Last partition of that pool; null = train_end.'),
     'data.test_start': ('partition?', 'First test partition.'),
     'data.test_end': ('partition?', 'Last test partition.'),
-    # training
-    'training.split.strategy': ('enum:stratified_random|temporal', '`stratified_random`: a random split stratified on `buyer_d7`; `temporal`: train window vs validation window.'),
+}
+
+# %% ../nbs/00_config.ipynb #edf116bb
+SPEC.update({
+    'training.split.strategy': ('enum:stratified_random|temporal',
+                                '`stratified_random`: a random split stratified on `buyer_d7`; `temporal`: train '
+                                'window vs validation window.'),
     'training.split.val_size': ('float', 'Share of rows held out for validation by the stratified random split.'),
-    'training.sampling.frac': ('float', 'Row fraction kept from every split before anything is materialised (1.0 = all).'),
+    'training.sampling.frac': ('float',
+                               'Row fraction kept from every split before anything is materialised (1.0 = all).'),
     'training.sampling.train_frac': ('float?', 'Row fraction of the train split; overrides `frac` for train.'),
     'training.sampling.val_frac': ('float?', 'Row fraction of the validation split; overrides `frac` for validation.'),
-    'training.sampling.max_train_partitions': ('int?', 'Use at most this many train partitions (evenly spread over the window).'),
+    'training.sampling.max_train_partitions': ('int?',
+                                               'Use at most this many train partitions (evenly spread over the '
+                                               'window).'),
     'training.sampling.max_val_partitions': ('int?', 'Use at most this many validation partitions.'),
-    'training.sampling.fallback_val_rows': ('int', 'When the validation window is empty, hold out this many rows of train (stratified) instead.'),
-    'training.use_chunked_loading': ('bool', 'Iterate partitions in chunks of `chunk_size` rows instead of materialising whole splits.'),
+    'training.sampling.fallback_val_rows': ('int',
+                                            'When the validation window is empty, hold out this many rows of train '
+                                            '(stratified) instead.'),
+    'training.use_chunked_loading': ('bool',
+                                     'Iterate partitions in chunks of `chunk_size` rows instead of materialising '
+                                     'whole splits.'),
     'training.chunk_size': ('int', 'Rows per chunk for chunked loading.'),
     'training.batch_size': ('int', 'Rows per batch for feature building.'),
     'training.n_folds': ('int', 'Folds for out-of-fold predictions (stacking).'),
-    'training.es_size': ('float', 'Share of the training rows kept aside for early stopping and calibration (validation rows are never used).'),
-    'training.feature_fit_rows': ('int', 'Features (vocabularies, group statistics, imputer) are fitted on at most this many training rows (seeded sample).'),
+    'training.es_size': ('float',
+                         'Share of the training rows kept aside for early stopping and calibration (validation rows '
+                         'are never used).'),
+    'training.feature_fit_rows': ('int',
+                                  'Features (vocabularies, group statistics, imputer) are fitted on at most this '
+                                  'many training rows (seeded sample).'),
     'training.n_jobs': ('int?', 'Threads for the learners; null = all cores.'),
-    'training.cache_features': ('bool', 'Cache built features under `processed_dir` (float32 `.npy` blocks, read back memory-mapped).'),
-    'training.distributed.enabled': ('bool', 'Train and predict on a dask.distributed cluster (nbs/16_distributed): `scheduler_address`, or a `LocalCluster` of `n_workers`. `--scheduler ADDRESS` on the command line turns it on.'),
-    'training.distributed.scheduler_address': ('str?', "Address of a running Dask scheduler (`tcp://host:8786`); null = start a `LocalCluster`."),
+    'training.cache_features': ('bool',
+                                'Cache built features under `processed_dir` (float32 `.npy` blocks, read back '
+                                'memory-mapped).'),
+    'training.distributed.enabled': ('bool',
+                                     'Train and predict on a dask.distributed cluster (nbs/16_distributed): '
+                                     '`scheduler_address`, or a `LocalCluster` of `n_workers`. `--scheduler '
+                                     'ADDRESS` on the command line turns it on.'),
+    'training.distributed.scheduler_address': ('str?',
+                                               'Address of a running Dask scheduler (`tcp://host:8786`); null = '
+                                               'start a `LocalCluster`.'),
     'training.distributed.n_workers': ('int', 'Workers of the `LocalCluster` (one process each).'),
-    'training.distributed.threads_per_worker': ('int', 'Threads per `LocalCluster` worker; also the LightGBM threads of each worker.'),
-    'training.distributed.memory_limit': ('str', "Memory limit per `LocalCluster` worker (`auto` = the machine's memory / n_workers, or e.g. `4GB`)."),
-    'training.distributed.max_rounds': ('int', "Boosting rounds of each distributed LightGBM model at most: `lightgbm.dask` has no early stopping, so a model runs min(n_estimators, max_rounds) rounds and keeps the best by its validation curve."),
-    # sampling
+    'training.distributed.threads_per_worker': ('int',
+                                                'Threads per `LocalCluster` worker; also the LightGBM threads of '
+                                                'each worker.'),
+    'training.distributed.memory_limit': ('str',
+                                          "Memory limit per `LocalCluster` worker (`auto` = the machine's memory / "
+                                          'n_workers, or e.g. `4GB`).'),
+    'training.distributed.max_rounds': ('int',
+                                        'Boosting rounds of each distributed LightGBM model at most: '
+                                        '`lightgbm.dask` has no early stopping, so a model runs min(n_estimators, '
+                                        'max_rounds) rounds and keeps the best by its validation curve.'),
+})
+
+# %% ../nbs/00_config.ipynb #9698534f
+SPEC.update({
     'sampling.histos.enabled': ('bool', 'Rebalance training folds with HistOS/HistUS.'),
-    'sampling.histos.method': ('enum:oversample|undersample', 'HistOS (repeat rare targets) or HistUS (drop common ones).'),
+    'sampling.histos.method': ('enum:oversample|undersample',
+                               'HistOS (repeat rare targets) or HistUS (drop common ones).'),
     'sampling.histos.n_bins': ('int', 'Equal-width bins of log1p(revenue) (plus the zero bin).'),
     'sampling.histos.zero_bin': ('bool', 'Put revenue 0 in its own bin.'),
     'sampling.histos.decay': ('float', 'HistOS divides the relevance by this after each repeat (1.02 in the paper).'),
     'sampling.histos.max_repeats': ('int', 'HistOS repeats an example at most this often (40 in the paper).'),
-    # models
-    'models.max_fit_rows': ('int?', 'Above this many fit rows, every LightGBM of stages 1-3 fits on all rows with a non-zero label and a seeded sample of the zeros, weighted by the inverse keep rate (`cap_rows` in 09_buyer; stacking fold models on (k-1)/k of it); early-stopping rows are never sampled. null = every row.'),
-    'models.auto_capacity': ('bool', 'Size every stage-1 and stage-2 LightGBM (leaves, min_data_in_leaf, feature fraction, L2) from the rows and positives it trains on (`capacity` in 09_buyer); the `num_leaves` keys are then upper bounds. Stage 3 keeps its plain LightGBM base at the usual fixed settings.'),
+})
+
+# %% ../nbs/00_config.ipynb #de349f83
+SPEC.update({
+    'models.max_fit_rows': ('int?',
+                            'Above this many fit rows, every LightGBM of stages 1-3 fits on all rows with a '
+                            'non-zero label and a seeded sample of the zeros, weighted by the inverse keep rate '
+                            '(`cap_rows` in 09_buyer; stacking fold models on (k-1)/k of it); early-stopping rows '
+                            'are never sampled. null = every row.'),
+    'models.auto_capacity': ('bool',
+                             'Size every stage-1 and stage-2 LightGBM (leaves, min_data_in_leaf, feature fraction, '
+                             'L2) from the rows and positives it trains on (`capacity` in 09_buyer); the '
+                             '`num_leaves` keys are then upper bounds. Stage 3 keeps its plain LightGBM base at the '
+                             'usual fixed settings.'),
     'models.buyer.horizons': ('list[str]', 'Buyer labels modelled by stage 1, shortest horizon first.'),
     'models.buyer.num_leaves': ('int', 'LightGBM num_leaves.'),
     'models.buyer.learning_rate': ('float', 'LightGBM learning rate.'),
@@ -85,29 +138,58 @@ SPEC: dict[str, tuple[str, str]] = {
     'models.odmn.n_estimators': ('int', 'Maximum boosting rounds.'),
     'models.odmn.early_stopping_rounds': ('int', 'Early stopping patience.'),
     'models.odmn.params': ('dict', 'Further LightGBM parameters, passed through.'),
-    'models.stacking.base_learners': ('list[str]', 'Base learners of stage 3 beside stages 1-2: `lightgbm` (LightGBM on log1p y, every training row) and/or `xgboost` (on at most `base_max_rows` rows).'),
-    'models.stacking.meta_learner': ('enum:auto|nnls', '`auto`: the non-negative blend ships unless a single forecast, the constant, or (by more than `margin`) a LightGBM Huber meta-learner scores better out of fold; `nnls`: the Huber candidate is not tried (faster).'),
-    'models.stacking.margin': ('float', 'Relative out-of-fold RMSLE gain the LightGBM Huber meta-learner needs over the blend to be shipped.'),
-    'models.stacking.huber_alpha': ('float', "Huber loss threshold of the Huber meta-learner candidate."),
-    'models.stacking.n_estimators': ('int', 'Boosting rounds of the meta-learners (the Huber candidate, the Tweedie expected revenue).'),
+})
+
+# %% ../nbs/00_config.ipynb #c3c72827
+SPEC.update({
+    'models.stacking.base_learners': ('list[str]',
+                                      'Base learners of stage 3 beside stages 1-2: `lightgbm` (LightGBM on log1p y, '
+                                      'every training row) and/or `xgboost` (on at most `base_max_rows` rows).'),
+    'models.stacking.meta_learner': ('enum:auto|nnls',
+                                     '`auto`: the non-negative blend ships unless a single forecast, the constant, '
+                                     'or (by more than `margin`) a LightGBM Huber meta-learner scores better out of '
+                                     'fold; `nnls`: the Huber candidate is not tried (faster).'),
+    'models.stacking.margin': ('float',
+                               'Relative out-of-fold RMSLE gain the LightGBM Huber meta-learner needs over the '
+                               'blend to be shipped.'),
+    'models.stacking.huber_alpha': ('float', 'Huber loss threshold of the Huber meta-learner candidate.'),
+    'models.stacking.n_estimators': ('int',
+                                     'Boosting rounds of the meta-learners (the Huber candidate, the Tweedie '
+                                     'expected revenue).'),
     'models.stacking.params': ('dict', 'Further Huber meta-learner parameters, passed through.'),
-    'models.stacking.expected': ('enum:tweedie|smearing', '`pred_expected` from a Tweedie meta-learner (default) or from P(buyer)·expm1(m7) with one smearing factor.'),
-    'models.stacking.base_max_rows': ('int?', 'The `xgboost` base learner is fitted on at most this many rows of each fold (seeded sample); null = all.'),
-    # inference
+    'models.stacking.expected': ('enum:tweedie|smearing',
+                                 '`pred_expected` from a Tweedie meta-learner (default) or from P(buyer)·expm1(m7) '
+                                 'with one smearing factor.'),
+    'models.stacking.base_max_rows': ('int?',
+                                      'The `xgboost` base learner is fitted on at most this many rows of each fold '
+                                      '(seeded sample); null = all.'),
+})
+
+# %% ../nbs/00_config.ipynb #215ef526
+SPEC.update({
     'inference.chunk_size': ('int', 'Rows per chunk when predicting.'),
     'inference.batch_size': ('int', 'Rows per model call.'),
-    'inference.output': ('str?', 'Submission CSV path; null = `data.submissions_dir/<run>.csv` (one file per trained run, named after it).'),
+    'inference.output': ('str?',
+                         'Submission CSV path; null = `data.submissions_dir/<run>.csv` (one file per trained run, '
+                         'named after it).'),
     'inference.clip_min': ('float', 'Predictions are clipped below at this value.'),
     'inference.show_progress': ('bool', 'Show a progress bar.'),
-    'inference.engine': ('enum:auto|lightgbm|lleaves', "Tree inference: LightGBM's own `predict`, or the models compiled to native code by lleaves (same predictions, 2-3x faster; `pip install -e \".[fast]\"`); `auto` = lleaves when installed."),
-    'inference.workers': ('int', 'Processes that predict the test window in parallel, each reading, featurising and predicting whole partitions; 0 = one per CPU core when the window holds more than one chunk.'),
-}
+    'inference.engine': ('enum:auto|lightgbm|lleaves',
+                         "Tree inference: LightGBM's own `predict`, or the models compiled to native code by "
+                         'lleaves (same predictions, 2-3x faster; `pip install -e ".[fast]"`); `auto` = lleaves '
+                         'when installed.'),
+    'inference.workers': ('int',
+                          'Processes that predict the test window in parallel, each reading, featurising and '
+                          'predicting whole partitions; 0 = one per CPU core when the window holds more than one '
+                          'chunk.'),
+})
 
 # %% ../nbs/00_config.ipynb #690c5742
 def _config_dir() -> Path:
     "Folder of the shipped YAML configs (inside the installed package)."
     return Path(str(resources.files('smadex_ltv')/'configs'))
 
+# %% ../nbs/00_config.ipynb #64665303
 def shipped_configs() -> list[str]:
     "Names of the configs shipped with the package."
     return sorted(p.stem for p in _config_dir().glob('*.yaml'))
@@ -116,6 +198,7 @@ def shipped_configs() -> list[str]:
 class ConfigError(ValueError):
     "A config that does not match `SPEC`; the message lists every problem."
 
+# %% ../nbs/00_config.ipynb #cf1f9e68
 PARTITION_RE = re.compile(r'^\d{4}-\d{2}-\d{2}-\d{2}-00$')
 
 def valid_partition(v) -> bool:
@@ -126,6 +209,7 @@ def valid_partition(v) -> bool:
     except ValueError: return False
     return True
 
+# %% ../nbs/00_config.ipynb #db06e2fe
 def flatten(d: dict, prefix: str = '') -> dict:
     "Nested dict -> {dotted.key: value}; free-form `dict` keys of SPEC are kept whole."
     out = {}
@@ -135,6 +219,7 @@ def flatten(d: dict, prefix: str = '') -> dict:
         else: out[key] = v
     return out
 
+# %% ../nbs/00_config.ipynb #ff3a87c1
 def unflatten(flat: dict) -> dict:
     "{dotted.key: value} -> nested dict."
     out: dict = {}
@@ -145,6 +230,7 @@ def unflatten(flat: dict) -> dict:
         d[leaf] = copy.deepcopy(v)
     return out
 
+# %% ../nbs/00_config.ipynb #0e5b53d1
 def _type_ok(typ: str, v) -> bool:
     if typ.endswith('?'):
         if v is None: return True
@@ -159,6 +245,7 @@ def _type_ok(typ: str, v) -> bool:
     if typ.startswith('enum:'): return v in typ[5:].split('|')
     raise ValueError(f'unknown SPEC type {typ!r}')
 
+# %% ../nbs/00_config.ipynb #78aa9e09
 def _describe(typ: str) -> str:
     null = ' or null' if typ.endswith('?') else ''
     t = typ.rstrip('?')
@@ -166,10 +253,12 @@ def _describe(typ: str) -> str:
     if t == 'partition': return "a partition name 'YYYY-MM-DD-HH-00' (quoted or not)" + null
     return t + null
 
+# %% ../nbs/00_config.ipynb #e1674a68
 _pos, _frac = (lambda v: v >= 1, 'at least 1'), (lambda v: 0 < v <= 1, 'in (0, 1]')
 LIMITS: dict = {       # values a type alone cannot refuse: checked when the config loads, before any work
     'training.n_folds': (lambda v: v >= 2, 'at least 2 (out-of-fold stacking needs two folds)'),
-    'training.split.val_size': (lambda v: 0 < v < 1, 'in (0, 1)'), 'training.es_size': (lambda v: 0 < v < 1, 'in (0, 1)'),
+    'training.split.val_size': (lambda v: 0 < v < 1, 'in (0, 1)'),
+    'training.es_size': (lambda v: 0 < v < 1, 'in (0, 1)'),
     'training.sampling.frac': _frac, 'training.sampling.train_frac': _frac, 'training.sampling.val_frac': _frac,
     'training.sampling.fallback_val_rows': (lambda v: v >= 0, 'at least 0'),
     'inference.workers': (lambda v: v >= 0, 'at least 0 (0 = one per core)'),
@@ -184,10 +273,12 @@ LIMITS: dict = {       # values a type alone cannot refuse: checked when the con
                          'training.distributed.n_workers', 'training.distributed.threads_per_worker',
                          'training.distributed.max_rounds', 'sampling.histos.n_bins', 'sampling.histos.max_repeats',
                          'models.max_fit_rows', 'models.buyer.n_estimators', 'models.buyer.early_stopping_rounds',
-                         'models.odmn.n_estimators', 'models.odmn.early_stopping_rounds', 'models.stacking.n_estimators',
-                         'models.stacking.base_max_rows', 'inference.chunk_size', 'inference.batch_size')},
+                         'models.odmn.n_estimators', 'models.odmn.early_stopping_rounds',
+                         'models.stacking.n_estimators', 'models.stacking.base_max_rows', 'inference.chunk_size',
+                         'inference.batch_size')},
 }
 
+# %% ../nbs/00_config.ipynb #cf6fb28f
 def check_config(flat: dict, source: str = 'config') -> list[str]:
     """Every problem of a flattened config: unknown keys (with the nearest valid key), wrong types, missing keys, values
     outside `LIMITS`, windows that end before they start."""
@@ -225,7 +316,8 @@ class Config:
         try: v = self._d[k]
         except KeyError:
             near = difflib.get_close_matches(k, list(self._d), n=1)
-            raise AttributeError(f"config has no key '{self._prefix}{k}'" + (f"; did you mean '{self._prefix}{near[0]}'?" if near else '')) from None
+            raise AttributeError(f"config has no key '{self._prefix}{k}'"
+                                 + (f"; did you mean '{self._prefix}{near[0]}'?" if near else '')) from None
         key = self._prefix + k
         if isinstance(v, dict) and SPEC.get(key, ('',))[0] != 'dict': return Config(v, self.name, key + '.')
         return copy.deepcopy(v) if isinstance(v, (dict, list)) else v
@@ -248,10 +340,12 @@ class Config:
         src.update({k: (top, 'replace()') for k in dotted})
         return Config(unflatten(flat), self.name, sources=src if self._sources is not None else None)
     def source(self, dotted: str) -> str | None:
-        "Where a key's value was set: a shipped config's name, a YAML path, 'overrides' (`--set`), or None when unknown."
+        """Where a key's value was set: a shipped config's name, a YAML path, 'overrides' (`--set`), or None when
+        unknown."""
         return (self._sources or {}).get(dotted, (None, None))[1]
     def set_after(self, a: str, b: str) -> bool:
-        "Whether key `a` was set by the same layer as key `b` or by one above it (`--set` above the YAML above its base)."
+        """Whether key `a` was set by the same layer as key `b` or by one above it (`--set` above the YAML above its
+        base)."""
         if self._sources is None: return True
         return self._sources.get(a, (-1, ''))[0] >= self._sources.get(b, (-1, ''))[0]
     def hash(self) -> str:
@@ -272,6 +366,7 @@ def _resolve(name_or_path) -> Path:
     raise FileNotFoundError(f"no config named {name_or_path!r}: shipped configs are {shipped_configs()}"
                             + (f"; did you mean {near[0]!r}?" if near else '') + ', or give a path to a .yaml file')
 
+# %% ../nbs/00_config.ipynb #7c045fe0
 def _read_yaml(path: Path) -> dict:
     try: d = yaml.safe_load(path.read_text(encoding='utf-8'))
     except yaml.YAMLError as e: raise ConfigError(f'{path}: not valid YAML: {e}') from None
@@ -279,13 +374,16 @@ def _read_yaml(path: Path) -> dict:
     if not isinstance(d, dict): raise ConfigError(f'{path}: the top level must be a mapping, got {type(d).__name__}')
     return d
 
+# %% ../nbs/00_config.ipynb #20fb87f8
 def _merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and SPEC.get(k, ('',))[0] != 'dict': out[k] = _merge(out[k], v)
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and SPEC.get(k, ('',))[0] != 'dict':
+            out[k] = _merge(out[k], v)
         else: out[k] = copy.deepcopy(v)
     return out
 
+# %% ../nbs/00_config.ipynb #1be1d57f
 def _normalise(flat: dict) -> dict:
     import datetime as _dt
     for k, v in flat.items():
@@ -293,10 +391,12 @@ def _normalise(flat: dict) -> dict:
             flat[k] = v.strftime('%Y-%m-%d-%H-00') if isinstance(v, _dt.datetime) else v.strftime('%Y-%m-%d-00-00')
     return flat
 
+# %% ../nbs/00_config.ipynb #489807b8
 def _label(path: Path) -> str:
     "A layer's name: a shipped config by its name, a user's file by its path."
     return path.stem if path.resolve().parent == _config_dir().resolve() else str(path)
 
+# %% ../nbs/00_config.ipynb #dfb1d9a8
 def _load_raw(name_or_path, seen: tuple = ()) -> tuple[dict, str, list]:
     "(merged dict, resolved path, [(layer name, its own flat keys)] from the base up)."
     path = _resolve(name_or_path)
@@ -304,12 +404,14 @@ def _load_raw(name_or_path, seen: tuple = ()) -> tuple[dict, str, list]:
     if key in seen: raise ConfigError(f'config base cycle: {" -> ".join(seen + (key,))}')
     d = _read_yaml(path)
     base = d.pop('base', None if path.resolve() == (_config_dir()/'default.yaml').resolve() else 'default')
-    if base is not None and not isinstance(base, str): raise ConfigError(f"{path}: 'base' must be a config name or a path, got {base!r}")
+    if base is not None and not isinstance(base, str):
+        raise ConfigError(f"{path}: 'base' must be a config name or a path, got {base!r}")
     layer = (_label(path), flatten(d))
     if base is None: return d, key, [layer]
     bd, _, layers = _load_raw(base, seen + (key,))
     return _merge(bd, d), key, layers + [layer]
 
+# %% ../nbs/00_config.ipynb #d07739fb
 def _sources(layers: list, overrides: dict) -> dict:
     "dotted key -> (rank, layer name) of the last layer that set it; the overrides rank above every file."
     out = {}
@@ -317,9 +419,10 @@ def _sources(layers: list, overrides: dict) -> dict:
         out.update({k: (r, name) for k in flat})
     return out
 
+# %% ../nbs/00_config.ipynb #063d8de9
 def load_config(name_or_path='default', **overrides) -> Config:
-    """Load a shipped config by name or a YAML file by path, fill it from its base, validate it. `overrides` are dotted keys.
-    A `Config` passes through (with the overrides applied)."""
+    """Load a shipped config by name or a YAML file by path, fill it from its base, validate it. `overrides` are
+    dotted keys. A `Config` passes through (with the overrides applied)."""
     if isinstance(name_or_path, Config): return name_or_path.replace(**overrides) if overrides else name_or_path
     d, src, layers = _load_raw(name_or_path)
     flat = _normalise(flatten(d))
@@ -328,145 +431,6 @@ def load_config(name_or_path='default', **overrides) -> Config:
     if probs: raise ConfigError(f'{len(probs)} problem(s) in config {name_or_path}:\n  ' + '\n  '.join(probs))
     return Config(unflatten(flat), Path(str(name_or_path)).stem, sources=_sources(layers, overrides))
 
-# %% ../nbs/00_config.ipynb #7c63df47
-import os as _os, sys as _sys
-from contextlib import contextmanager
-
-@contextmanager
-def friendly_errors(name: str):
-    """Turn the library's input errors (and the operating system's: a full disk, a read-only folder) into one clear line on
-    stderr and exit status 2. `SMADEX_DEBUG=1` shows the traceback instead."""
-    try: yield
-    except (ValueError, KeyError, OSError) as e:      # OSError: a missing file, a full disk, a read-only folder...
-        if _os.environ.get('SMADEX_DEBUG'): raise
-        print(f'{name}: error: {e}', file=_sys.stderr)
-        raise SystemExit(2)
-
-# %% ../nbs/00_config.ipynb #1b7401b6
-def setup_logging(level: str = 'INFO'):
-    "Log the library's `smadex_ltv` logger to stderr with timestamps (the handler is added once per process)."
-    import logging
-    lg = logging.getLogger('smadex_ltv')
-    if not lg.handlers:
-        h = logging.StreamHandler(_sys.stderr)
-        h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
-        lg.addHandler(h)
-    lg.setLevel(level)
-
-def peak_rss_mb() -> float:
-    "This process's peak resident memory (VmHWM), MB."
-    try: return int(re.search(r'VmHWM:\s+(\d+)', Path('/proc/self/status').read_text()).group(1)) / 1024
-    except (OSError, AttributeError):
-        import resource; return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-# %% ../nbs/00_config.ipynb #c98bb51c
-def atomic_write(path, write) -> Path:
-    """Call `write(tmp)` on a temporary name beside `path` (same folder, so the rename is atomic), then rename it into
-    place: a reader, or a crash, sees the old file or the new one, never half of one. Returns `path`."""
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{_os.getpid()}.tmp')
-    try:
-        write(tmp); _os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-    return path
-
-def atomic_write_text(path, text: str) -> Path:
-    "`atomic_write` of a text file."
-    return atomic_write(path, lambda p: p.write_text(text))
-
-# %% ../nbs/00_config.ipynb #d1d8b49a
-from pathlib import PurePosixPath
-import stat as _stat
-
-class UnsafePathError(ValueError):
-    "A name or path that would make the project read or write outside where it belongs; the message names it."
-
-def plain_name(name, what: str = 'name') -> str:
-    """`name` when it is a plain relative name inside a folder: a non-empty string, not absolute, no `..` or `.` part,
-    no `~`, backslash or NUL. Checked on the string alone: nothing on disk is touched."""
-    if not isinstance(name, str) or not name or '\x00' in name or '\\' in name or name.startswith('~'):
-        raise UnsafePathError(f'{what} {name!r} is not a plain relative name')
-    if PurePosixPath(name).is_absolute() or any(part in ('', '.', '..') for part in name.split('/')):
-        raise UnsafePathError(f"{what} {name!r} is not a plain relative name inside its folder (no absolute path, no '..')")
-    return name
-
-def member(folder, name, what: str = 'file') -> Path:
-    """`folder/name` for a `plain_name` that is a regular file (not a symlink, a device or a folder) whose every folder on
-    the way stays inside `folder`; `UnsafePathError` naming it otherwise. Only `lstat` is called: nothing is opened."""
-    folder = Path(folder)
-    p = folder/plain_name(name, what)
-    try: st = p.lstat()
-    except FileNotFoundError: raise UnsafePathError(f'{what} {name!r} is missing from {folder}') from None
-    if _stat.S_ISLNK(st.st_mode): raise UnsafePathError(f'{what} {name!r} in {folder} is a symlink: refusing to follow it')
-    if not _stat.S_ISREG(st.st_mode): raise UnsafePathError(f'{what} {name!r} in {folder} is not a regular file')
-    if not p.resolve().is_relative_to(folder.resolve()):
-        raise UnsafePathError(f'{what} {name!r} leads outside {folder} (through a symlinked folder)')
-    return p
-
-def inside(path, root) -> bool:
-    "Whether `path` is `root` or lies under it, symlinks resolved (neither needs to exist)."
-    return Path(path).resolve().is_relative_to(Path(root).resolve())
-
-
-# %% ../nbs/00_config.ipynb #f29fc505
-RUN_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$')
-
-def check_run_name(name) -> str:
-    """A run name is one plain folder name of letters, digits, `.`, `_` and `-`, starting with a letter or digit: it names
-    `models_dir/<run>`, `reports_dir/<run>.json` and `logs_dir/train_<run>.log`."""
-    plain_name(name, 'run name')
-    if not RUN_NAME_RE.match(name):
-        raise UnsafePathError(f"run name {name!r} must be one plain folder name: letters, digits, '.', '_', '-', starting "
-                              f"with a letter or digit (no '/', no space, not hidden)")
-    return name
-
-def guard_output(path, protected: dict | None = None, header=None, what: str = 'output', follow: bool = True) -> Path:
-    """`path` as a file this project may write: not a folder, not inside a `protected` folder or equal to a protected file
-    ({name: path}, e.g. the raw data and the sample submission), and, when it exists and `header` is given (bytes, or a
-    compiled bytes regex), a file whose start matches it (one this project wrote). `follow=False`: a symlink is refused
-    (for files opened in place, such as a log, whose writer would follow it). `UnsafePathError` naming the path and the
-    reason otherwise; checked before any work is spent."""
-    p = Path(path)
-    if p.is_dir(): raise UnsafePathError(f'{what} {p} is a folder: give the path of a file')
-    if not follow and p.is_symlink(): raise UnsafePathError(f'{what} {p} is a symlink: refusing to write through it')
-    for name, root in (protected or {}).items():
-        if root is not None and inside(p, root):
-            raise UnsafePathError(f'{what} {p} is {name} {root} or inside it: this project never writes into the data it reads')
-    if header is not None and (p.exists() or p.is_symlink()):
-        if not p.is_file(): raise UnsafePathError(f'{what} {p} exists and is not a regular file: refusing to replace it')
-        if p.stat().st_size == 0: return p                      # an empty file: nothing to lose
-        with open(p, 'rb') as fh: head = fh.read(256)
-        ok = head.startswith(header) if isinstance(header, bytes) else bool(header.match(head))
-        if not ok:
-            want = header.decode(errors='replace') if isinstance(header, bytes) else header.pattern.decode(errors='replace')
-            raise UnsafePathError(f'{what} {p} exists and is not a file this project wrote (it does not start with '
-                                  f'{want!r}): refusing to overwrite it; move it or choose another path')
-    return p
-
-
-# %% ../nbs/00_config.ipynb #ca5858c1
-def normalise_argv(argv: list[str]) -> list[str]:
-    "`--train-hours 5` / `--train-hours=5` -> `--train_hours ...`; values and short options untouched."
-    out = []
-    for a in argv:
-        if a.startswith('--') and len(a) > 2:
-            name, eq, val = a[2:].partition('=')
-            a = '--' + name.replace('-', '_') + eq + val
-        out.append(a)
-    return out
-
-def cli_entry(command):
-    "A console-script entry point for a `call_parse` command that also accepts hyphenated options."
-    def main():
-        from fastcore.script import anno_parser
-        f = getattr(command, '__wrapped__', command)
-        args = vars(anno_parser(f).parse_args(normalise_argv(_sys.argv[1:])))
-        args.pop('xtra', None); args.pop('pdb', None)
-        return f(**args)
-    main.__doc__ = command.__doc__
-    return main
-
 # %% ../nbs/00_config.ipynb #ec8550f6
 def parse_sets(sets) -> dict:
     """`--set key=value` arguments -> config overrides; values are read as YAML scalars (`3`, `0.5`, `true`, `null`,
@@ -474,9 +438,12 @@ def parse_sets(sets) -> dict:
     out = {}
     for s in sets or []:
         k, eq, v = str(s).partition('=')
-        if not eq or not k.strip(): raise ConfigError(f"--set {s!r}: expected key=value, e.g. --set training.sampling.frac=0.1")
+        if not eq or not k.strip():
+            raise ConfigError(f"--set {s!r}: expected key=value, e.g. --set training.sampling.frac=0.1")
         try: out[k.strip()] = yaml.safe_load(v) if v.strip() else None
-        except yaml.YAMLError as e: raise ConfigError(f"--set {s!r}: the value is not a plain YAML scalar or list ({str(e).splitlines()[0]})") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--set {s!r}: the value is not a plain YAML scalar or list "
+                              f"({str(e).splitlines()[0]})") from None
     return out
 
 # %% ../nbs/00_config.ipynb #7bb50f61

@@ -11,7 +11,7 @@ import pyarrow.types as pat
 # %% auto #0
 __all__ = ['S', 'I32', 'I64', 'F64', 'MAP_F', 'MAP_I', 'LIST_S', 'MAP_MAP_I', 'GROUPS', 'TRAIN_ORDER', 'COLUMN_GROUP',
            'COLUMN_TYPE', 'LABELS', 'PARTITION_KEY', 'TEST_ORDER', 'NESTED_GROUPS', 'NESTED', 'FEATURES', 'STRING_FIX',
-           'arrow_schema', 'columns_of', 'schema_hash', 'SchemaError', 'types_match', 'validate', 'check']
+           'arrow_schema', 'columns_of', 'schema_hash', 'SchemaError', 'type_kind', 'types_match', 'validate', 'check']
 
 # %% ../nbs/01_schema.ipynb #33c91b65
 S, I32, I64, F64 = pa.string(), pa.int32(), pa.int64(), pa.float64()
@@ -88,18 +88,21 @@ NESTED_GROUPS = ('value_maps', 'timestamp_maps', 'histograms', 'lists', 'maps_of
 NESTED: list[str] = [c for c in TRAIN_ORDER if COLUMN_GROUP[c] in NESTED_GROUPS]
 FEATURES: list[str] = [c for c in TEST_ORDER if c not in ('row_id', PARTITION_KEY)]
 
+# %% ../nbs/01_schema.ipynb #7f034393
 def arrow_schema(split: str = 'train', with_partition: bool = True) -> pa.Schema:
     "The Arrow schema of a `split` ('train' or 'test'); `with_partition=False` gives the columns inside one file."
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     order = TRAIN_ORDER if split == 'train' else TEST_ORDER
     return pa.schema([pa.field(c, COLUMN_TYPE[c]) for c in order if with_partition or c != PARTITION_KEY])
 
+# %% ../nbs/01_schema.ipynb #e184f5fe
 def columns_of(*groups: str) -> list[str]:
     "Columns of the given groups, in on-disk order."
     bad = [g for g in groups if g not in GROUPS]
     if bad: raise KeyError(f'unknown group(s) {bad}; groups are {list(GROUPS)}')
     return [c for c in TRAIN_ORDER if COLUMN_GROUP[c] in groups]
 
+# %% ../nbs/01_schema.ipynb #7aa19cc8
 def schema_hash(split: str = 'train') -> str:
     "A short, stable hash of a split's schema (names, order, types): artifacts record it."
     return hashlib.sha256(str(arrow_schema(split)).encode()).hexdigest()[:16]
@@ -108,31 +111,35 @@ def schema_hash(split: str = 'train') -> str:
 class SchemaError(ValueError):
     "Data that does not match the Smadex schema; the message lists every problem and names the source."
 
+# %% ../nbs/01_schema.ipynb #2c37861e
 STRING_FIX = ("it looks like a map/list turned into its string repr; Dask does this when "
               "'dataframe.convert-string' is on: read with pyarrow or smadex_ltv.data, or run "
               "dask.config.set({'dataframe.convert-string': False}) before reading")
 
+# %% ../nbs/01_schema.ipynb #43c0a711
 def _is_str(t: pa.DataType) -> bool:
     return pat.is_string(t) or pat.is_large_string(t) or (hasattr(pat, 'is_string_view') and pat.is_string_view(t))
 
-def _kind(t: pa.DataType) -> str:
-    if pat.is_dictionary(t): return _kind(t.value_type)
+# %% ../nbs/01_schema.ipynb #ca7c6d90
+def type_kind(t: pa.DataType) -> str:
+    if pat.is_dictionary(t): return type_kind(t.value_type)
     if _is_str(t): return 'string'
     if pat.is_integer(t): return 'int'
     if pat.is_floating(t): return 'float'
     if pat.is_boolean(t): return 'bool'
-    if pat.is_map(t): return f'map<{_kind(t.key_type)},{_kind(t.item_type)}>'
-    if pat.is_list(t) or pat.is_large_list(t): return f'list<{_kind(t.value_type)}>'
+    if pat.is_map(t): return f'map<{type_kind(t.key_type)},{type_kind(t.item_type)}>'
+    if pat.is_list(t) or pat.is_large_list(t): return f'list<{type_kind(t.value_type)}>'
     if pat.is_null(t): return 'null'
     return str(t)
 
+# %% ../nbs/01_schema.ipynb #701ffaca
 def types_match(expected: pa.DataType, actual: pa.DataType, strict: bool = False) -> bool:
     "Whether `actual` is acceptable where `expected` is declared (strings of any width; numbers by kind unless strict)."
     if pat.is_dictionary(actual): actual = actual.value_type
     if _is_str(expected): return _is_str(actual)
     if pat.is_null(actual): return True            # an all-null column written without a type
-    if strict: return actual.equals(expected) or _kind(actual) == _kind(expected) == 'string'
-    ke, ka = _kind(expected), _kind(actual)
+    if strict: return actual.equals(expected) or type_kind(actual) == type_kind(expected) == 'string'
+    ke, ka = type_kind(expected), type_kind(actual)
     num = lambda k: k.replace('float', 'num').replace('int', 'num')
     return num(ke) == num(ka)
 
@@ -152,8 +159,10 @@ def _schema_of(obj) -> tuple[pa.Schema | None, list[str], dict]:
         return None, list(map(str, obj.columns)), samples
     raise TypeError(f'validate takes an Arrow Table/RecordBatch/Schema or a pandas DataFrame, not {type(obj).__name__}')
 
+# %% ../nbs/01_schema.ipynb #51f30626
 def validate(obj, split: str = 'train', strict: bool = False, source: str | None = None) -> list[str]:
-    "Every problem of `obj` against the `split` schema: missing / unexpected columns, wrong types, maps turned into strings."
+    """Every problem of `obj` against the `split` schema: missing / unexpected columns, wrong types, maps turned into
+    strings."""
     expected = arrow_schema(split)
     schema, names, samples = _schema_of(obj)
     where = f'{source}: ' if source else ''
@@ -175,16 +184,18 @@ def validate(obj, split: str = 'train', strict: bool = False, source: str | None
         if schema is not None:
             at = schema.field(c).type
             if not types_match(et, at, strict):
-                hint = f'; {STRING_FIX}' if (_kind(at) == 'string' and c in NESTED) else ''
+                hint = f'; {STRING_FIX}' if (type_kind(at) == 'string' and c in NESTED) else ''
                 probs.append(f"{where}column '{c}' has type {at}, expected {et}{hint}")
         elif c in samples and c in NESTED:
             v = samples[c]
             if isinstance(v, str):
                 probs.append(f"{where}column '{c}' holds strings such as {v[:40]!r}, expected {et}; {STRING_FIX}")
             elif isinstance(v, dict):
-                probs.append(f"{where}column '{c}' holds dicts; Arrow maps arrive in pandas as lists of (key, value) tuples, so this was converted by hand")
+                probs.append(f"{where}column '{c}' holds dicts; Arrow maps arrive in pandas as lists of (key, value) "
+                             "tuples, so this was converted by hand")
     return probs
 
+# %% ../nbs/01_schema.ipynb #da9bde8b
 def check(obj, split: str = 'train', strict: bool = False, source: str | None = None):
     "Raise `SchemaError` listing every problem of `obj` (see `validate`); returns `obj` when it conforms."
     probs = validate(obj, split, strict, source)
