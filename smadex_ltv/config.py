@@ -36,7 +36,7 @@ SPEC: dict[str, tuple[str, str]] = {
                               '`stop`: an unreadable or malformed partition stops the run with an error naming the '
                               'file and column; `skip`: it is left out, logged, and listed in the report.'),
     'data.synth_world': ('enum:default|scalar|low_signal|whale|app',
-                         'Label model of the generated data (`WORLDS` in 02_synth); only read when a preset is '
+                         'Label model of the generated data (`WORLDS` in 02a_synth_world); only read when a preset is '
                          'generated.'),
     'data.train_start': ('partition?', 'First train partition (inclusive).'),
     'data.train_end': ('partition?', 'Last train partition (inclusive).'),

@@ -4,821 +4,50 @@
 
 # %% ../nbs/02_synth.ipynb #2e7a547f
 from __future__ import annotations
-import json, math, os, shutil, time, uuid
-from datetime import datetime, timedelta, timezone
+import json, os, shutil, time, uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyarrow.csv as pacsv
 import pyarrow.compute as pc
-from scipy.special import expit, ndtr
 from .schema import COLUMN_TYPE, TRAIN_ORDER, TEST_ORDER, PARTITION_KEY
-from .config import atomic_write, atomic_write_text
+from fastcore.script import call_parse, Param, store_true
+from .core import atomic_write, atomic_write_text, cli_entry
+from .synth_world import TRAIN_START, TEST_START, PRESETS, WORLDS, hour_rows, world_params
+from .synth_observables import observables, uuid4_array
+from .synth_labels import World, labels, oracle
 
 # %% auto #0
-__all__ = ['TRAIN_START', 'TEST_START', 'PRESETS', 'MANIFEST', 'SPLIT_DIRS', 'COUNTRIES', 'RICH', 'CATEGORIES',
-           'BOTTOM_TAXONOMY_SEED', 'ACTIONS', 'LANGUAGES', 'ANDROID_MAKES', 'REAL_CARRIERS', 'DAY', 'PROFILE',
-           'SCORE_W', 'SCORE_SCALE', 'BUYER_RATES', 'PAY_PROB', 'PRICE_FLOOR', 'SIGMA_BODY', 'WHALE_SHIFT',
-           'SIGMA_WHALE', 'REPEAT', 'REPEAT_FACTORS', 'REFUND_P', 'REFUND14', 'REFUND28', 'SPEND_MU', 'SPEND_OMEGA',
-           'NESTED_SIGNAL', 'NOISE_COLUMNS', 'WORLDS', 'GAUSS_HERMITE', 'ORACLE_COLS', 'SYNTH_VERSION',
-           'smadex_synth_main', 'REAL_MISSING', 'REAL_LABELS', 'partition_name', 'hour_rows', 'World', 'world_params',
-           'score', 'spend', 'oracle', 'generate_partition', 'synth_config', 'generate', 'smadex_synth', 'marginals',
-           'sample_table']
+__all__ = ['MANIFEST', 'SPLIT_DIRS', 'ORACLE_COLS', 'SYNTH_VERSION', 'smadex_synth_main', 'REAL_MISSING', 'REAL_LABELS',
+           'partition_name', 'generate_partition', 'synth_config', 'generate', 'smadex_synth', 'sample_table',
+           'marginals']
 
-# %% ../nbs/02_synth.ipynb #d2e74999
-TRAIN_START = datetime(2025, 10, 1, tzinfo=timezone.utc)
-TEST_START = datetime(2025, 10, 8, tzinfo=timezone.utc)
-PRESETS = {
-    # train_hours, test_hours, rows per train hour, rows per test hour (mean; the hour-of-day cycle varies it)
-    'tiny':   dict(train_hours=6,   test_hours=4,  rows_per_hour=400,    test_rows_per_hour=300),
-    'small':  dict(train_hours=24,  test_hours=8,  rows_per_hour=5_000,  test_rows_per_hour=5_000),
-    'medium': dict(train_hours=144, test_hours=96, rows_per_hour=10_000, test_rows_per_hour=5_000),
-    'full':   dict(train_hours=144, test_hours=96, rows_per_hour=143_060, test_rows_per_hour=137_380),
-}
+# %% ../nbs/02_synth.ipynb #9355360a
 MANIFEST = '_SYNTH.json'
 SPLIT_DIRS = {'train': 'train/train', 'test': 'test/test'}
 
+# %% ../nbs/02_synth.ipynb #2ecd7a5d
 def partition_name(t: datetime) -> str:
     "Hive partition value of an hour: `YYYY-MM-DD-HH-00`."
     return t.strftime('%Y-%m-%d-%H-00')
 
-def hour_rows(mean_rows: int, hour: int) -> int:
-    "Rows of an hour: the mean scaled by a smooth hour-of-day traffic cycle (peak in the evening, trough at dawn)."
-    return max(1, int(round(mean_rows * (1 + 0.12 * math.cos(2 * math.pi * (hour - 19) / 24)))))
-
-# %% ../nbs/02_synth.ipynb #9df3558f
-COUNTRIES = ('us br in eg mx id tr ph de gb fr jp vn th pk ng ru sa it es co ar kr ca bd my pl za dz ma au iq pe cl ro ua '
- 'ae ve ec ke gh tn jo kz uz by nl be se ch at pt gr cz hu il nz sg hk tw ie dk no fi sk bg rs hr si lt lv ee '
- 'lb om kw qa bh ye sy ly sd et tz ug cm ci sn ml bf ne td ao mz zm zw mw rw bi so dj er mg mu sc km re yt '
- 'cd cg ga gq st cv gw gn sl lr tg bj mr gm bw na sz ls np lk mm kh la mn af ir tj kg tm az am ge md mk al '
- 'ba me xk cy mt lu is li mc sm va ad fo gl gi im je gg ax pr do cu jm ht tt bb bs bz cr gt hn ni pa sv py uy '
- 'bo gy sr gf mq gp aw cw sx bq ky bm vg vi ag dm gd kn lc vc ms tc ai fk pf nc vu fj pg sb ws to tv ki nr fm '
- 'mh pw gu mp as ck nu tk wf pn mo bn tl bt mv pm bl mf sh io cx cc nf hm tf gs aq bv um eh ps ss').split()
-RICH = set('us gb de fr jp kr ca au nl se no ch dk fi at be ie nz sg il ae sa qa kw hk tw it es lu is'.split())
-CATEGORIES = {  # name: (traffic weight, spend effect, subcategories)
-    'game': (.30, .30, ['puzzle', 'skill game', 'casino', 'action', 'strategy', 'rpg', 'arcade', 'casual', 'simulation']),
-    'games': (.10, .30, ['racing', 'sports game', 'word', 'card', 'board', 'trivia', 'adventure', 'music game', 'family']),
-    'real money casino': (.03, .60, ['slots casino', 'poker', 'blackjack']),
-    'sport betting': (.03, .40, ['sportsbook', 'fantasy sports']),
-    'lottery': (.01, .30, ['lottery tickets']),
-    'social networking': (.05, .10, ['dating', 'messaging', 'social']),
-    'finance': (.05, -.20, ['banking', 'crypto', 'investing', 'payments']),
-    'shopping': (.06, -.10, ['marketplace', 'fashion', 'deals']),
-    'entertainment': (.05, 0., ['streaming', 'video', 'comics']),
-    'application': (.05, -.30, ['general app']),
-    'food & drink': (.03, -.30, ['delivery', 'recipes']),
-    'lifestyle': (.04, -.30, ['astrology', 'home']),
-    'photo & video': (.03, -.20, ['editor', 'camera']),
-    'health & fitness': (.03, -.20, ['fitness', 'meditation']),
-    'travel': (.02, -.30, ['booking', 'trip planner']),
-    'productivity': (.03, -.30, ['office', 'notes']),
-    'utilities': (.03, -.40, ['vpn', 'cleaner', 'keyboard']),
-    'education': (.02, -.30, ['language learning', 'kids']),
-    'sports': (.02, -.30, ['sports news']),
-    'books': (.01, -.30, ['ebooks']),
-    'navigation': (.01, -.40, ['gps']),
-    'unknown': (.02, -.30, ['unknown']),
-}
-BOTTOM_TAXONOMY_SEED = ['slots', 'match swap', 'fps / 3ps', 'cryptocurrency', 'Bubble Shooter', 'match 3', 'merge',
-    'idle', 'hidden object', 'solitaire', 'mahjong', 'bingo', 'coin looter', 'tower defense', '4x strategy', 'mmorpg',
-    'battle royale', 'moba', 'runner', 'hyper casual', 'word search', 'crossword', 'sudoku', 'trivia quiz', 'poker texas',
-    'blackjack live', 'roulette', 'sports betting live', 'fantasy football', 'dating swipe', 'chat', 'short video',
-    'music streaming', 'video streaming', 'food delivery', 'grocery', 'ride hailing', 'hotel booking', 'flights',
-    'neobank', 'stock trading', 'budgeting', 'vpn service', 'phone cleaner', 'photo editor', 'ai avatar', 'fitness tracker',
-    'meditation guide', 'language course', 'kids learning', 'ebook reader', 'comic reader', 'horoscope', 'home design',
-    'fashion marketplace', 'second hand', 'coupon', 'lottery draw', 'scratch cards', 'racing cars', 'farming', 'city builder',
-    'simulation life', 'cooking game', 'dress up', 'makeover', 'pet care', 'zombie shooter', 'sniper', 'card battler',
-    'gacha rpg', 'action rpg', 'turn based rpg', 'platformer', 'escape room', 'drawing puzzle', 'physics puzzle',
-    'block puzzle', 'ball sort', 'water sort', 'screw puzzle', 'tile match', 'jigsaw', 'coloring', 'piano tiles',
-    'rhythm', 'karaoke', 'news reader', 'weather', 'maps navigation', 'keyboard themes']
-ACTIONS = ['install', 'open', 'purchase', 'registration', 'login', 'level_complete', 'tutorial_complete', 'add_to_cart',
-    'checkout', 'subscribe', 'trial_start', 'ad_view', 'ad_click', 'share', 'rate', 'search', 'view_item', 'deposit',
-    'first_deposit', 'bet_placed', 'achievement_unlocked', 'spend_virtual_currency', 'earn_virtual_currency',
-    'session_start', 'reengage', 'add_payment_info', 'complete_registration', 'start_trial', 'unlock_feature',
-    'invite'] + [f'custom_event_{i:02d}' for i in range(28)]
-LANGUAGES = ('en es pt hi ar id tr fr de ru ja ko vi th it pl nl fa ur bn ms tl uk ro el cs hu sv da fi no he sk bg '
-             'sr hr sl lt lv et sw ha yo am zh zt km my ne si ta te mr gu kn ml pa az kk uz').split()
-ANDROID_MAKES = ['samsung', 'xiaomi', 'oppo', 'vivo', 'realme', 'motorola', 'huawei', 'tecno', 'infinix', 'honor',
-                 'oneplus', 'google', 'nokia', 'lg', 'itel', 'poco', 'zte', 'lenovo', 'alcatel', 'sony']
-REAL_CARRIERS = ['verizon', 'at&t', 't-mobile', 'vodafone', 'orange', 'claro', 'vivo', 'tim', 'airtel', 'jio',
-                 'telcel', 'movistar', 'mtn', 'etisalat', 'turkcell', 'globe', 'smart', 'telkomsel', 'indosat',
-                 'ais', 'true', 'viettel', 'jazz', 'zong', 'stc', 'mobily', 'ooredoo', 'beeline', 'mts', 'megafon']
-
-def _words(rng, n: int, syll=('ka', 'lo', 'mi', 'ra', 'ne', 'to', 'sa', 'ri', 'va', 'le', 'po', 'du', 'an', 'el',
-                               'or', 'is', 'ta', 'be', 'go', 'mu', 'zi', 'ce', 'ho', 'fa')) -> list[str]:
-    "n distinct pronounceable made-up words (vocabulary building, not a data path)."
-    out, seen = [], set()
-    while len(out) < n:
-        k = rng.integers(2, 5)
-        w = ''.join(syll[i] for i in rng.integers(0, len(syll), k))
-        if w not in seen: seen.add(w); out.append(w)
-    return out
-
-def _hexes(rng, n: int) -> list[str]:
-    "n distinct 40-hex (SHA1-like) strings."
-    h = rng.bytes(20 * n).hex()
-    return [h[i * 40:(i + 1) * 40] for i in range(n)]
-
-def _zipf(n: int, a: float = 1.0) -> np.ndarray:
-    w = 1.0 / np.arange(1, n + 1) ** a
-    return w / w.sum()
-
-# %% ../nbs/02_synth.ipynb #e75a60cc
-class World:
-    """Everything fixed across partitions: vocabularies, catalogues and their effects, drawn from `seed`; `world` picks
-    the label model's parameters (`WORLDS`). The same seed draws the same entities in every world."""
-    def __init__(self, seed: int = 0, world: str = 'default'):
-        rng = np.random.default_rng([seed, 7919])
-        self.seed, self.kind, self.p = seed, world, world_params(world)
-        # countries: a realistic head and a Zipf tail
-        self.countries = COUNTRIES
-        nc = len(COUNTRIES)
-        head = np.array([.14, .08, .07, .04, .04, .035, .03, .03, .025, .025, .02, .02, .02, .02, .02, .015, .015, .015,
-                         .015, .015, .012, .012, .012, .012, .01, .01, .01, .01, .01, .01, .01, .008, .008, .008, .006, .006])
-        tail = _zipf(nc - len(head), 1.1) * (1 - head.sum())
-        self.country_p = np.concatenate([head, tail])
-        self.country_rich = np.array([c in RICH for c in COUNTRIES])
-        self.country_lang = rng.integers(0, len(LANGUAGES), nc); self.country_lang[[0, 9, 23, 30]] = 0  # english speaking
-        # advertisers and their taxonomy
-        cats = list(CATEGORIES)
-        subcats = [(c, s) for c in cats for s in CATEGORIES[c][2]]
-        self.categories, self.subcategories = cats, [s for _, s in subcats]
-        self.bottom = BOTTOM_TAXONOMY_SEED[:91]
-        self.n_adv = 515
-        self.app_pool = _hexes(rng, 20_000)          # the app universe; the first 515 are the advertisers
-        self.adv_p = _zipf(self.n_adv, 0.9)
-        cat_w = np.array([CATEGORIES[c][0] for c in cats]); cat_w /= cat_w.sum()
-        self.adv_cat = rng.choice(len(cats), self.n_adv, p=cat_w)
-        sub_of = {c: [i for i, (cc, _) in enumerate(subcats) if cc == c] for c in cats}
-        self.adv_sub = np.array([rng.choice(sub_of[cats[c]]) for c in self.adv_cat])
-        self.adv_bottom = rng.integers(0, len(self.bottom), self.n_adv)
-        self.cat_effect = np.array([CATEGORIES[c][1] for c in cats])
-        self.adv_effect = self.cat_effect[self.adv_cat] + self.p['adv_sigma'] * rng.normal(0, 1, self.n_adv)   # σ 0.25 by default
-        # category / bottom taxonomy are missing for whole bundles (a bundle's rows share it), drawn by
-        # traffic so that the row shares come out at 9.72% / 37.55%: a per-bundle missing probability
-        self.adv_cat_miss = self._miss_by_traffic(rng, 0.0972, self.adv_p)
-        # bottom taxonomy: missing wherever the category is, plus other bundles' traffic up to 37.55% in all
-        self.adv_bottom_extra = (1 - self.adv_cat_miss) * self._miss_by_traffic(rng, 0.3755 - 0.0972, self.adv_p * (1 - self.adv_cat_miss))
-        # app universe popularity and categories (for bundles_cat, taxonomy maps)
-        self.app_p = _zipf(len(self.app_pool), 0.8)
-        self.app_cdf = np.cumsum(self.app_p); self.app_cdf[-1] = 1
-        self.app_cat = np.concatenate([self.adv_cat, rng.choice(len(cats), len(self.app_pool) - self.n_adv, p=cat_w)])
-        self.app_bottom = np.concatenate([self.adv_bottom, rng.integers(0, len(self.bottom), len(self.app_pool) - self.n_adv)])
-        # device catalogue
-        self._devices(rng)
-        self.carriers = REAL_CARRIERS + _words(rng, 3000)
-        self.regions = _words(rng, 3500)
-        self.cities = _words(rng, 6000)
-        self.bcat_names = [f'IAB{i}' for i in range(1, 27)] + [f'IAB{i}-{j}' for i in range(1, 27) for j in range(1, 5)]
-        self.actions = ACTIONS
-        self.action_p = _zipf(len(ACTIONS), 1.2)
-        cdf = lambda p: np.cumsum(p) / np.sum(p)
-        self.country_cdf, self.adv_cdf, self.ios_cdf, self.andr_cdf = map(cdf, (self.country_p, self.adv_p, self.ios_p, self.andr_p))
-        self.action_cdf, self.carrier_cdf = cdf(self.action_p), cdf(_zipf(len(self.carriers), 1.1))
-        self.region_cdf, self.city_cdf = cdf(_zipf(len(self.regions), 0.9)), cdf(_zipf(len(self.cities), 0.9))
-        self.bcat_cdf, self.bottom_cdf = cdf(_zipf(len(self.bcat_names), 0.8)), cdf(_zipf(len(self.bottom), 0.7))
-        self.cat_cdf, self.lang_cdf = cdf(_zipf(len(self.categories), 0.9)), cdf(_zipf(len(LANGUAGES), 1.0))
-        self.osv_all = self.osv_ios + self.osv_andr
-        self.osv_ios_cdf, self.osv_andr_cdf = cdf(self.osv_ios_p), cdf(self.osv_andr_p)
-        self.osv_all_cdf = cdf(np.concatenate([self.osv_ios_p * 0.17, self.osv_andr_p * 0.83]))
-        self.hour_cdf = np.arange(1, 25) / 24
-        self.release_pool = [f'{y}_{m}' for y in range(2015, 2026) for m in self.months]
-        self.pools = {k: pa.array(v, pa.string()) for k, v in dict(
-            country=self.countries, app=self.app_pool, category=self.categories, subcategory=self.subcategories,
-            bottom=self.bottom, model=self.models, make=list(self.model_make), carrier=self.carriers, region=self.regions,
-            city=self.cities, bcat=self.bcat_names, action=self.actions, lang=LANGUAGES, osv=self.osv_all,
-            release=self.release_pool, hour=[f'{h:02d}' for h in range(24)], os=['android', 'ios'],
-            fmt=['b', 'i', 'r']).items()}
-        self._calibrate()
-
-    def _miss_by_traffic(self, rng, share, weight):
-        "Per-bundle missing probability: 1 for whole bundles in a random order until `share` of the `weight`, fractional for the last."
-        order = rng.permutation(self.n_adv)
-        cum = np.cumsum(weight[order])
-        k = int(np.searchsorted(cum, share))
-        m = np.zeros(self.n_adv); m[order[:k]] = 1.0
-        if k < self.n_adv and weight[order[k]] > 0: m[order[k]] = (share - (cum[k - 1] if k else 0.0)) / weight[order[k]]
-        return m
-
-    def _devices(self, rng):
-        ios_models = [f'iphone {g}{v}' for g in ['8', 'x', 'xr', 'xs', '11', '12', '13', '14', '15', '16', 'se']
-                      for v in ['', ' plus', ' pro', ' pro max', ' mini']][:46] + [f'ipad{v}' for v in ['', ' air', ' mini', ' pro']]
-        android_makes = ANDROID_MAKES + [f'{w}' for w in _words(rng, 980)]
-        n_andr = 15_000 - len(ios_models)
-        make_p = np.concatenate([_zipf(len(ANDROID_MAKES), 1.2) * 0.93, _zipf(980, 1.0) * 0.07])
-        mk = rng.choice(len(android_makes), n_andr, p=make_p)
-        prefix = np.array([m[:2] for m in android_makes])
-        codes = rng.integers(100, 9999, n_andr)
-        suff = np.array(list('abcdefghkmnpqrstuvwxyz'))[rng.integers(0, 22, n_andr)]
-        andr = [f'{prefix[m]}-{c}{s}' if m != 0 else f'sm-{"agmsf"[c % 5]}{c % 1000:03d}{s}' for m, c, s in zip(mk, codes, suff)]
-        andr = list(dict.fromkeys(andr))
-        self.models = ios_models + andr
-        n_ios, n = len(ios_models), len(self.models)
-        self.model_ios = np.arange(n) < n_ios
-        self.model_make = np.array(['apple'] * n_ios + [android_makes[m] for m in mk[:len(andr)]], dtype=object)
-        self.makes = sorted(set(self.model_make))
-        make_idx = {m: i for i, m in enumerate(self.makes)}
-        self.model_make_idx = np.array([make_idx[m] for m in self.model_make])
-        self.model_msrp = np.where(self.model_ios, rng.uniform(399, 1599, n),
-                                   np.clip(np.exp(rng.normal(np.log(260), 0.75, n)), 23, 5160)).round().astype(np.int64)
-        self.model_year = np.where(self.model_ios, rng.integers(2017, 2026, n), rng.integers(2015, 2026, n))
-        self.model_month = rng.integers(1, 13, n)
-        self.model_year[self.model_year == 2025] = np.minimum(self.model_year[self.model_year == 2025], 2025)
-        self.months = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september',
-                       'october', 'november', 'december']
-        self.ios_p = _zipf(n_ios, 0.8); self.andr_p = _zipf(n - n_ios, 1.05)
-        self.osv_ios = [f'{ma}.{mi}.{pa}' for ma in (15, 16, 17, 18) for mi in range(0, 8) for pa in range(0, 3)][:90]
-        self.osv_andr = [str(v) for v in range(7, 16)] + [f'{v}.{mi}.{pa}' for v in range(7, 16) for mi in range(0, 4) for pa in range(0, 4)][:141]
-        self.osv_ios_p = _zipf(len(self.osv_ios), 0.9)[::-1].copy(); self.osv_ios_p /= self.osv_ios_p.sum()
-        self.osv_andr_p = _zipf(len(self.osv_andr), 0.9)
-
-# %% ../nbs/02_synth.ipynb #60c67f86
-def _sorted_unique(a: np.ndarray) -> np.ndarray:
-    "Sorted distinct values (a sort and a shift: faster here than np.unique's hash path)."
-    a = np.sort(a)
-    return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
-
-class _Ragged:
-    "Per-row distinct keys: `rows` (element -> row), `keys` (element -> key index), sorted by row."
-    def __init__(self, n: int, rows: np.ndarray, keys: np.ndarray):
-        self.n, self.rows, self.keys = n, rows, keys
-        self.lengths = np.bincount(rows, minlength=n)
-        self.offsets = np.zeros(n + 1, np.int64); np.cumsum(self.lengths, out=self.offsets[1:])
-        self.size = len(rows)
-
-    @classmethod
-    def draw(cls, rng, n, lengths, cdf, force_rows=None, force_keys=None) -> '_Ragged':
-        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        keys = np.searchsorted(cdf, rng.random(rows.size)).astype(np.int64)
-        keys = np.minimum(keys, len(cdf) - 1)
-        if force_rows is not None:
-            rows = np.concatenate([rows, force_rows]); keys = np.concatenate([keys, force_keys])
-        K = len(cdf) + 1
-        comb = _sorted_unique(rows * K + keys)
-        return cls(n, comb // K, comb % K)
-
-    def has(self, target: np.ndarray) -> np.ndarray:
-        "Per row: does the row hold key `target[row]`?"
-        hit = self.keys == target[self.rows]
-        return np.bincount(self.rows[hit], minlength=self.n) > 0
-
-    def at(self, values: np.ndarray, target: np.ndarray, fill=0.0) -> np.ndarray:
-        "Per row: the value at key `target[row]`, `fill` where absent."
-        out = np.full(self.n, fill, dtype=np.float64)
-        hit = self.keys == target[self.rows]
-        out[self.rows[hit]] = values[hit]
-        return out
-
-    def sum(self, values) -> np.ndarray: return np.bincount(self.rows, weights=values, minlength=self.n)
-
-    def reduce(self, ufunc, values, fill=np.nan) -> np.ndarray:
-        out = np.full(self.n, fill, dtype=np.float64)
-        ne = self.lengths > 0
-        if self.size: out[ne] = ufunc.reduceat(values, self.offsets[:-1][ne])
-        return out
-
-    def group(self, key_map: np.ndarray, values: np.ndarray, how: str = 'sum') -> tuple['_Ragged', np.ndarray]:
-        "Re-key the elements through `key_map` (e.g. bundle -> category) and combine values of equal keys in a row."
-        new_keys = key_map[self.keys]
-        K = int(key_map.max()) + 1
-        comb = self.rows * K + new_keys
-        order = np.argsort(comb, kind='stable'); sc = comb[order]
-        first = np.concatenate([[True], sc[1:] != sc[:-1]]) if sc.size else np.zeros(0, bool)
-        uniq = sc[first]; inv = np.empty(comb.size, np.int64); inv[order] = np.cumsum(first) - 1
-        if how == 'sum': vals = np.bincount(inv, weights=values, minlength=len(uniq))
-        else:
-            vals = np.full(len(uniq), -np.inf if how == 'max' else np.inf)
-            (np.maximum if how == 'max' else np.minimum).at(vals, inv, values)
-        return _Ragged(self.n, uniq // K, uniq % K), vals
-
-def _offsets(r: _Ragged) -> pa.Array: return pa.array(r.offsets.astype(np.int32), pa.int32())
-
-def _map_array(r: _Ragged, key_pool: pa.Array, values, value_type, present: np.ndarray) -> pa.Array:
-    "An Arrow map<string, value_type> column; rows where `present` is False are null."
-    keys = key_pool.take(pa.array(r.keys))
-    items = values if isinstance(values, pa.Array) else pa.array(np.asarray(values), value_type)
-    return pa.MapArray.from_arrays(_offsets(r), keys, items, mask=pa.array(~present))
-
-def _list_array(r: _Ragged, key_pool: pa.Array, present: np.ndarray) -> pa.Array:
-    return pa.ListArray.from_arrays(_offsets(r), key_pool.take(pa.array(r.keys)), mask=pa.array(~present))
-
-def _take(pool: pa.Array, idx: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
-    "Strings of `pool` at `idx`, null where not `present`."
-    out = pool.take(pa.array(idx))
-    if present is not None and not present.all():
-        out = pc.if_else(pa.array(present), out, pa.nulls(len(out), out.type))
-    return out
-
-def _uuid4(rng, n: int) -> pa.Array:
-    "n random UUID4 strings, vectorised (bytes -> hex digits -> dashed, straight into an Arrow buffer)."
-    b = rng.integers(0, 256, (n, 16), dtype=np.uint8)
-    b[:, 6] = (b[:, 6] & 0x0F) | 0x40; b[:, 8] = (b[:, 8] & 0x3F) | 0x80
-    hexd = np.frombuffer(b'0123456789abcdef', np.uint8)
-    h = np.empty((n, 32), np.uint8); h[:, 0::2] = hexd[b >> 4]; h[:, 1::2] = hexd[b & 0x0F]
-    out = np.full((n, 36), ord('-'), np.uint8)
-    for (a, z), o in zip([(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)], [0, 9, 14, 19, 24]): out[:, o:o + z - a] = h[:, a:z]
-    offs = (np.arange(n + 1, dtype=np.int32) * 36)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offs), pa.py_buffer(out.tobytes()))
-
-# %% ../nbs/02_synth.ipynb #a9b57af5
-DAY = 86_400
-# rows' missing share in the real data's description, for the presence rules that need no calibration
-PROFILE = 1 - 0.4345                                     # histogram / ratio profile present
-
-def _present(rng, n, p) -> np.ndarray: return rng.random(n) < p
-
-def _pois_len(rng, lam, present, base=1, cap=200) -> np.ndarray:
-    "Per-row list lengths: base + Poisson(lam) where present, else 0."
-    lam = np.broadcast_to(lam, present.shape)
-    return np.where(present, np.minimum(base + rng.poisson(lam), cap), 0)
-
-def _context(world: 'World', rng, n: int, t: datetime) -> dict:
-    "Country, device, advertiser and the latent traits of n requests at hour t."
-    day = (t - TRAIN_START).total_seconds() / DAY
-    ci = np.minimum(np.searchsorted(world.country_cdf, rng.random(n)), len(world.countries) - 1)
-    rich = world.country_rich[ci]
-    ios = rng.random(n) < np.where(rich, 0.285, 0.094) + 0.0006 * day            # iOS share drifts up a little
-    n_ios = int(world.model_ios.sum())
-    u = rng.random(n)
-    model = np.where(ios, np.minimum(np.searchsorted(world.ios_cdf, u), n_ios - 1),
-                     n_ios + np.minimum(np.searchsorted(world.andr_cdf, u), len(world.models) - n_ios - 1))
-    adv = np.minimum(np.searchsorted(world.adv_cdf, rng.random(n)), world.n_adv - 1)
-    msrp = world.model_msrp[model]
-    E = rng.normal(size=n)
-    L = rng.normal(size=n) + 0.45 * rich + 0.35 * ios + 0.3 * np.log(msrp / 300)
-    return dict(ci=ci, rich=rich, ios=ios, model=model, adv=adv, msrp=msrp, E=E, L=L, day=day)
-
-# %% ../nbs/02_synth.ipynb #47ac2070
-from types import SimpleNamespace
-
-def _prof(s):
-    "present ⊂ the histogram profile: `prof(miss)` is present for a share 1 - miss of all rows."
-    return lambda miss: s.H & _present(s.rng, s.n, (1 - miss) / PROFILE)
-
-def _pick(s):
-    "`pick(p)`: the rows drawn with per-row probability p (one uniform per row)."
-    return lambda p: np.nonzero(s.rng.random(s.n) < p)[0]
-
-def _obs_presence(world: 'World', rng, n: int, t: datetime) -> SimpleNamespace:
-    "The hour's context (country, device, advertiser, engagement E, purchase propensity L) and which column groups each row has."
-    W, P = world, world.pools
-    c = _context(W, rng, n, t)
-    T = int(t.timestamp()); Tday = T - T % DAY
-    cols, f = {}, {}                                  # f: the quantities the score is made of
-    a = W.intercepts
-    s = SimpleNamespace(W=W, P=P, rng=rng, n=n, t=t, T=T, Tday=Tday, cols=cols, f=f, **c)
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    # presence of each column group (co-missingness as in the real data)
-    H = _present(rng, n, PROFILE)                                     # histogram profile
-    prof = lambda miss: H & _present(rng, n, (1 - miss) / PROFILE)    # present ⊂ profile
-    FR = prof(0.5434)                                                 # first-request group (and new_bundles)
-    hP = rng.random(n) < expit(a['P'] + 1.6 * L)                      # purchase-history maps
-    LB = hP & _present(rng, n, 0.0183 / 0.0425)                       # last-buy maps ⊂ purchase history
-    WH = rng.random(n) < expit(a['W'] + 2.0 * L + 0.3 * E)            # whale maps
-    RBA = rng.random(n) < expit(a['R'] + 1.2 * L + 0.5 * E)           # rev_by_adv
-    INS = rng.random(n) < expit(a['I'] + 0.6 * E)                     # last-install maps
-    SES = rng.random(n) < expit(a['S'] + 0.8 * E)                     # sessions / durations
-    CPM = _present(rng, n, 1 - 0.7404); CTR = CPM & _present(rng, n, (1 - 0.9642) / (1 - 0.7404))
-    ACT = rng.random(n) < expit(a['A'] + 0.8 * E + 0.8 * L)           # advertiser actions
-    RATIO = H & _present(rng, n, (1 - 0.4369) / PROFILE)              # hour_ratio, weekend_ratio, wifi_ratio
-    s.__dict__.update(H=H, FR=FR, hP=hP, LB=LB, WH=WH, RBA=RBA, INS=INS, SES=SES, CPM=CPM, CTR=CTR, ACT=ACT, RATIO=RATIO)
-    return s
-
-
-# %% ../nbs/02_synth.ipynb #9eaa6eb7
-def _obs_scalars(s: SimpleNamespace):
-    "The scalar columns (advertiser, device, geography, time, engagement ratios)."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
-    prof, pick = _prof(s), _pick(s)
-    # scalars
-    cols['advertiser_bundle'] = _take(P['app'], adv)
-    u = rng.random(n)
-    cat_ok = u >= W.adv_cat_miss[adv]
-    bot_ok = u >= W.adv_cat_miss[adv] + W.adv_bottom_extra[adv]
-    cols['advertiser_category'] = _take(P['category'], W.adv_cat[adv], cat_ok)
-    cols['advertiser_subcategory'] = _take(P['subcategory'], W.adv_sub[adv], cat_ok)
-    cols['advertiser_bottom_taxonomy_level'] = _take(P['bottom'], W.adv_bottom[adv], bot_ok)
-    cols['carrier'] = _take(P['carrier'], np.searchsorted(W.carrier_cdf, rng.random(n)), _present(rng, n, 1 - 0.7355))
-    region_ok = _present(rng, n, 1 - 0.7473)
-    region = np.minimum(np.searchsorted(W.region_cdf, rng.random(n)), len(W.regions) - 1)
-    cols['region'] = _take(P['region'], region, region_ok)
-    cols['country'] = _take(P['country'], ci, _present(rng, n, 1 - 0.0004))
-    cols['dev_make'] = _take(P['make'], model, _present(rng, n, 1 - 0.0186))
-    cols['dev_model'] = _take(P['model'], model, _present(rng, n, 1 - 0.0016))
-    cols['dev_os'] = _take(P['os'], ios.astype(np.int64), _present(rng, n, 1 - 0.0001))
-    u = rng.random(n)
-    osv = np.where(ios, np.minimum(np.searchsorted(W.osv_ios_cdf, u), len(W.osv_ios) - 1),
-                   len(W.osv_ios) + np.minimum(np.searchsorted(W.osv_andr_cdf, u), len(W.osv_andr) - 1))
-    cols['dev_osv'] = _take(P['osv'], osv, _present(rng, n, 1 - 0.0088))
-    cols['hour'] = _take(P['hour'], np.full(n, t.hour))
-    rel = (W.model_year[model] - 2015) * 12 + W.model_month[model] - 1
-    cols['release_date'] = _take(P['release'], rel, _present(rng, n, 1 - 0.0036))
-    msrp_ok = _present(rng, n, 1 - 0.1030)
-    cols['release_msrp'] = pa.array(W.model_msrp[model], pa.int64(), mask=~msrp_ok)
-    cols['weekday'] = pa.array(np.full(n, t.isoweekday(), np.int32))
-    act_days = np.clip(1 + 6 * expit(0.45 + 0.8 * E + rng.normal(0, 0.7, n)), 1, 7).round(2)
-    cols['avg_act_days'] = pa.array(act_days, pa.float64(), mask=~prof(0.4577))
-    days_ins = np.clip(np.exp(rng.normal(np.log(4), 0.9, n)), 0, 28).round(1)
-    cols['avg_days_ins'] = pa.array(days_ins, pa.float64(), mask=~(INS & _present(rng, n, (1 - 0.9552) / (1 - 0.8531))))
-    cols['weekend_ratio'] = pa.array(rng.beta(2.0, 4.0, n).round(4), pa.float64(), mask=~RATIO)
-    wifi = expit(0.31 + 0.4 * E + rng.normal(0, 1.0, n)).round(4)
-    cols['wifi_ratio'] = pa.array(wifi, pa.float64(), mask=~RATIO)
-    weeks_ok = H | _present(rng, n, (0.4345 - 0.4054) / 0.4345)
-    cols['weeks_since_first_seen'] = pa.array(np.where(rng.random(n) < 0.55, 6, rng.integers(0, 6, n)).astype(np.int32), pa.int32(), mask=~weeks_ok)
-    f['ios'], f['rich'] = ios.astype(float), rich.astype(float)
-    f['msrp'] = np.where(msrp_ok, np.clip(np.log(W.model_msrp[model] / 300), -2.5, 2.5), 0.0)
-    f['adv_effect'] = W.adv_effect[adv]
-    f['profile'] = H.astype(float)
-    s.region, s.osv = region, osv
-
-
-# %% ../nbs/02_synth.ipynb #a304fbdf
-def _obs_lists(s: SimpleNamespace):
-    "Lists of bundles, sessions and durations per bundle, category shares and installed-bundle counts."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
-    prof, pick = _prof(s), _pick(s)
-    # lists of bundles
-    UB = prof(0.5031); L28 = H.copy(); BI = prof(0.6536)
-    pick = lambda p: np.nonzero(rng.random(n) < p)[0]
-    fr_ = pick(expit(-2.5 + 0.7 * E + 0.5 * L) * UB)
-    ub = _Ragged.draw(rng, n, _pois_len(rng, np.exp(1.6 + 0.4 * E), UB), W.app_cdf, fr_, adv[fr_])
-    cols['user_bundles'] = _list_array(ub, P['app'], UB)
-    fr_ = pick(expit(-3.0 + 0.7 * E + 0.5 * L) * L28)
-    l28 = _Ragged.draw(rng, n, _pois_len(rng, np.exp(1.1 + 0.4 * E), L28), W.app_cdf, fr_, adv[fr_])
-    cols['user_bundles_l28d'] = _list_array(l28, P['app'], L28)
-    nb = _Ragged.draw(rng, n, _pois_len(rng, np.exp(0.2 + 0.3 * E), FR, base=0), W.app_cdf)
-    cols['new_bundles'] = _list_array(nb, P['app'], FR)
-    fr_ = pick(expit(-3.2 + 0.5 * E) * BI)
-    bi = _Ragged.draw(rng, n, _pois_len(rng, np.exp(0.6 + 0.3 * E), BI), W.app_cdf, fr_, adv[fr_])
-    cols['bundles_ins'] = _list_array(bi, P['app'], BI)
-    f['adv_in_ub'], f['adv_in_l28'], f['adv_in_bi'] = ub.has(adv), l28.has(adv), bi.has(adv)
-    # sessions and durations (same keys)
-    fr_ = pick(expit(-2.0 + 0.8 * E + 0.4 * L) * SES)
-    ses = _Ragged.draw(rng, n, _pois_len(rng, 2.0, SES), W.app_cdf, fr_, adv[fr_])
-    sv = np.exp(rng.normal(0.2 + 0.3 * E[ses.rows], 0.6)).round(2)
-    cols['avg_daily_sessions'] = _map_array(ses, P['app'], sv, pa.float64(), SES)
-    cols['avg_duration'] = _map_array(ses, P['app'], np.exp(rng.normal(5 + 0.2 * E[ses.rows], 0.8)).round(1), pa.float64(), SES)
-    f['sess_adv'] = np.log1p(ses.at(sv, adv)); f['adv_in_sess'] = ses.has(adv)
-    # category shares and installed-bundle counts
-    BC = prof(0.4747)
-    for name, pool, cdf in (('bcat', 'bcat', W.bcat_cdf), ('bcat_bottom_taxonomy', 'bottom', W.bottom_cdf)):
-        r = _Ragged.draw(rng, n, _pois_len(rng, 3.0, BC), cdf)
-        g = rng.gamma(1.0, 1.0, r.size); share = g / r.sum(g)[r.rows]
-        cols[name] = _map_array(r, P[pool], share.round(4), pa.float64(), BC)
-    BCAT = prof(0.5764)
-    for name, pool, cdf in (('bundles_cat', 'category', W.cat_cdf), ('bundles_cat_bottom_taxonomy', 'bottom', W.bottom_cdf)):
-        r = _Ragged.draw(rng, n, _pois_len(rng, 2.5, BCAT), cdf)
-        cols[name] = _map_array(r, P[pool], 1 + rng.poisson(2.0, r.size), pa.int64(), BCAT)
-
-
-# %% ../nbs/02_synth.ipynb #eeb10bce
-def _obs_histograms(s: SimpleNamespace):
-    "Request histograms (country, region, city, language, OS version, hour) and CPM / CTR per ad format."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
-    prof, pick = _prof(s), _pick(s)
-    region, osv = s.region, s.osv
-    # request histograms
-    rows_all = np.arange(n)
-    def hist(present, lam, cdf, own=None, own_p=1.0, pool=None, vals=None, vtype=pa.int64()):
-        fr = rows_all[present & (rng.random(n) < own_p)] if own is not None else None
-        r = _Ragged.draw(rng, n, _pois_len(rng, lam, present, base=0 if own is not None else 1), cdf,
-                         fr, None if own is None else own[fr])
-        v = vals(r) if vals else 1 + rng.poisson(np.exp(1.5 + 0.5 * E[r.rows]))
-        return r, _map_array(r, P[pool], v, vtype, present)
-    country_cdf = W.country_cdf
-    _, cols['country_hist'] = hist(H, 0.3, country_cdf, ci, 0.97, 'country')
-    _, cols['region_hist'] = hist(prof(0.4410), 0.5, W.region_cdf, region, 0.9, 'region')
-    _, cols['city_hist'] = hist(prof(0.4491), 0.8, W.city_cdf, None, pool='city')
-    _, cols['dev_language_hist'] = hist(prof(0.4351), 0.25, W.lang_cdf, W.country_lang[ci], 0.95, 'lang')
-    _, cols['dev_osv_hist'] = hist(H, 0.2, W.osv_all_cdf, osv, 0.98, 'osv')
-    def hour_share(r):
-        g = rng.gamma(1.0, 1.0, r.size); return (g / r.sum(g)[r.rows]).round(4)
-    hr, cols['hour_ratio'] = hist(RATIO, 4.0, W.hour_cdf, np.full(n, t.hour), 0.6, 'hour', vals=hour_share, vtype=pa.float64())
-    # cpm / ctr per ad format
-    def formats(present, probs, mu, sd, scale):
-        fmt = np.stack([rng.random(n) < p for p in probs], 1) & present[:, None]
-        fmt[present & ~fmt.any(1), 1] = True
-        rows, keys = np.nonzero(fmt)
-        r = _Ragged(n, rows.astype(np.int64), keys.astype(np.int64))
-        z = rng.normal(size=r.size)
-        v = (scale * np.exp(mu + 0.3 * rich[rows] + 0.2 * ios[rows] + sd * z)).round(5)
-        rk = ndtr(z + rng.normal(0, 0.3, r.size)).round(4)
-        return r, v, rk
-    r, v, rk = formats(CPM, (0.6, 0.8, 0.5), np.log(2.0), 0.7, 1.0)
-    cols['cpm'] = _map_array(r, P['fmt'], v, pa.float64(), CPM)
-    cols['cpm_pct_rk'] = _map_array(r, P['fmt'], rk, pa.float64(), CPM)
-    r, v, rk = formats(CTR, (0.5, 0.7, 0.6), np.log(0.01), 0.8, 1.0)
-    cols['ctr'] = _map_array(r, P['fmt'], v, pa.float64(), CTR)
-    cols['ctr_pct_rk'] = _map_array(r, P['fmt'], rk, pa.float64(), CTR)
-
-
-# %% ../nbs/02_synth.ipynb #ae7e918d
-def _obs_history(s: SimpleNamespace):
-    "First requests, the purchase history (revenue and buys per bundle and category, last buy) and installs."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
-    prof, pick = _prof(s), _pick(s)
-    # first requests (day-truncated timestamps)
-    fr_ = pick(expit(-1.5 + 0.5 * E) * FR)
-    frq = _Ragged.draw(rng, n, _pois_len(rng, 2.0, FR), W.app_cdf, fr_, adv[fr_])
-    ts = Tday - DAY * rng.integers(1, 19, frq.size)
-    cols['first_request_ts_bundle'] = _map_array(frq, P['app'], ts, pa.int64(), FR)
-    g, gts = frq.group(W.app_bottom, ts, 'min')
-    cols['first_request_ts_category_bottom_taxonomy'] = _map_array(g, P['bottom'], gts.astype(np.int64), pa.int64(), FR)
-    first = frq.reduce(np.minimum, ts.astype(float))
-    cols['first_request_ts'] = pa.array(np.nan_to_num(first).astype(np.int64), pa.int64(), mask=~FR)
-    f['adv_in_fr'] = frq.has(adv)
-    # purchase history: revenue and buys per bundle, category, bottom taxonomy
-    fr_ = pick(expit(-1.2 + 0.8 * L) * hP)
-    ph = _Ragged.draw(rng, n, _pois_len(rng, 0.7, hP), W.app_cdf, fr_, adv[fr_])
-    rev = np.exp(rng.normal(2.3 + 0.7 * L[ph.rows], 1.1)).round(2) + 0.99
-    buys = 1 + rng.poisson(0.5 * np.log1p(rev))
-    cols['iap_revenue_usd_bundle'] = _map_array(ph, P['app'], rev, pa.float64(), hP)
-    cols['num_buys_bundle'] = _map_array(ph, P['app'], buys, pa.int64(), hP)
-    for suffix, kmap, pool in (('category', W.app_cat, 'category'), ('category_bottom_taxonomy', W.app_bottom, 'bottom')):
-        g, gv = ph.group(kmap, rev, 'sum'); cols[f'iap_revenue_usd_{suffix}'] = _map_array(g, P[pool], gv.round(2), pa.float64(), hP)
-        g, gb = ph.group(kmap, buys.astype(float), 'sum'); cols[f'num_buys_{suffix}'] = _map_array(g, P[pool], gb.astype(np.int64), pa.int64(), hP)
-    f['prev_rev'] = np.log1p(ph.sum(rev)); f['prev_buys'] = np.log1p(ph.sum(buys))
-    f['adv_in_purch'] = ph.has(adv); f['rev_adv'] = np.log1p(ph.at(rev, adv)); f['hist'] = hP.astype(float)
-    # last buy: one of the purchased bundles (the first listed), a recent timestamp
-    first_el = ph.offsets[:-1][LB]
-    lb = _Ragged(n, np.nonzero(LB)[0].astype(np.int64), ph.keys[first_el] if ph.size else np.zeros(0, np.int64))
-    age = np.clip(np.exp(rng.normal(np.log(6 * DAY), 0.9, lb.size)), 3600, 36 * DAY).astype(np.int64)
-    lts = T - age
-    cols['last_buy_ts_bundle'] = _map_array(lb, P['app'], lts, pa.int64(), LB)
-    cols['last_buy_ts_category'] = _map_array(_Ragged(n, lb.rows, W.app_cat[lb.keys]), P['category'], lts, pa.int64(), LB)
-    last_buy = np.zeros(n, np.int64); last_buy[lb.rows] = lts
-    cols['last_buy'] = pa.array(last_buy, pa.int64(), mask=~LB)
-    f['rec_buy'] = np.where(LB, np.exp(-(T - last_buy) / (7 * DAY)), 0.0)
-    # installs
-    fr_ = pick(expit(-2.5 + 0.6 * E) * INS)
-    ins = _Ragged.draw(rng, n, _pois_len(rng, 0.5, INS), W.app_cdf, fr_, adv[fr_])
-    its = T - np.clip(np.exp(rng.normal(np.log(4 * DAY), 1.0, ins.size)), 600, 34 * DAY).astype(np.int64)
-    cols['last_install_ts_bundle'] = _map_array(ins, P['app'], its, pa.int64(), INS)
-    g, gts = ins.group(W.app_cat, its, 'max')
-    cols['last_install_ts_category'] = _map_array(g, P['category'], gts.astype(np.int64), pa.int64(), INS)
-    last_ins = np.nan_to_num(ins.reduce(np.maximum, its.astype(float))).astype(np.int64)
-    cols['last_ins'] = pa.array(last_ins, pa.int64(), mask=~INS)
-    f['rec_ins'] = np.where(INS, np.exp(-(T - last_ins) / (3 * DAY)), 0.0); f['adv_in_ins'] = ins.has(adv)
-
-
-# %% ../nbs/02_synth.ipynb #42ca45b4
-def _obs_whales_actions(s: SimpleNamespace):
-    "Whale maps, revenue by advertiser, rewarded ranks, advertiser actions and the per-bundle user actions (maps of maps)."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split())
-    prof, pick = _prof(s), _pick(s)
-    # whales
-    fr_ = pick(expit(-1.0 + 0.5 * L) * WH)
-    wh = _Ragged.draw(rng, n, _pois_len(rng, 0.4, WH), W.app_cdf, fr_, adv[fr_])
-    z = rng.normal(size=wh.size)
-    wrev = np.exp(5.2 + 0.6 * L[wh.rows] + z).round(2)
-    wbuys = 1 + rng.poisson(2 * np.log1p(wrev))
-    cols['whale_users_bundle_total_revenue'] = _map_array(wh, P['app'], wrev, pa.float64(), WH)
-    cols['whale_users_bundle_total_num_buys'] = _map_array(wh, P['app'], wbuys, pa.int64(), WH)
-    cols['whale_users_bundle_revenue_prank'] = _map_array(wh, P['app'], ndtr(z + 0.6 * L[wh.rows]).round(4), pa.float64(), WH)
-    cols['whale_users_bundle_num_buys_prank'] = _map_array(wh, P['app'], ndtr((np.log(wbuys) - 2.5) / 0.5).round(4), pa.float64(), WH)
-    f['whale'] = WH.astype(float); f['whale_adv'] = np.log1p(wh.at(wrev, adv)); f['whale_max'] = np.log1p(np.nan_to_num(wh.reduce(np.maximum, wrev)))
-    # revenue by advertiser
-    fr_ = pick(0.5 * RBA)
-    adv_cdf = np.concatenate([W.adv_cdf, np.ones(len(W.app_pool) - W.n_adv)])
-    rb = _Ragged.draw(rng, n, _pois_len(rng, 0.3, RBA, base=0), adv_cdf, fr_, adv[fr_])
-    none = RBA & (rb.lengths == 0)
-    if none.any():                                       # every present map holds at least one advertiser
-        rb = _Ragged.draw(rng, n, np.zeros(n, int), adv_cdf, np.concatenate([rb.rows, np.nonzero(none)[0]]),
-                          np.concatenate([rb.keys, adv[none]]))
-    rbv = np.exp(rng.normal(2.5 + 0.5 * L[rb.rows], 1.2)).round(2)
-    cols['rev_by_adv'] = _map_array(rb, P['app'], rbv, pa.float64(), RBA)
-    f['rba'] = RBA.astype(float); f['rba_adv'] = np.log1p(rb.at(rbv, adv))
-    # rewarded percentile ranks
-    RP = prof(0.5019)
-    rp = _Ragged.draw(rng, n, _pois_len(rng, 1.5, RP), W.app_cdf)
-    cols['rwd_prank'] = _map_array(rp, P['app'], rng.beta(2, 2, rp.size).round(4), pa.float64(), RP)
-    # advertiser actions
-    aa = _Ragged.draw(rng, n, _pois_len(rng, 1.0, ACT), W.action_cdf)
-    ats = T - np.clip(np.exp(rng.normal(np.log(3 * DAY), 1.0, aa.size)), 60, 30 * DAY).astype(np.int64)
-    cols['advertiser_actions_action_count'] = _map_array(aa, P['action'], 1 + rng.poisson(2.0, aa.size), pa.int64(), ACT)
-    cols['advertiser_actions_action_last_timestamp'] = _map_array(aa, P['action'], ats, pa.int64(), ACT)
-    order = np.lexsort((ats, aa.rows))
-    last_key = np.zeros(n, np.int64)
-    if aa.size: last_key[ACT] = aa.keys[order][aa.offsets[1:][ACT] - 1]
-    cols['last_advertiser_action'] = _take(P['action'], last_key, ACT)
-    f['adv_actions'] = ACT.astype(float)
-    # user actions per bundle: maps of maps
-    UA = prof(0.6406)
-    fr_ = pick(expit(-2.0 + 0.6 * E) * UA)
-    ua = _Ragged.draw(rng, n, _pois_len(rng, 1.2, UA), W.app_cdf, fr_, adv[fr_])
-    inner = _Ragged.draw(rng, ua.size, 1 + rng.poisson(0.8, ua.size), W.action_cdf)
-    cnt = 1 + rng.poisson(np.exp(1.0 + 0.3 * E[ua.rows][inner.rows]))
-    uts = T - np.clip(np.exp(rng.normal(np.log(5 * DAY), 1.0, inner.size)), 60, 30 * DAY).astype(np.int64)
-    for name, vals in (('user_actions_bundles_action_count', cnt), ('user_actions_bundles_action_last_timestamp', uts)):
-        im = pa.MapArray.from_arrays(_offsets(inner), P['action'].take(pa.array(inner.keys)), pa.array(vals, pa.int64()))
-        cols[name] = pa.MapArray.from_arrays(_offsets(ua), P['app'].take(pa.array(ua.keys)), im, mask=pa.array(~UA))
-    f['ua_total'] = np.log1p(np.bincount(ua.rows[inner.rows], weights=cnt, minlength=n)) if inner.size else np.zeros(n)
-    f['adv_in_ua'] = ua.has(adv)
-    f['hour'], f['day'] = t.hour, day
-
-
-# %% ../nbs/02_synth.ipynb #8340b079
-def _observables(world: 'World', rng, n: int, t: datetime) -> tuple[dict, dict]:
-    "All 66 feature columns of one hour (Arrow arrays) and the per-row label parameters computed from them."
-    s = _obs_presence(world, rng, n, t)
-    for part in (_obs_scalars, _obs_lists, _obs_histograms, _obs_history, _obs_whales_actions): part(s)   # in this order: one rng stream
-    s.f['hour'], s.f['day'] = t.hour, s.day
-    return s.cols, s.f
-
-
-# %% ../nbs/02_synth.ipynb #4d373a37
-SCORE_W = dict(hist=1.3, prev_rev=0.30, prev_buys=0.20, adv_in_purch=1.0, rev_adv=0.15, rec_buy=0.9,
-               whale=0.9, whale_adv=0.25, whale_max=0.08, sess_adv=0.35, adv_in_sess=0.25, adv_in_ub=0.45,
-               adv_in_l28=0.30, adv_in_bi=0.35, rec_ins=0.6, adv_in_ins=0.5, rba=0.4, rba_adv=0.25,
-               adv_actions=0.8, ua_total=0.08, adv_in_ua=0.3, adv_in_fr=0.2, profile=0.2,
-               ios=0.45, rich=0.35, msrp=0.25, adv_effect=0.8)
-SCORE_SCALE = 1.0
-BUYER_RATES = dict(buyer_d1=0.02377, buyer_d7=0.03344, buyer_d14=0.03533, buyer_d28=0.03717)
-PAY_PROB = 0.868                        # P(revenue > 0 | buyer_d7): some buyers have zero d7 revenue
-PRICE_FLOOR = 0.49                      # revenue = PRICE_FLOOR + exp(Z)
-SIGMA_BODY, WHALE_SHIFT, SIGMA_WHALE = 0.95, 3.0, 1.6
-REPEAT = dict(d14=0.22, d28=0.335)      # P(a paying buyer pays again by the horizon)
-REPEAT_FACTORS = (np.array([1.5, 2.0, 3.0]), np.array([0.6, 0.3, 0.1]))   # revenue multiplier when paying again
-REFUND_P, REFUND14, REFUND28 = 0.03, (0.5, 5.8), (0.0, 8.5)             # refunds of zero-revenue buyers
-
-SPEND_MU = dict(const=0.65, prev_rev=0.12, rev_adv=0.10, whale=0.25, whale_max=0.06, ios=0.25, rich=0.2, msrp=0.15, adv_effect=0.5)
-SPEND_OMEGA = dict(const=-5.55, whale=1.8, prev_rev=0.25, rich=0.5, adv_effect=0.5)
-NESTED_SIGNAL = ('hist', 'prev_rev', 'prev_buys', 'adv_in_purch', 'rev_adv', 'rec_buy', 'whale', 'whale_adv', 'whale_max',
-                 'sess_adv', 'adv_in_sess', 'adv_in_ub', 'adv_in_l28', 'adv_in_bi', 'rec_ins', 'adv_in_ins', 'rba', 'rba_adv',
-                 'adv_actions', 'ua_total', 'adv_in_ua', 'adv_in_fr', 'profile')
-NOISE_COLUMNS = ('city_hist', 'region_hist', 'country_hist', 'dev_language_hist', 'dev_osv_hist', 'hour_ratio', 'cpm',
-                 'cpm_pct_rk', 'ctr', 'ctr_pct_rk', 'bcat', 'bcat_bottom_taxonomy', 'bundles_cat', 'bundles_cat_bottom_taxonomy',
-                 'weekend_ratio', 'wifi_ratio')
-WORLDS = {  # name: changes to the label model (the columns and their marginals stay as they are, except `null_columns`)
-    'default': {},
-    # the nested columns carry little: their score weights x0.15, the scalar ones (OS, country, device price, the app) x2.5
-    'scalar': dict(score_mult={**{k: 0.15 for k in NESTED_SIGNAL}, 'ios': 2.5, 'rich': 2.5, 'msrp': 2.5, 'adv_effect': 2.0},
-                   mu_mult=dict(prev_rev=0.15, rev_adv=0.15, whale=0.15, whale_max=0.15, ios=2.5, rich=2.5, msrp=2.5)),
-    # weak signal (best buyer AUC about 0.75) and 16 columns entirely null (the histogram profile carries no signal there)
-    'low_signal': dict(score_scale=0.55, score_mult={'profile': 0.0}, null_columns=NOISE_COLUMNS),
-    # heavier, more frequent whales: a few rows carry most of the revenue
-    'whale': dict(whale_shift=4.5, sigma_whale=2.4, omega_add={'const': 0.3}),
-    # the advertised app matters far beyond its category: σ 1.2 of app effects, larger weights on it
-    'app': dict(adv_sigma=1.2, score_mult={'adv_effect': 1.6}, mu_mult={'adv_effect': 2.0}),
-}
-
-def world_params(world: str = 'default') -> dict:
-    "The label model's parameters of a world: the module constants with the world's changes applied."
-    if world not in WORLDS: raise ValueError(f'unknown world {world!r}; worlds are {list(WORLDS)}')
-    w = WORLDS[world]
-    sm, mm = w.get('score_mult', {}), w.get('mu_mult', {})
-    return {'score_w': {k: v * sm.get(k, 1.0) for k, v in SCORE_W.items()}, 'score_scale': w.get('score_scale', SCORE_SCALE),
-            'mu': {k: v * mm.get(k, 1.0) for k, v in SPEND_MU.items()},
-            'omega': {k: v + w.get('omega_add', {}).get(k, 0.0) for k, v in SPEND_OMEGA.items()},
-            'whale_shift': w.get('whale_shift', WHALE_SHIFT), 'sigma_whale': w.get('sigma_whale', SIGMA_WHALE),
-            'adv_sigma': w.get('adv_sigma', 0.25), 'null_columns': list(w.get('null_columns', ()))}
-
-def score(f: dict, world: 'World | None' = None) -> np.ndarray:
-    "The buyer score s(x) of each row (before the horizon intercepts), from observable quantities only."
-    p = world.p if world is not None else world_params()
-    s = sum(w * np.asarray(f[k], float) for k, w in p['score_w'].items())
-    s = s + 0.15 * math.sin(2 * math.pi * (f['hour'] - 15) / 24) + 0.02 * (f['day'] - 3)
-    return p['score_scale'] * s
-
-def spend(f: dict, world: 'World | None' = None) -> tuple[np.ndarray, np.ndarray]:
-    "(mu, omega): location of log revenue's body component and the whale component's weight."
-    p = world.p if world is not None else world_params()
-    lin = lambda c: c['const'] + sum(w * np.asarray(f[k], float) for k, w in c.items() if k != 'const')
-    return lin(p['mu']), expit(lin(p['omega']))
-
-# %% ../nbs/02_synth.ipynb #e54a4a2a
-GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(24)   # nodes and weights for E[g(Z)], Z ~ N(0, 1)
-
-def _solve(fn, target, lo=-20.0, hi=20.0) -> float:
-    "Bisection for a in [lo, hi] with fn(a) = target (fn increasing)."
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if fn(mid) < target else (lo, mid)
-    return (lo + hi) / 2
-
-def _calibrate(self: 'World'):
-    "Solve the intercepts: presence groups that depend on the latent traits, then the four buyer horizons."
-    rng = np.random.default_rng([self.seed, 104729])
-    t = TRAIN_START + timedelta(days=3)
-    c = _context(self, rng, 200_000, t)
-    E, L = c['E'], c['L']
-    self.intercepts = {}
-    for k, share, fn in (('P', 0.0425, lambda a: expit(a + 1.6 * L)), ('W', 0.0308, lambda a: expit(a + 2.0 * L + 0.3 * E)),
-                         ('R', 0.0171, lambda a: expit(a + 1.2 * L + 0.5 * E)), ('I', 0.1469, lambda a: expit(a + 0.6 * E)),
-                         ('S', 0.2401, lambda a: expit(a + 0.8 * E)), ('A', 0.0121, lambda a: expit(a + 0.8 * E + 0.8 * L))):
-        self.intercepts[k] = _solve(lambda a: fn(a).mean(), share)
-    rows = []
-    for h in range(0, 24, 3):                            # the score over the hours of a day
-        _, f = _observables(self, rng, 10_000, t + timedelta(hours=h))
-        rows.append(score(f, self))
-    s = np.concatenate(rows)
-    self.horizon_c = {k: _solve(lambda a: expit(s + a).mean(), r) for k, r in BUYER_RATES.items()}
-
-World._calibrate = _calibrate
-
-# %% ../nbs/02_synth.ipynb #12d71fe7
-def _labels(world: 'World', rng, f: dict) -> dict:
-    n = len(f['ios'])
-    s = score(f, world)
-    p = {k: expit(s + c) for k, c in world.horizon_c.items()}
-    U = rng.random(n)
-    b = {k: (U < p[k]).astype(np.int32) for k in p}
-    mu, omega = spend(f, world)
-    whale = rng.random(n) < omega
-    Z = np.where(whale, rng.normal(mu + world.p['whale_shift'], world.p['sigma_whale']), rng.normal(mu, SIGMA_BODY))
-    amount = PRICE_FLOOR + np.exp(Z)
-    pays = rng.random(n) < PAY_PROB
-    vals, probs = REPEAT_FACTORS
-    m14 = np.where(rng.random(n) < REPEAT['d14'], vals[rng.choice(3, n, p=probs)], 1.0)
-    m28 = np.where(rng.random(n) < REPEAT['d28'], vals[rng.choice(3, n, p=probs)], 1.0)
-    b7, b14, b28 = b['buyer_d7'] == 1, b['buyer_d14'] == 1, b['buyer_d28'] == 1
-    y7 = np.where(b7 & pays, amount, 0.0)
-    y14 = np.where(b7 & pays, amount * m14, np.where(b14 & ~b7 & pays, amount, 0.0))
-    y28 = np.where(b7 & pays, amount * m14 * m28, np.where(b14 & ~b7 & pays, amount * m28, np.where(b28 & ~b14 & pays, amount, 0.0)))
-    refund = b7 & ~pays & (rng.random(n) < REFUND_P)
-    r14 = rng.uniform(*REFUND14, n); r28 = r14 + np.where(rng.random(n) < 0.5, rng.uniform(*REFUND28, n), 0.0)
-    y14 = np.where(refund, -r14, y14); y28 = np.where(refund, -r28, y28)
-    lam = 0.55 * np.log1p(amount) + 0.02 * amount ** 0.7
-    k7 = 1 + rng.poisson(np.minimum(lam, 2000))
-    k14_extra = np.where(m14 > 1, 1 + rng.poisson(np.minimum(lam * (m14 - 1), 2000)), 0)
-    k28_extra = np.where(m28 > 1, 1 + rng.poisson(np.minimum(lam * (m28 - 1), 2000)), 0)
-    buy7 = np.where(y7 > 0, k7, 0)
-    buy14 = np.where(y14 > 0, np.where(b7, k7 + k14_extra, k7), 0)
-    buy28 = np.where(y28 > 0, np.where(b7, k7 + k14_extra + k28_extra, np.where(b14, k7 + k28_extra, k7)), 0)
-    out = dict(b, buy_d7=buy7.astype(np.int64), buy_d14=buy14.astype(np.int64), buy_d28=buy28.astype(np.int64),
-               iap_revenue_d7=y7.round(2), iap_revenue_d14=y14.round(2), iap_revenue_d28=y28.round(2))
-    # the columns of unknown meaning: registration and retention, present as in the real data
-    eng = expit(-0.5 + 0.8 * np.asarray(f['profile']) + 1.5 * b['buyer_d7'] + rng.normal(0, 1, n))
-    out['registration'] = np.where(rng.random(n) < 1 - 0.5257, (rng.random(n) < eng).astype(float), np.nan)
-    ret_ok = rng.random(n) < 1 - 0.0730
-    for k in ('retention_d1_to_d7', 'retention_d3_to_d7', 'retention_d7_to_d14', 'retention_d1', 'retention_d3', 'retentiond7'):
-        out[k] = np.where(ret_ok, (rng.random(n) < eng * 0.8).astype(float), np.nan)
-    return out
-
-# %% ../nbs/02_synth.ipynb #1968f4ac
-def _amounts(mu, shift: float = WHALE_SHIFT, sigma_whale: float = SIGMA_WHALE) -> tuple[np.ndarray, np.ndarray]:
-    "PRICE_FLOOR + exp(Z) at the Gauss-Hermite nodes of the body and whale components: (n, nodes) each."
-    x, _ = GAUSS_HERMITE
-    return (PRICE_FLOOR + np.exp(mu[:, None] + SIGMA_BODY * x[None, :]),
-            PRICE_FLOOR + np.exp(mu[:, None] + shift + sigma_whale * x[None, :]))
-
-def _F(c: float, amounts, omega) -> np.ndarray:
-    "E[log1p(c * (PRICE_FLOOR + exp(Z)))] per row, Z ~ (1-omega) N(mu, s_b) + omega N(mu + shift, s_w)."
-    _, w = GAUSS_HERMITE; w = w / w.sum()
-    body, whale = amounts
-    return (1 - omega) * (np.log1p(c * body) @ w) + omega * (np.log1p(c * whale) @ w)
-
-def oracle(world: 'World', f: dict) -> dict:
-    "Bayes-optimal P(buyer_h | x), E[revenue_h | x] and E[log1p max(revenue_h, 0) | x] for every row."
-    s = score(f, world)
-    p = {k: expit(s + c) for k, c in world.horizon_c.items()}
-    p7, p14, p28 = p['buyer_d7'], p['buyer_d14'], p['buyer_d28']
-    mu, omega = spend(f, world)
-    q = PAY_PROB
-    vals, probs = REPEAT_FACTORS
-    M14 = [(1.0, 1 - REPEAT['d14'])] + [(v, REPEAT['d14'] * pr) for v, pr in zip(vals, probs)]
-    M28 = [(1.0, 1 - REPEAT['d28'])] + [(v, REPEAT['d28'] * pr) for v, pr in zip(vals, probs)]
-    EM14, EM28 = sum(v * pr for v, pr in M14), sum(v * pr for v, pr in M28)
-    G = PRICE_FLOOR + (1 - omega) * np.exp(mu + SIGMA_BODY ** 2 / 2) + omega * np.exp(mu + world.p['whale_shift'] + world.p['sigma_whale'] ** 2 / 2)
-    ref14 = REFUND_P * np.mean(REFUND14); ref28 = REFUND_P * (np.mean(REFUND14) + 0.5 * np.mean(REFUND28))
-    Fc, amounts = {}, _amounts(mu, world.p['whale_shift'], world.p['sigma_whale'])
-    def F(cc):
-        cc = round(cc, 6)
-        if cc not in Fc: Fc[cc] = _F(cc, amounts, omega)
-        return Fc[cc]
-    out = {f'p_{k}': v for k, v in p.items()}
-    out['exp_iap_revenue_d7'] = p7 * q * G
-    out['exp_iap_revenue_d14'] = q * G * (p7 * EM14 + (p14 - p7)) - p7 * (1 - q) * ref14
-    out['exp_iap_revenue_d28'] = q * G * (p7 * EM14 * EM28 + (p14 - p7) * EM28 + (p28 - p14)) - p7 * (1 - q) * ref28
-    out['exp_log1p_iap_revenue_d7'] = p7 * q * F(1.0)
-    out['exp_log1p_iap_revenue_d14'] = q * (p7 * sum(pr * F(v) for v, pr in M14) + (p14 - p7) * F(1.0))
-    out['exp_log1p_iap_revenue_d28'] = q * (p7 * sum(p1 * p2 * F(v1 * v2) for v1, p1 in M14 for v2, p2 in M28)
-                                            + (p14 - p7) * sum(pr * F(v) for v, pr in M28) + (p28 - p14) * F(1.0))
-    return out
-
 # %% ../nbs/02_synth.ipynb #b5e07b12
 ORACLE_COLS = ['p_buyer_d1', 'p_buyer_d7', 'p_buyer_d14', 'p_buyer_d28', 'exp_iap_revenue_d7', 'exp_iap_revenue_d14',
-               'exp_iap_revenue_d28', 'exp_log1p_iap_revenue_d7', 'exp_log1p_iap_revenue_d14', 'exp_log1p_iap_revenue_d28']
+               'exp_iap_revenue_d28', 'exp_log1p_iap_revenue_d7', 'exp_log1p_iap_revenue_d14',
+               'exp_log1p_iap_revenue_d28']
 
 def generate_partition(world: World, split: str, t: datetime, n: int, seed: int) -> tuple[pa.Table, pa.Table]:
     "(data, oracle) of one hourly partition. The data has the file's columns (no `datetime`); test has no labels."
     rng = np.random.default_rng([seed, 0 if split == 'train' else 1, int(t.timestamp()) // 3600])
-    cols, f = _observables(world, rng, n, t)
-    lab = _labels(world, rng, f)
-    for c in world.p['null_columns']: cols[c] = pa.nulls(n, COLUMN_TYPE[c])     # a world's all-null columns
-    cols['row_id'] = _uuid4(rng, n)
-    schema = pa.schema([pa.field(c, COLUMN_TYPE[c]) for c in (TRAIN_ORDER if split == 'train' else TEST_ORDER) if c != PARTITION_KEY])
+    cols, f = observables(world, rng, n, t)
+    lab = labels(world, rng, f)
+    for c in world.p['null_columns']:                  # a world's all-null columns
+        cols[c] = pa.nulls(n, COLUMN_TYPE[c])
+    cols['row_id'] = uuid4_array(rng, n)
+    order = TRAIN_ORDER if split == 'train' else TEST_ORDER
+    schema = pa.schema([pa.field(c, COLUMN_TYPE[c]) for c in order if c != PARTITION_KEY])
     if split == 'train':
         for k, v in lab.items():
             typ = COLUMN_TYPE[k]
@@ -827,7 +56,8 @@ def generate_partition(world: World, split: str, t: datetime, n: int, seed: int)
     o = oracle(world, f)
     orc = {'row_id': cols['row_id'], **{k: pa.array(o[k], pa.float64()) for k in ORACLE_COLS}}
     if split == 'test':   # the realised test labels stay with the oracle, so a submission can be scored
-        for k in ('buyer_d7', 'iap_revenue_d7'): orc[f'y_{k}'] = pa.array(lab[k])
+        for k in ('buyer_d7', 'iap_revenue_d7'):
+            orc[f'y_{k}'] = pa.array(lab[k])
     return data, pa.table(orc)
 
 # %% ../nbs/02_synth.ipynb #1d7b9d1d
@@ -835,35 +65,50 @@ def _write_atomic(table: pa.Table, path: Path):
     "Write parquet (snappy, as Spark does) to a temporary name, then rename: no half-written file is ever visible."
     atomic_write(path, lambda p: pq.write_table(table, p, compression='snappy', write_statistics=False))
 
+# %% ../nbs/02_synth.ipynb #b39ab3f9
 def _part_file(rng_seed: int, split: str, t: datetime) -> str:
-    u = uuid.UUID(bytes=np.random.default_rng([rng_seed, 99, 0 if split == 'train' else 1, int(t.timestamp())]).bytes(16), version=4)
+    u = uuid.UUID(
+        bytes=np.random.default_rng([rng_seed, 99, 0 if split == 'train' else 1, int(t.timestamp())]).bytes(16),
+        version=4,
+    )
     return f'part-00000-{u}.c000.snappy.parquet'
 
-def synth_config(preset: str = 'tiny', seed: int = 0, train_hours=None, test_hours=None, rows_per_hour=None, test_rows_per_hour=None,
-                 world: str = 'default') -> dict:
-    "The full parameter set of a synthetic dataset: a preset, with any of its numbers overridden, in a world (`WORLDS`)."
+# %% ../nbs/02_synth.ipynb #f8dd3b5d
+SYNTH_VERSION = 1
+
+def synth_config(preset: str = 'tiny', seed: int = 0, train_hours=None, test_hours=None, rows_per_hour=None,
+                 test_rows_per_hour=None, world: str = 'default') -> dict:
+    """The full parameter set of a synthetic dataset: a preset, with any of its numbers overridden, in a world
+    (`WORLDS`)."""
     world_params(world)                                       # an unknown world is an error here
-    if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
+    if preset not in PRESETS:
+        raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
     p = dict(PRESETS[preset])
-    for k, v in dict(train_hours=train_hours, test_hours=test_hours, rows_per_hour=rows_per_hour, test_rows_per_hour=test_rows_per_hour).items():
+    for k, v in dict(train_hours=train_hours, test_hours=test_hours, rows_per_hour=rows_per_hour,
+                     test_rows_per_hour=test_rows_per_hour).items():
         if v is not None:
-            if int(v) < 1: raise ValueError(f'{k} must be >= 1, got {v}')
+            if int(v) < 1:
+                raise ValueError(f'{k} must be >= 1, got {v}')
             p[k] = int(v)
     if p['train_hours'] > 7 * 24 or p['test_hours'] > 4 * 24 + 24 * 30:
         raise ValueError('train hours must fit before the test start (at most 168)')
-    return dict(preset=preset, seed=int(seed), **p, version=SYNTH_VERSION, **({'world': world} if world != 'default' else {}))
+    return dict(preset=preset, seed=int(seed), **p, version=SYNTH_VERSION,
+                **({'world': world} if world != 'default' else {}))
 
-SYNTH_VERSION = 1
-
-_WORLDS: dict = {}
-
+# %% ../nbs/02_synth.ipynb #e6c36449
 def _write_partition(out, seed, split, t, data, orc):
     "Write one partition's data file and oracle file (each atomically)."
     part = f'datetime={partition_name(t)}'
-    d = Path(out)/SPLIT_DIRS[split]/part; d.mkdir(parents=True, exist_ok=True)
-    _write_atomic(data, d/_part_file(seed, split, t))
-    o = Path(out)/'oracle'/split/part; o.mkdir(parents=True, exist_ok=True)
-    _write_atomic(orc, o/'oracle.parquet')
+    d = Path(out) / SPLIT_DIRS[split] / part
+    d.mkdir(parents=True, exist_ok=True)
+    _write_atomic(data, d / _part_file(seed, split, t))
+    o = Path(out) / 'oracle' / split / part
+    o.mkdir(parents=True, exist_ok=True)
+    _write_atomic(orc, o / 'oracle.parquet')
+
+# %% ../nbs/02_synth.ipynb #cc4aeec2
+_WORLDS: dict = {}
+
 
 def _job(args, writer=None):
     """Generate one partition and write it: in place, or handed to `writer` (a one-thread pool) so the next
@@ -873,9 +118,12 @@ def _job(args, writer=None):
     n = hour_rows(mean_rows, t.hour)
     data, orc = generate_partition(world, split, t, n, seed)
     ids = data.column('row_id').combine_chunks() if split == 'test' else None
-    if writer is None: _write_partition(out, seed, split, t, data, orc); return split, n, ids, None
+    if writer is None:
+        _write_partition(out, seed, split, t, data, orc)
+        return split, n, ids, None
     return split, n, ids, writer.submit(_write_partition, out, seed, split, t, data, orc)
 
+# %% ../nbs/02_synth.ipynb #fd751293
 def _in_process(jobs):
     "Generate in this process, overlapping the write of partition k with the generation of k+1 (at most one in flight)."
     from concurrent.futures import ThreadPoolExecutor
@@ -888,6 +136,44 @@ def _in_process(jobs):
             yield split, n, ids, None
         if pending is not None: pending.result()
 
+# %% ../nbs/02_synth.ipynb #10c06e4d
+def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
+    """The manifest of `out` when it already holds this dataset (reused, not regenerated); else None, after
+    removing what the new dataset replaces. Refuses to mix datasets unless `overwrite`."""
+    man_path = out / MANIFEST
+    if man_path.exists():
+        try:
+            old = json.loads(man_path.read_text())
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            old = e
+        if not isinstance(old, dict):
+            if not overwrite:
+                raise FileExistsError(
+                    f'{man_path} is not a manifest this generator wrote ({old!r:.80}); '
+                    f'pass --overwrite or another --out'
+                )
+            old = {}
+        if {k: old.get(k) for k in cfg} == cfg and not overwrite:
+            return dict(old, seconds=0.0, rows_per_s=0, reused=True)
+        if not overwrite:
+            raise FileExistsError(
+                f'{out} holds another synthetic dataset ({old.get("preset")}, seed {old.get("seed")}); '
+                f'pass overwrite=True (--overwrite) or another --out'
+            )
+    elif any((out / d).exists() for d in ('train', 'test', 'oracle', 'sample_submission.csv')) and not overwrite:
+        raise FileExistsError(
+            f'{out} already holds data this generator did not write (or did not finish): '
+            f'it is never replaced; pass overwrite=True (--overwrite) or another --out'
+        )
+    for d in ('train', 'test', 'oracle', 'sample_submission.csv', MANIFEST):
+        p = out / d
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    return None
+
+# %% ../nbs/02_synth.ipynb #f57babf8
 def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_hours=None, rows_per_hour=None,
              test_rows_per_hour=None, progress: bool = True, overwrite: bool = False, workers: int | None = None,
              world: str = 'default') -> dict:
@@ -898,23 +184,13 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     out = Path(out)
     cfg = synth_config(preset, seed, train_hours, test_hours, rows_per_hour, test_rows_per_hour, world)
     man_path = out/MANIFEST
-    if man_path.exists():
-        try: old = json.loads(man_path.read_text())
-        except (ValueError, UnicodeDecodeError, RecursionError) as e: old = e
-        if not isinstance(old, dict):
-            if not overwrite: raise FileExistsError(f'{man_path} is not a manifest this generator wrote ({old!r:.80}); pass --overwrite or another --out')
-            old = {}
-        if {k: old.get(k) for k in cfg} == cfg and not overwrite: return dict(old, seconds=0.0, rows_per_s=0, reused=True)
-        if not overwrite: raise FileExistsError(f'{out} holds another synthetic dataset ({old.get("preset")}, seed {old.get("seed")}); pass overwrite=True (--overwrite) or another --out')
-    elif any((out/d).exists() for d in ('train', 'test', 'oracle', 'sample_submission.csv')) and not overwrite:
-        raise FileExistsError(f'{out} already holds data this generator did not write (or did not finish): it is never replaced; '
-                              f'pass overwrite=True (--overwrite) or another --out')
-    for d in ('train', 'test', 'oracle', 'sample_submission.csv', MANIFEST):
-        p = out/d
-        if p.is_dir(): shutil.rmtree(p)
-        elif p.exists(): p.unlink()
-    jobs = [(str(out), seed, 'train', TRAIN_START + timedelta(hours=h), cfg['rows_per_hour'], world) for h in range(cfg['train_hours'])]
-    jobs += [(str(out), seed, 'test', TEST_START + timedelta(hours=h), cfg['test_rows_per_hour'], world) for h in range(cfg['test_hours'])]
+    reused = _prepare_out(out, cfg, overwrite)
+    if reused is not None:
+        return reused
+    jobs = [(str(out), seed, 'train', TRAIN_START + timedelta(hours=h), cfg['rows_per_hour'], world)
+            for h in range(cfg['train_hours'])]
+    jobs += [(str(out), seed, 'test', TEST_START + timedelta(hours=h), cfg['test_rows_per_hour'], world)
+             for h in range(cfg['test_hours'])]
     workers = workers or 1    # measured here: NumPy and Arrow already use both cores, so 2 processes were slower than 1
     rows = {'train': 0, 'test': 0}
     t0 = time.time()
@@ -926,17 +202,20 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
         import multiprocessing as mp
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'))
         results = pool.map(_job, jobs, chunksize=1)
-    else: results = _in_process(jobs)
+    else:
+        results = _in_process(jobs)
     try:
         with open(sub_tmp, 'wb') as sub:
             sub.write(b'row_id,iap_revenue_d7\n')
-            for split, n, ids, _ in tqdm(results, total=len(jobs), desc=f'synth {preset}', unit='part', disable=not progress):
+            parts = tqdm(results, total=len(jobs), desc=f'synth {preset}', unit='part', disable=not progress)
+            for split, n, ids, _ in parts:
                 if split == 'test':
                     pacsv.write_csv(pa.table({'row_id': ids, 'iap_revenue_d7': pa.array(np.zeros(n))}), sub,
                                     write_options=pacsv.WriteOptions(include_header=False, quoting_style='none'))
                 rows[split] += n
     finally:
-        if pool is not None: pool.shutdown()
+        if pool is not None:
+            pool.shutdown()
     os.replace(sub_tmp, out/'sample_submission.csv')
     w = _WORLDS.get((seed, world)) or World(seed, world)
     man = dict(cfg, rows_train=rows['train'], rows_test=rows['test'], intercepts=w.intercepts, horizon_c=w.horizon_c)
@@ -945,8 +224,6 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     return dict(man, seconds=round(secs, 2), rows_per_s=round((rows['train'] + rows['test']) / max(secs, 1e-9)))
 
 # %% ../nbs/02_synth.ipynb #4e115e47
-from fastcore.script import call_parse, Param, store_true
-
 @call_parse
 def smadex_synth(preset: Param('tiny, small, medium or full', str) = 'small',
                  out: Param('output folder (the raw data root)', str) = 'data/raw',
@@ -959,26 +236,35 @@ def smadex_synth(preset: Param('tiny, small, medium or full', str) = 'small',
                  world: Param(f'label model: {", ".join(WORLDS)}', str) = 'default',
                  overwrite: Param('replace a different dataset already in --out', store_true) = False):
     "Generate synthetic Smadex-format data with its Bayes-optimal oracle."
-    from smadex_ltv.config import friendly_errors
+    from smadex_ltv.core import friendly_errors
     with friendly_errors('smadex_synth'):
         m = generate(out, preset, seed, train_hours, test_hours, rows_per_hour, test_rows_per_hour,
                      progress=True, overwrite=overwrite, workers=workers, world=world)
-    if m.get('reused'): print(f"{out} already holds this dataset ({m['preset']}, seed {m['seed']}): nothing to do"); return
+    if m.get('reused'):
+        print(f"{out} already holds this dataset ({m['preset']}, seed {m['seed']}): nothing to do")
+        return
     print(f"{out}: {m['rows_train']:,} train rows, {m['rows_test']:,} test rows ({m['preset']}, seed {m['seed']}) "
           f"in {m['seconds']:.1f}s, {m['rows_per_s']:,} rows/s")
 
-from .config import cli_entry
 smadex_synth_main = cli_entry(smadex_synth)    # the console script: accepts --train-hours as well as --train_hours
 
+# %% ../nbs/02_synth.ipynb #69a68617
+def sample_table(n: int, seed: int = 0, hours=range(0, 144, 7), world: str = 'default') -> tuple[pa.Table, pa.Table]:
+    "n generated train rows (data, oracle) spread over the given train hours, in memory (nothing written)."
+    world = World(seed, world)
+    hours = list(hours)
+    parts = [generate_partition(world, 'train', TRAIN_START + timedelta(hours=h), n // len(hours), seed) for h in hours]
+    return pa.concat_tables([p[0] for p in parts]), pa.concat_tables([p[1] for p in parts])
+
 # %% ../nbs/02_synth.ipynb #07ae5273
-REAL_MISSING = dict(registration=52.57, retention_d1_to_d7=7.30, retention_d3_to_d7=7.30, retention_d7_to_d14=7.30,
-    retention_d1=7.30, retention_d3=7.30, retentiond7=7.30, advertiser_category=9.72, advertiser_subcategory=9.72,
+REAL_MISSING = dict(registration=52.57, retention_d1_to_d7=7.3, retention_d3_to_d7=7.3, retention_d7_to_d14=7.3,
+    retention_d1=7.3, retention_d3=7.3, retentiond7=7.3, advertiser_category=9.72, advertiser_subcategory=9.72,
     advertiser_bottom_taxonomy_level=37.55, carrier=73.55, country=0.04, region=74.73, dev_make=1.86, dev_model=0.16,
-    dev_os=0.0, dev_osv=0.88, release_date=0.36, release_msrp=10.30, avg_act_days=45.77, avg_days_ins=95.52,
+    dev_os=0.0, dev_osv=0.88, release_date=0.36, release_msrp=10.3, avg_act_days=45.77, avg_days_ins=95.52,
     first_request_ts=54.34, last_buy=98.17, last_ins=85.31, weekend_ratio=43.69, weeks_since_first_seen=40.54,
     wifi_ratio=43.69, last_advertiser_action=98.79, avg_daily_sessions=75.99, avg_duration=75.99, bcat=47.47,
     bcat_bottom_taxonomy=47.47, bundles_cat=57.64, bundles_cat_bottom_taxonomy=57.64, bundles_ins=65.36,
-    new_bundles=54.34, user_bundles=50.31, user_bundles_l28d=43.45, city_hist=44.91, region_hist=44.10,
+    new_bundles=54.34, user_bundles=50.31, user_bundles_l28d=43.45, city_hist=44.91, region_hist=44.1,
     country_hist=43.45, dev_language_hist=43.51, dev_osv_hist=43.46, hour_ratio=43.69, cpm=74.04, cpm_pct_rk=74.04,
     ctr=96.42, ctr_pct_rk=96.42, first_request_ts_bundle=54.34, first_request_ts_category_bottom_taxonomy=54.34,
     last_buy_ts_bundle=98.17, last_buy_ts_category=98.17, last_install_ts_bundle=85.31, last_install_ts_category=85.31,
@@ -988,27 +274,28 @@ REAL_MISSING = dict(registration=52.57, retention_d1_to_d7=7.30, retention_d3_to
     whale_users_bundle_revenue_prank=96.92, whale_users_bundle_num_buys_prank=96.92,
     advertiser_actions_action_count=98.79, advertiser_actions_action_last_timestamp=98.79,
     user_actions_bundles_action_count=64.06, user_actions_bundles_action_last_timestamp=64.06)
-REAL_LABELS = {'buyer_d1 rate': 0.02377, 'buyer_d7 rate': 0.03344, 'buyer_d14 rate': 0.03533, 'buyer_d28 rate': 0.03717,
-               'share revenue_d7 > 0': 0.029, 'mean log1p revenue | > 0': 2.33, 'median revenue | > 0': 6.0,
-               'mean revenue_d7': 1.4377, 'mean buy_d7': 0.0720, 'ios share': 0.165, 'RMSLE of the best constant': 0.45}
+REAL_LABELS = { 'buyer_d1 rate': 0.02377, 'buyer_d7 rate': 0.03344, 'buyer_d14 rate': 0.03533,
+               'buyer_d28 rate': 0.03717, 'share revenue_d7 > 0': 0.029, 'mean log1p revenue | > 0': 2.33,
+               'median revenue | > 0': 6.0, 'mean revenue_d7': 1.4377, 'mean buy_d7': 0.072, 'ios share': 0.165,
+               'RMSLE of the best constant': 0.45}
 
+# %% ../nbs/02_synth.ipynb #30c5253d
 def marginals(tab: pa.Table) -> tuple['pd.DataFrame', 'pd.DataFrame']:
-    "(missing shares and label figures beside the real data's, `REAL_FIGURES`) of a generated train table."
+    """(missing shares, label figures) of a generated train table beside the real data's (`REAL_MISSING`,
+    `REAL_LABELS`)."""
     import pandas as pd
     n = tab.num_rows
     miss = pd.DataFrame({'column': list(REAL_MISSING), 'real_miss_%': list(REAL_MISSING.values()),
                          'synth_miss_%': [100 * tab.column(c).null_count / n for c in REAL_MISSING]})
     miss['diff'] = miss['synth_miss_%'] - miss['real_miss_%']
-    y = tab['iap_revenue_d7'].to_numpy(); pos = y > 0; ly = np.log1p(y)
+    y = tab['iap_revenue_d7'].to_numpy()
+    pos = y > 0
+    ly = np.log1p(y)
     got = {f'{k} rate': tab[k].to_numpy().mean() for k in ('buyer_d1', 'buyer_d7', 'buyer_d14', 'buyer_d28')}
-    got.update({'share revenue_d7 > 0': pos.mean(), 'mean log1p revenue | > 0': ly[pos].mean(), 'median revenue | > 0': np.median(y[pos]),
+    got.update({'share revenue_d7 > 0': pos.mean(), 'mean log1p revenue | > 0': ly[pos].mean(),
+                'median revenue | > 0': np.median(y[pos]),
                 'mean revenue_d7': y.mean(), 'mean buy_d7': tab['buy_d7'].to_numpy().mean(),
                 'ios share': pc.mean(pc.equal(tab['dev_os'], 'ios')).as_py(), 'RMSLE of the best constant': ly.std()})
-    lab = pd.DataFrame({'figure': list(REAL_LABELS), 'real': list(REAL_LABELS.values()), 'synth': [got[k] for k in REAL_LABELS]})
+    lab = pd.DataFrame({'figure': list(REAL_LABELS), 'real': list(REAL_LABELS.values()),
+                        'synth': [got[k] for k in REAL_LABELS]})
     return miss, lab
-
-def sample_table(n: int, seed: int = 0, hours=range(0, 144, 7), world: str = 'default') -> tuple[pa.Table, pa.Table]:
-    "n generated train rows (data, oracle) spread over the given train hours, in memory (nothing written)."
-    world = World(seed, world); hours = list(hours)
-    parts = [generate_partition(world, 'train', TRAIN_START + timedelta(hours=h), n // len(hours), seed) for h in hours]
-    return pa.concat_tables([p[0] for p in parts]), pa.concat_tables([p[1] for p in parts])
