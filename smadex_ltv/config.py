@@ -375,11 +375,12 @@ def _read_yaml(path: Path) -> dict:
     return d
 
 # %% ../nbs/00_config.ipynb #20fb87f8
-def _merge(base: dict, over: dict) -> dict:
+def _merge(base: dict, over: dict, prefix: str = '') -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and SPEC.get(k, ('',))[0] != 'dict':
-            out[k] = _merge(out[k], v)
+        free = SPEC.get(prefix + k, ('',))[0] == 'dict'       # a free-form dict (`*.params`) is replaced whole
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and not free:
+            out[k] = _merge(out[k], v, f'{prefix}{k}.')
         else: out[k] = copy.deepcopy(v)
     return out
 
