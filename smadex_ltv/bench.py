@@ -160,9 +160,10 @@ def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, 
 
 # %% ../nbs/90_benchmarks.ipynb #aa450bfc
 def results_table(bench, title: str | None = None) -> str:
-    """README's results table, rendered from one `bench.json` (a path or the loaded dict): RMSLE, Gini, buyer AUC and
-    calibration of the pipeline beside the oracle, the plain LightGBM and the constant, then the run's command, date and
-    machine. Every figure in the table is read from the file."""
+    """README's results table, rendered from one `bench.json` (a path or the loaded dict): RMSLE, Gini, buyer AUC,
+    calibration against the labels and against the oracle (Σŷ/Σoracle: `expected_vs_oracle`, or the ratio of the two
+    calibrations in files written before that key) of the pipeline beside the oracle, the plain LightGBM and the
+    constant, then the run's command, date and machine. Every figure in the table is read from the file."""
     r = json.loads(Path(bench).read_text()) if not isinstance(bench, dict) else bench
     q, sp = r['quality'], r['speed']
     f = lambda v, fmt='{:.4f}': '–' if v is None else fmt.format(v)
@@ -171,11 +172,15 @@ def results_table(bench, title: str | None = None) -> str:
              'lgbm_log1p': 'one LightGBM on log1p, same features',
              'lgbm_log1p_scalar': 'one LightGBM, scalar columns only', 'constant': 'best constant'}
     L = [title or f"`{r['preset']}` preset: {r['rows_train']:,} training rows, {r['rows_holdout']:,} holdout rows", '',
-         '| on the holdout | RMSLE | normalized Gini | buyer AUC | calibration Σŷ/Σy |', '|---|---|---|---|---|']
+         '| on the holdout | RMSLE | normalized Gini | buyer AUC | calibration Σŷ/Σy | Σŷ/Σoracle |',
+         '|---|---|---|---|---|---|']
+    oc = (q.get('oracle') or {}).get('calibration')
     for k in ('oracle', 'pipeline', 'lgbm_log1p', 'lgbm_log1p_scalar', 'constant'):
         d = q.get(k)
-        if d: L.append(f"| {names[k]} | {f(d['rmsle'])} | {f(d['gini'])} | {f(d.get('auc'))} | "
-                       f"{f(d['calibration'], '{:.3f}')} |")
+        if not d: continue
+        vs = d.get('expected_vs_oracle', None if oc is None or d.get('calibration') is None else d['calibration'] / oc)
+        L.append(f"| {names[k]} | {f(d['rmsle'])} | {f(d['gini'])} | {f(d.get('auc'))} | "
+                 f"{f(d['calibration'], '{:.3f}')} | {f(vs, '{:.3f}')} |")
     t = sp.get('train_s') or {}
     L += ['', f"Training {f(t.get('total'), '{:,.0f}')} s (stage 1 {f(t.get('stage1'), '{:,.0f}')}, "
               f"stage 2 {f(t.get('stage2'), '{:,.0f}')}, stage 3 {f(t.get('stage3'), '{:,.0f}')}); "

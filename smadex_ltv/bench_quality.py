@@ -14,9 +14,9 @@ from .config import load_config, Config
 from .core import peak_rss_mb, atomic_write_text, l1p
 
 # %% auto #0
-__all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table',
-           'features_at_scale', 'speed_figures', 'predict_in_subprocess', 'config_overrides', 'submission_models',
-           'engine_comparison', 'engines_markdown', 'bench_config']
+__all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'quality', 'scalar_features', 'baseline_predictions', 'with_expected_vs_oracle',
+           'quality_table', 'features_at_scale', 'speed_figures', 'predict_in_subprocess', 'config_overrides',
+           'submission_models', 'engine_comparison', 'engines_markdown', 'bench_config']
 
 # %% ../nbs/91_bench_quality.ipynb #203e3914
 log = logging.getLogger('smadex_ltv')
@@ -89,6 +89,17 @@ def baseline_predictions(
         log.info('bench: %s trained in %.1f s (%d rounds)', name, secs[name], b.best_iteration)
     return preds, secs
 
+# %% ../nbs/91_bench_quality.ipynb #73493010
+def with_expected_vs_oracle(q: dict) -> dict:
+    """Each row of a quality table gains `expected_vs_oracle`, Σŷ/Σoracle: its calibration (Σŷ/Σy) over the oracle's
+    (Σoracle/Σy). None without an oracle (real data) or where a calibration is missing."""
+    o = (q.get('oracle') or {}).get('calibration')
+    for d in q.values():
+        if d is not None:
+            c = d.get('calibration')
+            d['expected_vs_oracle'] = None if o is None or c is None or not o else c / o
+    return q
+
 # %% ../nbs/91_bench_quality.ipynb #a38a9b2a
 def quality_table(pipe, baselines: dict) -> dict:
     "The quality rows of bench.json on the pipeline's validation rows."
@@ -109,7 +120,7 @@ def quality_table(pipe, baselines: dict) -> dict:
     for name, (pr, rk) in baselines.items():
         q[name] = quality(y, pr, rk)
     q['pipeline'] = quality(y, P.pred_rmsle.to_numpy(), P.pred_expected.to_numpy(), P.p_buyer.to_numpy(), buyer)
-    return q
+    return with_expected_vs_oracle(q)
 
 # %% ../nbs/91_bench_quality.ipynb #5dcd3260
 def _median_rate(fn, rows: int, repeats: int) -> float:

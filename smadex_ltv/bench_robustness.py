@@ -86,6 +86,7 @@ def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_job
             'gini_expected': {'pipeline': q['pipeline']['gini'], 'lgbm_log1p': q['lgbm_log1p']['gini']},
             'calibration': q['pipeline']['calibration'],
             'calibration_oracle': q['oracle']['calibration'] if q.get('oracle') else None,
+            'expected_vs_oracle': q['pipeline'].get('expected_vs_oracle'),
             'train_s': round(train_s, 1), 'baseline_train_s': base_s['lgbm_log1p'],
             'features_s': round(t1 - t0, 1), 'ratio_vs_lgbm': r['pipeline'] / r['lgbm_log1p'],
             'ratio_vs_oracle': r['pipeline'] / r['oracle'] if r['oracle'] else None, 'rmsle_gap_se': se,

@@ -10,7 +10,8 @@ import pandas as pd
 # %% auto #0
 __all__ = ['rmsle', 'rmse', 'mae', 'r2', 'best_constant', 'gini', 'normalized_gini', 'top_capture', 'gini_bootstrap',
            'buyer_metrics', 'calibration_ratio', 'calibration_by', 'decile_table', 'spearman_payers',
-           'order_violation_rate', 'evaluate_predictions']
+           'order_violation_rate', 'quantile_levels', 'pinball', 'zi_quantiles', 'crps_from_quantiles',
+           'crps_zero_inflated', 'interval_coverage', 'reliability_table', 'evaluate_predictions']
 
 # %% ../nbs/08_metrics.ipynb #785d5c9e
 def _check(y, p, name='predictions'):
@@ -191,6 +192,74 @@ def order_violation_rate(preds, tol: float = 1e-9) -> float:
     if a.ndim != 2 or a.shape[1] < 2:
         raise ValueError('order_violation_rate takes an (n_rows, n_horizons >= 2) array')
     return float(np.mean((np.diff(a, axis=1) < -tol).any(axis=1)))
+
+# %% ../nbs/08_metrics.ipynb #49d69c17
+def quantile_levels(k: int = 99) -> np.ndarray:
+    "The midpoint grid (i + 0.5) / k, i = 0..k-1: k quantile levels of equal weight, none at 0 or 1."
+    if k < 1: raise ValueError(f'k must be >= 1, got {k}')
+    return (np.arange(k, dtype=np.float64) + 0.5) / k
+
+# %% ../nbs/08_metrics.ipynb #e675c8a5
+def pinball(y, q, tau):
+    "Pinball (quantile) loss of the quantile forecast `q` at level `tau` for outcome `y`, elementwise (broadcasts)."
+    d = np.asarray(y, np.float64) - np.asarray(q, np.float64)
+    return d * (np.asarray(tau, np.float64) - (d < 0))
+
+# %% ../nbs/08_metrics.ipynb #eecaf451
+def zi_quantiles(p, cond_q, levels) -> np.ndarray:
+    """Quantiles at `levels` (K,) of a zero-inflated Y with P(Y > 0) = `p` (n,): (n, K). `cond_q` maps an (n, K)
+    array of levels u in (0, 1) to the quantiles of Y | Y > 0; Y's quantile at tau is 0 where tau <= 1 - p."""
+    p = np.asarray(p, np.float64).reshape(-1)
+    tau = np.asarray(levels, np.float64).reshape(-1)
+    bad = ~((p >= 0) & (p <= 1))
+    if bad.any(): raise ValueError(f'{int(bad.sum())} probabilities are not in [0, 1]')
+    pos = tau[None, :] > 1 - p[:, None]
+    u = np.clip((tau[None, :] - (1 - p[:, None])) / np.where(p > 0, p, 1.0)[:, None], 1e-12, 1 - 1e-12)
+    return np.where(pos, np.asarray(cond_q(u), np.float64), 0.0)
+
+# %% ../nbs/08_metrics.ipynb #573ada91
+def crps_from_quantiles(y, Q, levels) -> np.ndarray:
+    "Per-row CRPS (n,) of the forecast with quantiles `Q` (n, K) at `levels` (K,): 2 x mean pinball over the levels."
+    y = np.asarray(y, np.float64).reshape(-1)
+    Q = np.asarray(Q, np.float64)
+    tau = np.asarray(levels, np.float64).reshape(-1)
+    if Q.shape != (len(y), len(tau)):
+        raise ValueError(f'quantiles have shape {Q.shape}, {len(y)} labels and {len(tau)} levels need '
+                         f'{(len(y), len(tau))}')
+    return 2 * pinball(y[:, None], Q, tau[None, :]).mean(axis=1)
+
+# %% ../nbs/08_metrics.ipynb #175edd95
+def crps_zero_inflated(y, p, cond_q, k: int = 99, chunk: int = 65536, args=()) -> float:
+    """Mean CRPS of zero-inflated forecasts (P(Y > 0) = `p`, Y | Y > 0 with quantile function `cond_q`) for labels `y`,
+    on `quantile_levels(k)`, `chunk` rows at a time. Per-row parameters of `cond_q` go in `args`: each array is
+    cut to the chunk and passed as a column, `cond_q(u, *cols)`; scalars are passed as they are."""
+    y = np.asarray(y, np.float64).reshape(-1)
+    p = np.broadcast_to(np.asarray(p, np.float64), y.shape)
+    args = [np.asarray(a, np.float64) for a in args]
+    levels, total = quantile_levels(k), 0.0
+    for s in range(0, len(y), chunk):
+        cols = [a if a.ndim == 0 else a.reshape(-1)[s:s + chunk, None] for a in args]
+        Q = zi_quantiles(p[s:s + chunk], lambda u: cond_q(u, *cols), levels)
+        total += crps_from_quantiles(y[s:s + chunk], Q, levels).sum()
+    return float(total / len(y)) if len(y) else float('nan')
+
+# %% ../nbs/08_metrics.ipynb #6d36edbf
+def interval_coverage(y, lo, hi, mask=None) -> float:
+    "Share of rows (where `mask`) with lo <= y <= hi, both ends included; NaN when no row is selected."
+    y = np.asarray(y, np.float64)
+    inside = (np.asarray(lo, np.float64) <= y) & (y <= np.asarray(hi, np.float64))
+    m = np.ones(y.shape, bool) if mask is None else np.asarray(mask, bool)
+    return float(inside[m].mean()) if m.any() else float('nan')
+
+# %% ../nbs/08_metrics.ipynb #409bc085
+def reliability_table(p, b, bins: int = 10) -> pd.DataFrame:
+    """Buyer probabilities `p` against outcomes `b` per equal-count group of p (1 = highest): rows, mean predicted
+    p, observed rate and their ratio (predicted / observed; NaN where no row bought)."""
+    b, p = _check(b, p, 'probabilities')
+    if ((p < 0) | (p > 1)).any(): raise ValueError('buyer probabilities must be in [0, 1]')
+    d = decile_table(b, p, n=bins).rename(columns={'mean_actual': 'observed_rate'})
+    d['ratio'] = d.mean_pred / d.observed_rate.where(d.observed_rate != 0)
+    return d[['rows', 'mean_pred', 'observed_rate', 'ratio']]
 
 # %% ../nbs/08_metrics.ipynb #c2618b6c
 def evaluate_predictions(y, pred, p_buyer=None, buyer=None, segments: dict | None = None,
