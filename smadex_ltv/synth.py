@@ -17,7 +17,7 @@ from fastcore.script import call_parse, Param, store_true
 from .core import atomic_write, atomic_write_text, cli_entry
 from .synth_world import TRAIN_START, TEST_START, PRESETS, WORLDS, hour_rows, world_params
 from .synth_observables import observables, uuid4_array
-from .synth_labels import World, labels, oracle
+from .synth_labels import World, labels, oracle, oracle_law, LAW_COLS
 
 # %% auto #0
 __all__ = ['MANIFEST', 'SPLIT_DIRS', 'ORACLE_COLS', 'SYNTH_VERSION', 'smadex_synth_main', 'REAL_MISSING', 'REAL_LABELS',
@@ -58,6 +58,8 @@ def generate_partition(world: World, split: str, t: datetime, n: int, seed: int)
     if split == 'test':   # the realised test labels stay with the oracle, so a submission can be scored
         for k in ('buyer_d7', 'iap_revenue_d7'):
             orc[f'y_{k}'] = pa.array(lab[k])
+    law = oracle_law(world, f)   # the law of d7 revenue, after the columns above
+    orc.update((k, pa.array(law[k], pa.float64())) for k in LAW_COLS)
     return data, pa.table(orc)
 
 # %% ../nbs/02_synth.ipynb #1d7b9d1d

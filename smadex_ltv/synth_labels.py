@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, ndtr, ndtri
 from fastcore.basics import patch
 from .synth_world import WorldBase, world_params, TRAIN_START, BUYER_RATES, PAY_PROB, PRICE_FLOOR
 from .synth_world import SIGMA_BODY, WHALE_SHIFT, SIGMA_WHALE, REPEAT, REPEAT_FACTORS
@@ -15,7 +15,8 @@ from .synth_world import REFUND_P, REFUND14, REFUND28
 from .synth_observables import observables, presence_intercepts, solve
 
 # %% auto #0
-__all__ = ['GAUSS_HERMITE', 'score', 'spend', 'World', 'labels', 'oracle']
+__all__ = ['GAUSS_HERMITE', 'LAW_COLS', 'score', 'spend', 'World', 'labels', 'oracle', 'oracle_law', 'law_mean', 'law_quantiles',
+           'oracle_law_frame']
 
 # %% ../nbs/02c_synth_labels.ipynb #9ecd0b7c
 def score(f: dict, world: 'World | None' = None) -> np.ndarray:
@@ -169,3 +170,96 @@ def oracle(world: 'World', f: dict) -> dict:
         + (p28 - p14) * F(1.0)
     )
     return out
+
+# %% ../nbs/02c_synth_labels.ipynb #90b8ecb9
+LAW_COLS = ['p_pay_d7', 'spend_mu', 'whale_p', 'sigma_body', 'whale_shift', 'sigma_whale', 'price_floor']
+
+
+def oracle_law(world: 'World', f: dict) -> dict:
+    """The exact law of each row's d7 revenue, as float64 columns `LAW_COLS`: P(y7 > 0 | x) and the parameters of
+    the two-component log-normal mixture of y7 given y7 > 0 (the constants repeated on every row)."""
+    p7 = expit(score(f, world) + world.horizon_c['buyer_d7'])
+    mu, omega = spend(f, world)
+    shape = np.broadcast(p7, mu).shape
+    full = lambda v: np.broadcast_to(np.asarray(v, float), shape).copy()
+    return dict(p_pay_d7=full(p7 * PAY_PROB), spend_mu=full(mu), whale_p=full(omega), sigma_body=full(SIGMA_BODY),
+                whale_shift=full(world.p['whale_shift']), sigma_whale=full(world.p['sigma_whale']),
+                price_floor=full(PRICE_FLOOR))
+
+# %% ../nbs/02c_synth_labels.ipynb #3cd491c9
+def law_mean(law: dict) -> np.ndarray:
+    "E[y7 | y7 > 0, x] per row: the mean of `price_floor + exp(Z)` under the row's two-component mixture."
+    mu, w, sb = law['spend_mu'], law['whale_p'], law['sigma_body']
+    return (law['price_floor'] + (1 - w) * np.exp(mu + sb**2 / 2)
+            + w * np.exp(mu + law['whale_shift'] + law['sigma_whale'] ** 2 / 2))
+
+# %% ../nbs/02c_synth_labels.ipynb #84ba925c
+_SQRT2PI = math.sqrt(2 * math.pi)
+
+
+def _mix_cdf(z, mu, w, sb, shift, sw, pdf: bool = True):
+    "CDF (and density when `pdf`) at z of Z ~ (1 - w) N(mu, sb) + w N(mu + shift, sw), elementwise."
+    a, b = (z - mu) / sb, (z - mu - shift) / sw
+    F = (1 - w) * ndtr(a) + w * ndtr(b)
+    if not pdf:
+        return F
+    return F, ((1 - w) / sb * np.exp(-a * a / 2) + w / sw * np.exp(-b * b / 2)) / _SQRT2PI
+
+# %% ../nbs/02c_synth_labels.ipynb #58f235b9
+def _mix_quantile(u, mu, w, sb, shift, sw, tol: float = 1e-9, max_iter: int = 100) -> np.ndarray:
+    """The u-quantile of the mixture Z, each to within `tol`: Newton steps kept inside a bracket (bisection when a
+    step leaves it), then a check that the root lies in [z - tol/2, z + tol/2], and bisection wherever it does not."""
+    x = ndtri(u)
+    zb, zw = mu + sb * x, mu + shift + sw * x
+    lo, hi = np.minimum(zb, zw), np.maximum(zb, zw)  # F(lo) <= u <= F(hi): the components' own quantiles
+    z = (1 - w) * zb + w * zw
+    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+        for _ in range(max_iter):
+            F, f = _mix_cdf(z, mu, w, sb, shift, sw)
+            below = F < u
+            lo, hi = np.where(below, z, lo), np.where(below, hi, z)
+            cand = z - (F - u) / f
+            cand = np.where((cand >= lo) & (cand <= hi), cand, (lo + hi) / 2)
+            step, z = np.abs(cand - z).max(initial=0), cand
+            if step <= tol / 4:
+                break
+    for dz in (-tol / 2, tol / 2):  # the check: F(z - tol/2) < u <= F(z + tol/2)
+        e = np.clip(z + dz, lo, hi)
+        below = _mix_cdf(e, mu, w, sb, shift, sw, pdf=False) < u
+        lo, hi = np.where(below, e, lo), np.where(below, hi, e)
+    for _ in range(200):  # bisection where the check failed (extreme levels, where the density underflows)
+        wide = hi - lo > tol
+        if not wide.any():
+            break
+        m = (lo + hi) / 2
+        below = _mix_cdf(m, mu, w, sb, shift, sw, pdf=False) < u
+        lo, hi = np.where(wide & below, m, lo), np.where(wide & ~below, m, hi)
+    return (lo + hi) / 2
+
+# %% ../nbs/02c_synth_labels.ipynb #46bca8eb
+def law_quantiles(law: dict, u, tol: float = 1e-9, chunk: int = 1 << 18) -> np.ndarray:
+    """(n, K) quantiles of y7 given y7 > 0 at levels `u` ((n, K), or (K,) for the same levels on every row, all in
+    (0, 1)): `price_floor + exp(z)`, z the mixture quantile in log space to within `tol`. Rows go `chunk` cells at
+    a time, so the working memory beside the output stays a fixed size."""
+    keys = ('spend_mu', 'whale_p', 'sigma_body', 'whale_shift', 'sigma_whale', 'price_floor')
+    cols = [np.asarray(law[k], float)[:, None] for k in keys]
+    n = len(cols[0])
+    u = np.asarray(u, float)
+    u = np.broadcast_to(u, (n, u.shape[-1]))
+    if not ((u > 0) & (u < 1)).all():
+        raise ValueError('quantile levels must lie strictly between 0 and 1')
+    out = np.empty(u.shape)
+    step = max(1, chunk // max(1, u.shape[1]))
+    for i in range(0, n, step):
+        mu, w, sb, shift, sw, floor = (c[i : i + step] for c in cols)
+        out[i : i + step] = floor + np.exp(_mix_quantile(u[i : i + step], mu, w, sb, shift, sw, tol))
+    return out
+
+# %% ../nbs/02c_synth_labels.ipynb #0bcaeb9d
+def oracle_law_frame(oracle_table) -> dict | None:
+    """The d7 revenue law (`LAW_COLS`, float64 arrays) held by an oracle table, DataFrame or dict of columns; None
+    when a column is missing, as in oracle files written before the law was added."""
+    names = oracle_table.column_names if hasattr(oracle_table, 'column_names') else list(oracle_table.keys())
+    if not set(LAW_COLS) <= set(names):
+        return None
+    return {k: np.asarray(oracle_table[k], float) for k in LAW_COLS}
