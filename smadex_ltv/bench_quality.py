@@ -89,7 +89,7 @@ def baseline_predictions(
         log.info('bench: %s trained in %.1f s (%d rounds)', name, secs[name], b.best_iteration)
     return preds, secs
 
-# %% ../nbs/91_bench_quality.ipynb #73493010
+# %% ../nbs/91_bench_quality.ipynb #b4d5ccb5
 def with_expected_vs_oracle(q: dict) -> dict:
     """Each row of a quality table gains `expected_vs_oracle`, Σŷ/Σoracle: its calibration (Σŷ/Σy) over the oracle's
     (Σoracle/Σy). None without an oracle (real data) or where a calibration is missing."""

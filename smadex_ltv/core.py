@@ -72,6 +72,7 @@ def peak_rss_mb() -> float:
 
 # %% ../nbs/00_core.ipynb #7cdc8c89c7104fffa095e18ddfef8986
 def machine() -> str:
+    "This machine in one line: architecture, cores, memory and Python version (benchmark headings quote it)."
     import platform
     try: mem = int(re.search(r'MemTotal:\s+(\d+)', Path('/proc/meminfo').read_text()).group(1)) / 2**20
     except Exception: mem = float('nan')
@@ -79,6 +80,7 @@ def machine() -> str:
 
 # %% ../nbs/00_core.ipynb #b118ea5561624da68c537baed56e602f
 def library_versions() -> dict:
+    "The versions of this library, Python and the libraries its models and files depend on (a manifest records them)."
     import lightgbm, xgboost, sklearn, pyarrow
     from smadex_ltv import __version__
     return {'smadex_ltv': __version__, 'python': platform.python_version(), 'numpy': np.__version__,
@@ -87,6 +89,7 @@ def library_versions() -> dict:
 
 # %% ../nbs/00_core.ipynb #b43b363d81ae4b689946ece5c682cd59
 def pid_alive(pid: int) -> bool:
+    "Whether a process with id `pid` exists (one owned by another user counts as alive)."
     try:
         os.kill(pid, 0)
         return True

@@ -42,6 +42,14 @@ def _safe_div(a, b):
         r = np.asarray(a, np.float64) / np.asarray(b, np.float64)
     return np.where(np.isfinite(r), r, np.nan)
 
+# %% ../nbs/06_features.ipynb #af54bda2
+def _log1p_pos(x) -> np.ndarray:
+    "`np.log1p` where `x > -1`; NaN (a missing value) at -1 and below, where the logarithm has no finite value."
+    x = np.asarray(x, np.float64)
+    out = np.full(x.shape, np.nan)
+    np.log1p(x, out=out, where=x > -1)
+    return out
+
 # %% ../nbs/06_features.ipynb #1dc0b01d
 def _value_set(names) -> pa.Array: return pa.array(list(names), pa.string())
 
@@ -114,9 +122,10 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
     E = lambda c: encode_column(t, c, enc)
     b = lambda c: self._base_value(c, base, bidx, n)
     if self.on('interactions'):
-        put('ix_whale_x_sessions', np.log1p(np.nan_to_num(b('whale_users_bundle_total_revenue__sum'))) *
-            np.log1p(np.nan_to_num(b('avg_daily_sessions__sum'))))
-        put('ix_purchase_x_recency', np.log1p(np.nan_to_num(b('iap_revenue_usd_bundle__sum'))) *
+        # log1p at or below -1 (a net refund) is NaN, a missing value, as in the per-row `_log1p`
+        put('ix_whale_x_sessions', _log1p_pos(np.nan_to_num(b('whale_users_bundle_total_revenue__sum'))) *
+            _log1p_pos(np.nan_to_num(b('avg_daily_sessions__sum'))))
+        put('ix_purchase_x_recency', _log1p_pos(np.nan_to_num(b('iap_revenue_usd_bundle__sum'))) *
             np.nan_to_num(b('last_buy_ts_bundle__recency')))
         put('ix_install_velocity', _safe_div(b('last_install_ts_bundle__count'),
                                              b('last_install_ts_bundle__days_since_earliest') + 1))
@@ -145,7 +154,7 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
         put('t_weekend', np.where(np.isnan(wd), np.nan, (wd >= 6).astype(float)))
     if self.on('behaviour'):
         put('bh_engagement',
-            np.nan_to_num(b('avg_act_days')) / 7 * np.log1p(np.nan_to_num(b('avg_daily_sessions__sum'))))
+            np.nan_to_num(b('avg_act_days')) / 7 * _log1p_pos(np.nan_to_num(b('avg_daily_sessions__sum'))))
         put('bh_session_consistency', _safe_div(b('avg_daily_sessions__std'), b('avg_daily_sessions__mean')))
         put('bh_wifi_engagement', b('wifi_ratio') * b('avg_act_days'))
     if self.on('categorical'):
@@ -353,7 +362,7 @@ def _nz(x: float) -> float:
     return 0.0 if x != x else (_BIGF if x == math.inf else -_BIGF if x == -math.inf else x)
 
 # %% ../nbs/06_features.ipynb #5988aa0c
-def _log1p(x: float) -> float: return math.log1p(x) if x > -1 else (-math.inf if x == -1 else math.nan)
+def _log1p(x: float) -> float: return math.log1p(x) if x > -1 else math.nan
 
 # %% ../nbs/06_features.ipynb #f704e763
 def _div(a: float, b: float) -> float:

@@ -252,6 +252,7 @@ def _huber_params(self: StackingEnsemble) -> dict:
 # %% ../../nbs/11_stacking.ipynb #93359368
 @patch
 def _final_stages(self: StackingEnsemble, tm, labels, f, e, y):
+    "Stage 1 and stage 2 fitted on the rows `f`, early-stopped and calibrated on the rows `e`."
     c = self.cfg
     s1 = BuyerClassifier(seed=c['seed'], n_jobs=c['n_jobs'], **{'max_fit_rows': c['max_fit_rows'], **c['stage1']}).fit(
         tm, labels, fit_idx=f, es_idx=e)
