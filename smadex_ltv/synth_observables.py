@@ -225,12 +225,8 @@ def _pick(s):
 # %% ../nbs/02b_synth_observables.ipynb #9eaa6eb7
 def _obs_scalars(s: SimpleNamespace):
     "The scalar columns (advertiser, device, geography, time, engagement ratios)."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (
-        getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split()
-    )
-    prof, pick = _prof(s), _pick(s)
+    W, P, rng, n, t, cols, f, ci, rich, ios = s.W, s.P, s.rng, s.n, s.t, s.cols, s.f, s.ci, s.rich, s.ios
+    model, adv, E, H, INS, RATIO, prof = s.model, s.adv, s.E, s.H, s.INS, s.RATIO, _prof(s)
     # scalars
     cols['advertiser_bundle'] = _take(P['app'], adv)
     u = rng.random(n)
@@ -280,11 +276,7 @@ def _obs_scalars(s: SimpleNamespace):
 # %% ../nbs/02b_synth_observables.ipynb #a304fbdf
 def _obs_lists(s: SimpleNamespace):
     "Lists of bundles, sessions and durations per bundle, category shares and installed-bundle counts."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (
-        getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split()
-    )
+    W, P, rng, n, cols, f, adv, E, L, H, FR, SES = s.W, s.P, s.rng, s.n, s.cols, s.f, s.adv, s.E, s.L, s.H, s.FR, s.SES
     prof, pick = _prof(s), _pick(s)
     # lists of bundles
     UB = prof(0.5031)
@@ -331,13 +323,8 @@ def _obs_lists(s: SimpleNamespace):
 # %% ../nbs/02b_synth_observables.ipynb #eeb10bce
 def _obs_histograms(s: SimpleNamespace):
     "Request histograms (country, region, city, language, OS version, hour) and CPM / CTR per ad format."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (
-        getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split()
-    )
-    prof, pick = _prof(s), _pick(s)
-    region, osv = s.region, s.osv
+    W, P, rng, n, t, cols, ci, rich, ios, E, H = s.W, s.P, s.rng, s.n, s.t, s.cols, s.ci, s.rich, s.ios, s.E, s.H
+    CPM, CTR, RATIO, prof, region, osv = s.CPM, s.CTR, s.RATIO, _prof(s), s.region, s.osv
     # request histograms
     rows_all = np.arange(n)
 
@@ -390,12 +377,8 @@ def _obs_histograms(s: SimpleNamespace):
 # %% ../nbs/02b_synth_observables.ipynb #ae7e918d
 def _obs_history(s: SimpleNamespace):
     "First requests, the purchase history (revenue and buys per bundle and category, last buy) and installs."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (
-        getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split()
-    )
-    prof, pick = _prof(s), _pick(s)
+    W, P, rng, n, T, Tday, cols, f, adv, E, L = s.W, s.P, s.rng, s.n, s.T, s.Tday, s.cols, s.f, s.adv, s.E, s.L
+    FR, hP, LB, INS, pick = s.FR, s.hP, s.LB, s.INS, _pick(s)
     # first requests (day-truncated timestamps)
     fr_ = pick(expit(-1.5 + 0.5 * E) * FR)
     frq = _Ragged.draw(rng, n, _pois_len(rng, 2.0, FR), W.app_cdf, fr_, adv[fr_])
@@ -449,12 +432,7 @@ def _obs_history(s: SimpleNamespace):
 # %% ../nbs/02b_synth_observables.ipynb #42ca45b4
 def _obs_whales(s: SimpleNamespace):
     "Whale maps and revenue by advertiser."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (
-        getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split()
-    )
-    prof, pick = _prof(s), _pick(s)
+    W, P, rng, n, cols, f, adv, L, WH, RBA, pick = s.W, s.P, s.rng, s.n, s.cols, s.f, s.adv, s.L, s.WH, s.RBA, _pick(s)
     # whales
     fr_ = pick(expit(-1.0 + 0.5 * L) * WH)
     wh = _Ragged.draw(rng, n, _pois_len(rng, 0.4, WH), W.app_cdf, fr_, adv[fr_])
@@ -494,12 +472,8 @@ def _obs_whales(s: SimpleNamespace):
 # %% ../nbs/02b_synth_observables.ipynb #5340f85d
 def _obs_actions(s: SimpleNamespace):
     "Rewarded percentile ranks, advertiser actions and the per-bundle user actions (maps of maps)."
-    W, P, rng, n, t, T, Tday, cols, f = s.W, s.P, s.rng, s.n, s.t, s.T, s.Tday, s.cols, s.f
-    ci, rich, ios, model, adv, E, L, day = (getattr(s, k) for k in 'ci rich ios model adv E L day'.split())
-    H, FR, hP, LB, WH, RBA, INS, SES, CPM, CTR, ACT, RATIO = (
-        getattr(s, k) for k in 'H FR hP LB WH RBA INS SES CPM CTR ACT RATIO'.split()
-    )
-    prof, pick = _prof(s), _pick(s)
+    W, P, rng, n, t, T, cols, f, adv, E, day = s.W, s.P, s.rng, s.n, s.t, s.T, s.cols, s.f, s.adv, s.E, s.day
+    ACT, prof, pick = s.ACT, _prof(s), _pick(s)
     # rewarded percentile ranks
     RP = prof(0.5019)
     rp = _Ragged.draw(rng, n, _pois_len(rng, 1.5, RP), W.app_cdf)
