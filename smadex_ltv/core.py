@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['RUN_NAME_RE', 'friendly_errors', 'normalise_argv', 'cli_entry', 'setup_logging', 'peak_rss_mb', 'machine',
-           'library_versions', 'pid_alive', 'thread_params', 'l1p', 'json_safe', 'atomic_write', 'atomic_write_text',
-           'sha256_file', 'UnsafePathError', 'plain_name', 'member', 'inside', 'check_run_name', 'guard_output']
+__all__ = ['RUN_NAME_RE', 'friendly_errors', 'normalise_argv', 'join_repeated', 'cli_entry', 'setup_logging', 'peak_rss_mb',
+           'machine', 'library_versions', 'pid_alive', 'thread_params', 'l1p', 'json_safe', 'atomic_write',
+           'atomic_write_text', 'sha256_file', 'UnsafePathError', 'plain_name', 'member', 'inside', 'check_run_name',
+           'guard_output']
 
 # %% ../nbs/00_core.ipynb #72eea5119410473aa328ad9291626812
 @contextmanager
@@ -38,13 +39,32 @@ def normalise_argv(argv: list[str]) -> list[str]:
         out.append(a)
     return out
 
+# %% ../nbs/00_core.ipynb #39e6309c
+def join_repeated(argv: list[str], opt: str = '--set') -> list[str]:
+    """`--set a=1 --set b=2` -> `--set a=1 b=2`. An option of several values (`nargs='*'`) given twice keeps only its
+    last values under argparse; joined, every value counts. `--set=a=1` is read as `--set a=1`."""
+    rest, vals, seen, i = [], [], False, 0
+    while i < len(argv):
+        a = argv[i]
+        if a == opt or a.startswith(opt + '='):
+            seen = True
+            if a != opt: vals.append(a[len(opt) + 1:])
+            i += 1
+            while i < len(argv) and not argv[i].startswith('-'):
+                vals.append(argv[i])
+                i += 1
+        else:
+            rest.append(a)
+            i += 1
+    return rest + ([opt, *vals] if seen else [])
+
 # %% ../nbs/00_core.ipynb #10185d26023b46108eb7d9f57d49d2b3
 def cli_entry(command):
     "A console-script entry point for a `call_parse` command that also accepts hyphenated options."
     def main():
         from fastcore.script import anno_parser
         f = getattr(command, '__wrapped__', command)
-        args = vars(anno_parser(f).parse_args(normalise_argv(_sys.argv[1:])))
+        args = vars(anno_parser(f).parse_args(join_repeated(normalise_argv(_sys.argv[1:]))))
         args.pop('xtra', None)
         args.pop('pdb', None)
         return f(**args)

@@ -118,3 +118,9 @@ def test_run_on_an_existing_dask_cluster(tmp_path):
     finally:
         for p in procs: p.terminate()
         for p in procs: p.wait(timeout=30)
+
+def test_repeated_set_keeps_every_value(tmp_path):
+    "`--set a --set b`: both count (argparse alone would keep the last, silently training on the default data)."
+    r = subprocess.run([cmd('smadex_train'), '--config', 'test', '--set', f'data.raw_dir={tmp_path/"nowhere"}',
+                        '--set', 'seed=3'], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 2 and 'nowhere' in r.stderr, (r.returncode, r.stderr[-500:])
