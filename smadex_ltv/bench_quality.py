@@ -15,8 +15,9 @@ from .core import peak_rss_mb, atomic_write_text, l1p
 
 # %% auto #0
 __all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'quality', 'scalar_features', 'baseline_predictions', 'with_expected_vs_oracle',
-           'quality_table', 'features_at_scale', 'speed_figures', 'predict_in_subprocess', 'config_overrides',
-           'submission_models', 'engine_comparison', 'engines_markdown', 'bench_config']
+           'quality_table', 'oracle_law_scores', 'distribution_scores', 'features_at_scale', 'speed_figures',
+           'predict_in_subprocess', 'config_overrides', 'submission_models', 'engine_comparison', 'engines_markdown',
+           'bench_config']
 
 # %% ../nbs/91_bench_quality.ipynb #203e3914
 log = logging.getLogger('smadex_ltv')
@@ -122,6 +123,39 @@ def quality_table(pipe, baselines: dict) -> dict:
     q['pipeline'] = quality(y, P.pred_rmsle.to_numpy(), P.pred_expected.to_numpy(), P.p_buyer.to_numpy(), buyer)
     return with_expected_vs_oracle(q)
 
+# %% ../nbs/91_bench_quality.ipynb #49733eea
+def oracle_law_scores(y, law: dict) -> dict:
+    "Coverage of the exact law's 80% interval among payers and its mean CRPS (99 levels), for outcomes `y`."
+    from smadex_ltv.synth_labels import law_quantiles
+    y = np.asarray(y, np.float64)
+    paid = y > 0
+    qo = law_quantiles({k: v[paid] for k, v in law.items()}, np.array([0.1, 0.9]))
+    crps = M.crps_zero_inflated(y, law['p_pay_d7'], lambda u, *c: law_quantiles(dict(zip(law, [x[:, 0] for x in c])), u),
+                                args=tuple(law.values()))
+    return {'coverage_80_buyers': M.interval_coverage(y[paid], qo[:, 0], qo[:, 1]), 'crps': crps}
+
+# %% ../nbs/91_bench_quality.ipynb #18d72983
+def distribution_scores(pipe) -> dict:
+    """bench.json's keys for the predictive distribution on the pipeline's validation rows: `coverage_80_buyers` and
+    `crps` ({'pipeline', 'oracle'}), `mean_law_vs_oracle` (Σ law mean / Σ oracle), `payers_holdout`. Oracle entries
+    are None without the oracle's law columns (real data, older generated data); everything is None when the model
+    has no predictive distribution."""
+    from smadex_ltv.data import oracle_frame
+    from smadex_ltv.schema import PARTITION_KEY
+    from smadex_ltv.synth_labels import oracle_law_frame
+    y, P, law = pipe.labels_val.iap_revenue_d7.to_numpy(np.float64), pipe.val_pred_, pipe.ensemble.law_
+    out = {'payers_holdout': int((y > 0).sum()), 'coverage_80_buyers': None, 'crps': None, 'mean_law_vs_oracle': None}
+    if law is None or 'q10_pay' not in P: return out
+    out['coverage_80_buyers'] = {'pipeline': M.interval_coverage(y, P.q10_pay, P.q90_pay, y > 0), 'oracle': None}
+    out['crps'] = {'pipeline': law.crps(y, P.p_buyer_d7, P.m_iap_revenue_d7), 'oracle': None}
+    o = oracle_frame(pipe.cfg, 'train', pipe.meta_val.row_id.to_numpy(), pipe.meta_val[PARTITION_KEY].to_numpy())
+    lo = None if o is None else oracle_law_frame(o)
+    if lo is not None:
+        s = oracle_law_scores(y, lo)
+        out['coverage_80_buyers']['oracle'], out['crps']['oracle'] = s['coverage_80_buyers'], s['crps']
+        out['mean_law_vs_oracle'] = float(P.mean_law.sum() / o.exp_iap_revenue_d7.sum())
+    return out
+
 # %% ../nbs/91_bench_quality.ipynb #5dcd3260
 def _median_rate(fn, rows: int, repeats: int) -> float:
     ts = []
@@ -200,6 +234,12 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
                                                         sub.num_rows, 1)
     out['speed_rows'] = {'partition_rows': t.num_rows, 'reference_rows': sub.num_rows}
     # end-to-end prediction from parquet: the whole test window, chunked, in a fresh process (its own peak memory)
+    # the same job twice more: cold (an empty compile cache, as after training) and warm (the cache it left)
+    with tempfile.TemporaryDirectory() as cache:
+        cold = predict_in_subprocess(cfg, artifacts, cache=cache, latency=False)
+        warm = predict_in_subprocess(cfg, artifacts, cache=cache, latency=False)
+    out.update(predict_cold_s=cold['job_s'], predict_warm_s=warm['job_s'], predict_cold_engine=cold['engine'],
+               predict_warm_engine=warm['engine'], predict_cold_start_s=cold['start_s'])
     r = predict_in_subprocess(cfg, artifacts)
     out['predict_rows_per_s'], out['speed_rows']['predict_rows'] = r['rows_per_s'], r['rows']
     w, wp = r.get('workers', 1), r.get('worker_peak_rss_mb')
@@ -214,46 +254,49 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
 
 # %% ../nbs/91_bench_quality.ipynb #4a879370
 _PREDICT = """
+import time
+t_start = time.perf_counter()
 import json, sys, re
 from smadex_ltv.config import load_config
 from smadex_ltv.inference import FastPredictor
 from smadex_ltv.core import peak_rss_mb
+from smadex_ltv.data import DataLoader
 a = json.loads(sys.argv[1])
 cfg = load_config(a['config'], **a['overrides'])
+# the job as `smadex_predict` runs it: load, choose the engine, start the models, predict, write
 fp = FastPredictor(a['artifacts'], engine=cfg.inference.engine)
-from smadex_ltv.data import DataLoader
-import time
-t0 = time.perf_counter()
-dl = DataLoader.from_config(cfg)          # compile (lleaves) before the clock starts: a one-off, cached per model
-first = dl.read_partition(dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 16)
-fp.predict(first, outputs=('pred_rmsle',))
-compile_s = time.perf_counter() - t0
-# single-row latency in a process that holds the models and nothing else, as a server would
-# (every output; the bid alone)
-lat = {'single_row_latency_ms': fp.single_row_latency_ms(first.slice(0, 1), 50)['median_ms'],
-       'single_row_latency_bid_ms': fp.single_row_latency_ms(first.slice(0, 1), 50, ('pred_rmsle',))['median_ms']}
 s = fp.predict_test_set(cfg, out=a['out'], progress=False, limit_rows=a.get('limit_rows'), frac=a.get('frac'))
-print(json.dumps({**s, **lat, 'compile_s': compile_s, 'peak_rss_mb': peak_rss_mb()}))
+s['job_s'] = time.perf_counter() - t_start
+if a.get('latency'):
+    # single-row latency in a process that holds the models (compiled, with lleaves) and nothing else, as a server
+    # would: every output; the bid alone
+    dl = DataLoader.from_config(cfg)
+    first = dl.read_partition(dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 1)
+    srv = FastPredictor(a['artifacts'], engine=cfg.inference.engine)
+    t0 = time.perf_counter()
+    srv.predict(first)
+    s['compile_s'] = time.perf_counter() - t0
+    s.update(single_row_latency_ms=srv.single_row_latency_ms(first, 50)['median_ms'],
+             single_row_latency_bid_ms=srv.single_row_latency_ms(first, 50, ('pred_rmsle',))['median_ms'])
+print(json.dumps({**s, 'peak_rss_mb': peak_rss_mb()}))
 """
 
 # %% ../nbs/91_bench_quality.ipynb #d4d6d422
-def predict_in_subprocess(cfg: Config, artifacts, limit_rows=None, frac=None) -> dict:
-    "Chunked prediction of the test window in a fresh Python process: rows, seconds, rows/s, peak RSS (MB)."
+def predict_in_subprocess(cfg: Config, artifacts, limit_rows=None, frac=None, cache=None, latency: bool = True) -> dict:
+    """Chunked prediction of the test window in a fresh Python process, as `smadex_predict` runs it: rows, seconds,
+    rows/s, `start_s`, the whole job's seconds from the process's first line (`job_s`: imports, loading, engine
+    choice, compiling or loading compiled models, prediction, writing), the engine, peak RSS (MB). `cache`: the
+    compile cache it uses (a fresh empty folder measures a cold start); `latency`: then also the single-row latency of
+    a server process (every model compiled first, `compile_s`)."""
+    env = dict(os.environ, **({'SMADEX_LTV_CACHE': str(cache)} if cache is not None else {}))
     with tempfile.TemporaryDirectory() as d:
-        arg = json.dumps(
-            {
-                'config': 'default',
-                'overrides': config_overrides(cfg),
-                'artifacts': str(artifacts),
-                'out': str(Path(d) / 'sub.csv'),
-                'limit_rows': limit_rows,
-                'frac': frac,
-            }
-        )
-        r = subprocess.run([sys.executable, '-c', _PREDICT, arg], capture_output=True, text=True)
+        arg = json.dumps({'config': 'default', 'overrides': config_overrides(cfg), 'artifacts': str(artifacts),
+                          'out': str(Path(d) / 'sub.csv'), 'limit_rows': limit_rows, 'frac': frac, 'latency': latency})
+        r = subprocess.run([sys.executable, '-c', _PREDICT, arg], capture_output=True, text=True, env=env)
         if r.returncode:
             raise RuntimeError(f'prediction subprocess failed:\n{r.stderr[-3000:]}')
         return json.loads(r.stdout.strip().splitlines()[-1])
+
 
 # %% ../nbs/91_bench_quality.ipynb #293abcfa
 def config_overrides(cfg: Config) -> dict:

@@ -178,6 +178,9 @@ SPEC.update({
                          "Tree inference: LightGBM's own `predict`, or the models compiled to native code by "
                          'lleaves (same predictions, 2-3x faster; `pip install -e ".[fast]"`); `auto` = lleaves '
                          'when installed.'),
+    'inference.compile_min_rows': ('int',
+                                   'With `engine: auto`: a prediction job of fewer rows runs on LightGBM unless its '
+                                   'models are compiled already (compiling costs more than it saves on a small job).'),
     'inference.workers': ('int',
                           'Processes that predict the test window in parallel, each reading, featurising and '
                           'predicting whole partitions; 0 = one per CPU core when the window holds more than one '
@@ -262,6 +265,7 @@ LIMITS: dict = {       # values a type alone cannot refuse: checked when the con
     'training.sampling.frac': _frac, 'training.sampling.train_frac': _frac, 'training.sampling.val_frac': _frac,
     'training.sampling.fallback_val_rows': (lambda v: v >= 0, 'at least 0'),
     'inference.workers': (lambda v: v >= 0, 'at least 0 (0 = one per core)'),
+    'inference.compile_min_rows': (lambda v: v >= 0, 'at least 0 (0 = always compile with lleaves)'),
     'inference.clip_min': (lambda v: v >= 0, 'at least 0 (revenue is not negative)'),
     'models.stacking.margin': (lambda v: v >= 0, 'at least 0'),
     'sampling.histos.decay': (lambda v: v >= 1, 'at least 1 (HistOS divides the relevance by it)'),

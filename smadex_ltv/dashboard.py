@@ -20,7 +20,7 @@ from . import metrics as M, plots
 __all__ = ['DATA', 'SEGMENT_COLUMNS', 'APP_SCRIPT', 'smadex_dashboard_main', 'list_runs', 'partition_names', 'load_slice',
            'slice_predictions', 'run_config', 'plan_slice', 'heldout_slice', 'config_differences', 'run_info',
            'segment_values', 'filter_segment', 'forecast_totals', 'headline', 'by_segment', 'category_name',
-           'explain_row', 'importance_models', 'app', 'dashboard_command', 'smadex_dashboard']
+           'interval_text', 'explain_row', 'importance_models', 'app', 'dashboard_command', 'smadex_dashboard']
 
 # %% ../nbs/15_dashboard.ipynb #545a5242
 def list_runs(models_dir) -> list:
@@ -46,8 +46,12 @@ def load_slice(cfg: Config, split: str, start: str, end: str, rows: int, seed: i
 
 # %% ../nbs/15_dashboard.ipynb #fdffc3b0
 def slice_predictions(fp, t: pa.Table, cfg: Config, split: str) -> pd.DataFrame:
-    "Every output of the model for the slice, with the label and the oracle's answer where they exist."
-    P = fp.predict(t)
+    """Every output of the model for the slice, with the label and the oracle's answer where they exist (a model saved
+    before the predictive distribution: every output but that one)."""
+    from smadex_ltv.models.stacking import OUTPUTS
+    outputs = OUTPUTS if getattr(fp.ensemble, 'law_', None) is not None else tuple(o for o in OUTPUTS
+                                                                                   if o != 'distribution')
+    P = fp.predict(t, outputs=outputs)
     if 'iap_revenue_d7' in t.column_names: P['actual'] = t['iap_revenue_d7'].to_numpy(zero_copy_only=False)
     o = oracle_frame(cfg, split, t['row_id'].to_numpy(zero_copy_only=False),
                      t[PARTITION_KEY].to_numpy(zero_copy_only=False))
@@ -193,6 +197,15 @@ def category_name(fe, feature: str, code) -> str:
     if vocab is None or not np.isfinite(code): return ''
     k = int(code)
     return '(null)' if k == 0 else '(not seen in training)' if k == 1 else vocab[k - 2] if k - 2 < len(vocab) else ''
+
+# %% ../nbs/15_dashboard.ipynb #ac580cf7
+def interval_text(row: pd.Series) -> str:
+    """One row's predictive distribution in words: its chance of paying by day 7, the 80% interval and median of its
+    revenue if it pays, the 1-in-100 payer, and `pred_expected`; empty when the row has no distribution columns."""
+    if 'q10_pay' not in row: return ''
+    return (f"Pays by day 7 with probability {row.p_pay:.2%}. If it pays, its 7-day revenue lies between "
+            f"{row.q10_pay:,.2f} and {row.q90_pay:,.2f} with 80% probability (median {row.q50_pay:,.2f}; one payer "
+            f"in a hundred above {row.q99_pay:,.2f}). Expected revenue (`pred_expected`): {row.pred_expected:,.4f}.")
 
 # %% ../nbs/15_dashboard.ipynb #66d3334d
 def explain_row(fp, t: pa.Table, i: int, top: int = 15) -> pd.DataFrame:
@@ -399,6 +412,7 @@ def _body(st, cfg, fp, t, P, Q, ch, total, value, scale):
     st.subheader('One row explained')
     i = st.number_input('Row of the slice', 0, len(P) - 1, 0)
     st.write(P.iloc[[int(i)]].drop(columns=SEGMENT_COLUMNS))
+    st.markdown(interval_text(P.iloc[int(i)]))
     st.dataframe(explain_row(fp, t, int(i)).style.format({'value': '{:.4f}', 'stage 1 (buyer logit)': '{:.4f}',
                                                           'stage 2 (log revenue)': '{:.4f}'}, na_rep='–'))
 

@@ -163,14 +163,26 @@ class CompiledBooster:
 
     def num_trees(self) -> int: return self.booster.num_trees()
 
-    def compile(self) -> 'CompiledBooster':
+    def _paths(self) -> tuple:
+        "(model text, its text file, object file and hash record in the compile cache): named by the model's hash."
         import hashlib, platform, lleaves, llvmlite
         b = self.booster
         text = b.model_to_string(num_iteration=b.best_iteration if b.best_iteration > 0 else -1)
         ver = f"{lleaves.__dict__.get('__version__', '')} llvmlite {llvmlite.__version__} {platform.machine()}"
         key = hashlib.sha256((text + ver).encode()).hexdigest()[:32]
         d = compile_cache(self.cache)
-        src, obj, rec = d/f'{key}.txt', d/f'{key}.o', d/f'{key}.sha256'
+        return text, d/f'{key}.txt', d/f'{key}.o', d/f'{key}.sha256'
+
+    def cached(self) -> bool:
+        "Whether this model is compiled already: in memory, or in the compile cache (its hash checked on loading)."
+        if self.model is not None or self.fallback: return True
+        _, _, obj, rec = self._paths()
+        return obj.is_file() and rec.is_file()
+
+    def compile(self) -> 'CompiledBooster':
+        import lleaves
+        b = self.booster
+        text, src, obj, rec = self._paths()
         if not src.is_file() or src.read_text() != text: atomic_write_text(src, text)   # the model text lleaves reads
         m = lleaves.Model(model_file=str(src))
         if obj.is_file() and rec.is_file() and sha256_file(obj) == rec.read_text().strip():
@@ -234,7 +246,7 @@ class FastPredictor:
         self.manifest, self.features, self.ensemble = art['manifest'], art['features'], art['ensemble']
         self.clip_min, self.cache, self.threads = clip_min, cache, n_jobs or os.cpu_count() or 1
         self._local = threading.local()           # each thread's model-matrix scratch, reused chunk after chunk
-        self.engine = resolve_engine(engine)
+        self.requested, self.engine = engine, resolve_engine(engine)
         self.features._prepare()                  # the fitted lookups, built once here, not per call
         self.features.warm()                      # the parser's compiled kernels, loaded here, not on the first chunk
         if n_jobs: self._set_threads(n_jobs)
@@ -278,12 +290,28 @@ def for_models(self: FastPredictor, A: np.ndarray) -> np.ndarray:
     "A feature block as the engine reads it (converted once for all models)."
     return A.astype(self.dtype, copy=False)
 
+# %% ../nbs/13_inference.ipynb #ef75f574
+@patch
+def choose_engine(self: FastPredictor, rows: int, min_rows: int = 2_000_000) -> str:
+    """With `engine='auto'`, a job of fewer than `min_rows` rows whose models are not all compiled yet runs on
+    LightGBM's own predict: compiling costs tens of seconds (minutes on `full`'s models), more than it saves on a
+    small job. A job that is large enough, or finds every model in the compile cache, keeps lleaves. An engine asked
+    for by name is kept. Returns the engine the job runs on."""
+    if self.requested != 'auto' or self.engine != 'lleaves' or rows >= min_rows: return self.engine
+    if all(m.cached() for h, k in self._slots() if isinstance(m := h[k], CompiledBooster)): return self.engine
+    for holder, k in self._slots():
+        if isinstance(holder[k], CompiledBooster): holder[k] = holder[k].booster
+    self.engine = 'lightgbm'
+    log.info('%s rows and models not compiled yet: LightGBM predicts them (compiling pays from %s rows, '
+             'inference.compile_min_rows)', f'{rows:,}', f'{min_rows:,}')
+    return self.engine
+
 # %% ../nbs/13_inference.ipynb #447ca1d0
 @patch
 def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=OUTPUTS) -> pd.DataFrame:
     """Predictions of every row of `df` (Arrow table or DataFrame), in order; `batch_size` bounds the memory of one
-    call. `outputs`: any of 'pred_rmsle', 'pred_expected', 'horizons' (all by default); only the models they need
-    run."""
+    call. `outputs`: any of 'pred_rmsle', 'pred_expected', 'horizons', 'distribution' (all by default; the last: the
+    predictive distribution's columns, `10a_predictive`); only the models they need run."""
     t = to_arrow(df)
     if t.schema.get_field_index('row_id') >= 0: check_row_ids(t['row_id'])
     if batch_size and t.num_rows > batch_size:
@@ -478,7 +506,8 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     temporary file renamed into place at the end. `workers` (default `inference.workers`): processes predicting in
     parallel; `client` (a `distributed.Client`): the partitions are predicted on its cluster instead
     (16_distributed). The models are started first (`_start_models`: compiled, or loaded from the compile cache) and
-    that time is reported apart as `start_s`: `seconds` and `rows_per_s` count the prediction alone."""
+    that time is reported apart as `start_s`: `seconds` and `rows_per_s` count the prediction alone. With
+    `inference.engine: auto` a job under `inference.compile_min_rows` rows compiles nothing (`choose_engine`)."""
     import resource
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
     out = guard_output(out or submission_path(cfg, self.folder.name), protected_data(cfg), SUBMISSION_HEADER,
@@ -492,6 +521,8 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     total = sum(p.num_rows for p in dl.partitions('test', window['start'], window['end'], max_partitions))
     check_window_ids(dl, 'test', f'the test window under {dl.raw_dir}', **window)   # before any model runs
     w = workers or _workers(cfg, total, chunk_size, limit_rows)
+    if client is None: self.choose_engine(total if limit_rows is None else min(total, limit_rows),
+                                          cfg.inference.compile_min_rows)   # before any model runs
     progress = cfg.inference.show_progress if progress is None else progress
     args = (dl, 'test', chunk_size, cfg.inference.batch_size)
     if client is not None:            # the cluster's predictor is registered by smadex_ltv.distributed (a layer above)

@@ -215,7 +215,8 @@ def zi_quantiles(p, cond_q, levels) -> np.ndarray:
     if bad.any(): raise ValueError(f'{int(bad.sum())} probabilities are not in [0, 1]')
     pos = tau[None, :] > 1 - p[:, None]
     u = np.clip((tau[None, :] - (1 - p[:, None])) / np.where(p > 0, p, 1.0)[:, None], 1e-12, 1 - 1e-12)
-    return np.where(pos, np.asarray(cond_q(u), np.float64), 0.0)
+    # levels where Y is 0 ask `cond_q` for its median: a well-conditioned level, whatever the cost of extreme ones
+    return np.where(pos, np.asarray(cond_q(np.where(pos, u, 0.5)), np.float64), 0.0)
 
 # %% ../nbs/08_metrics.ipynb #573ada91
 def crps_from_quantiles(y, Q, levels) -> np.ndarray:

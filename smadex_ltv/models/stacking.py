@@ -17,6 +17,7 @@ from .buyer import (BuyerClassifier, TrainMatrix, as_train_matrix, train_booster
                                      index_of, cap_rows)
 from ..core import thread_params
 from .odmn import OrderedRevenueModel
+from .predictive import PredictiveLaw
 from ..core import l1p
 
 # %% auto #0
@@ -195,7 +196,7 @@ def _forecasts(self: StackingEnsemble, s1, s2, bases, A, need=None) -> dict:
     """Out-of-fold (or final) forecasts of one block of rows: P7, m7 and each base's log1p forecast; only `need` if
     given."""
     out = {}
-    if need is None or need & {'p_buyer_d7', 'two_stage', 'amount'}:
+    if need is None or need & {'p_buyer_d7', 'm_iap_revenue_d7', 'two_stage', 'amount'}:
         # arrays, no frames: one row costs microseconds, not pandas' milliseconds
         out['p_buyer_d7'] = s1._p('buyer_d7', feature_block(A, s1.features_))
         out['m_iap_revenue_d7'] = s2.predict_d7(A)
@@ -362,6 +363,17 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
     s = float(np.sum(base))
     self.smear_ = float(np.maximum(y, 0).sum() / s) if s > 0 else 1.0
 
+# %% ../../nbs/11_stacking.ipynb #b7ae15df
+@patch
+def _fit_law(self: StackingEnsemble, F: pd.DataFrame, y: np.ndarray, b: np.ndarray):
+    "`law_`: the zero-inflated predictive law on the out-of-fold P7 and m7 (None, logged, with under two payers)."
+    try: self.law_ = PredictiveLaw.fit(F.p_buyer_d7.to_numpy(), F.m_iap_revenue_d7.to_numpy(), y, b,
+                                       seed=self.cfg['seed'])
+    except ValueError as e:
+        self.law_ = None
+        log.warning('stage 3: no predictive distribution: %s', e)
+    else: log.info('stage 3: predictive distribution %s', self.law_)
+
 # %% ../../nbs/11_stacking.ipynb #42bd9144
 @patch
 def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | None = None, stages: tuple | None = None,
@@ -410,12 +422,13 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
     self._fit_choice(F, ly)
     log.info('stage 3: shipped %s: %s', self.selection_['choice'], self.selection_['reason'])
     self._fit_expected(F, tm, y, b)
+    self._fit_law(F, y, b)
     self.oof_ = F
     log.info('stage 3: done (%.0f s, peak RSS %.0f MB)', time.perf_counter() - t0, peak_rss_mb())
     return self
 
 # %% ../../nbs/11_stacking.ipynb #917b756f
-OUTPUTS = ('pred_rmsle', 'pred_expected', 'horizons')
+OUTPUTS = ('pred_rmsle', 'pred_expected', 'horizons', 'distribution')
 
 # %% ../../nbs/11_stacking.ipynb #7b68d609
 @patch
@@ -430,7 +443,17 @@ def needs(self: StackingEnsemble, outputs=OUTPUTS) -> set:
         if self._expected_source() == 'lightgbm': need |= {'base_lightgbm'}
         elif self._expected_source() == 'amount': need |= {'amount'}
         else: need |= set(self.meta_features_) if self.meta_expected_ is not None else {'amount'}
+    if 'distribution' in outputs: need |= {'p_buyer_d7', 'm_iap_revenue_d7'}
     return need
+
+# %% ../../nbs/11_stacking.ipynb #3b1a32aa
+@patch
+def _distribution(self: StackingEnsemble, fc: dict) -> dict:
+    "The columns of `outputs=('distribution',)` (`PredictiveLaw.outputs`) from the forecasts P7 and m7."
+    if getattr(self, 'law_', None) is None:
+        raise ValueError("this model has no predictive distribution (trained before it existed, or on fewer than two "
+                         "payers): retrain it, or leave 'distribution' out of outputs")
+    return self.law_.outputs(fc['p_buyer_d7'], fc['m_iap_revenue_d7'])
 
 # %% ../../nbs/11_stacking.ipynb #781f83a3
 @patch
@@ -455,6 +478,7 @@ def predict_arrays(self: StackingEnsemble, A: np.ndarray, outputs=OUTPUTS, names
         else: e = fc['amount']
         out['pred_expected'] = e * self.smear_
     if 'p_buyer_d7' in fc: out['p_buyer'] = fc['p_buyer_d7']
+    if 'distribution' in outputs: out.update(self._distribution(fc))
     if 'horizons' in outputs:
         out.update({f'p_{h}': v for h, v in self.s1_.proba_arrays(A).items()})
         out.update({f'm_{h}': v for h, v in self.s2_.log_arrays(A).items()})
@@ -495,7 +519,8 @@ def save(self: StackingEnsemble, folder) -> Path:
         files['meta_expected'] = put('stacking_meta_expected.txt', lambda p: self.meta_expected_.save_model(str(p)))
     state = {'cfg': self.cfg, 'meta_features': self.meta_features_, 'blend_columns': self.blend_columns_,
              'weights': self.weights_, 'intercept': self.intercept_, 'smear': self.smear_, 'selection': self.selection_,
-             'expected': getattr(self, 'expected_', None), 'files': files}
+             'expected': getattr(self, 'expected_', None), 'files': files,
+             'law': None if getattr(self, 'law_', None) is None else self.law_.to_dict()}
     put('stacking.json', lambda p: p.write_text(json.dumps(state, indent=1)))
     return folder
 
@@ -515,6 +540,8 @@ def load(cls: StackingEnsemble, folder, stages: tuple) -> StackingEnsemble:
                          'numbers')
     # (`expected` is absent from older folders: their source is the meta-learner)
     m.smear_, m.selection_, m.expected_ = st['smear'], st['selection'], st.get('expected')
+    # (`law` is absent from folders written before the predictive distribution: asking for one is then an error)
+    m.law_ = PredictiveLaw.from_dict(st['law'], f'{folder}/stacking.json law') if st.get('law') else None
     # inside the folder only
     f = {k: str(member(folder, name, f'stacking.json entry {k}')) for k, name in st['files'].items()}
     m.bases_ = {}
