@@ -122,7 +122,6 @@ def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, 
     pipe.run()
     base, base_s = baseline_predictions(pipe, n_jobs)
     q = quality_table(pipe, base)
-    dist = distribution_scores(pipe)
     if q['oracle'] is None:
         notes.append('oracle: the data has no oracle files (real data?), so there is no limit to compare with')
     speed = {k: None for k in ('synth_rows_per_s', 'read_rows_per_s', 'features_rows_per_s',
@@ -153,7 +152,7 @@ def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, 
     res = {'preset': preset, 'seed': seed, 'rows_train': len(pipe.X_train), 'rows_holdout': len(pipe.X_val),
            'quality': q, 'ratios': {'rmsle_vs_oracle': pq_['rmsle'] / o['rmsle'] if o else None,
                                     'rmsle_vs_lgbm_log1p': pq_['rmsle'] / lg['rmsle']},
-           'expected_vs_oracle': pq_.get('expected_vs_oracle'), **dist,
+           'expected_vs_oracle': pq_.get('expected_vs_oracle'), **distribution_scores(pipe),
            'speed': {k: v for k, v in speed.items() if k != 'speed_rows'}, 'speed_rows': speed.get('speed_rows'),
            'growth': [{k: x.get(k) for k in ('rows', 'features_s', 'train_s', 'predict_s', 'peak_rss_mb')} for x in g],
            'versions': library_versions(), 'machine': machine(), 'notes': notes, 'date': time.strftime('%Y-%m-%d'),

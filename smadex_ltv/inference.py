@@ -290,22 +290,6 @@ def for_models(self: FastPredictor, A: np.ndarray) -> np.ndarray:
     "A feature block as the engine reads it (converted once for all models)."
     return A.astype(self.dtype, copy=False)
 
-# %% ../nbs/13_inference.ipynb #ef75f574
-@patch
-def choose_engine(self: FastPredictor, rows: int, min_rows: int = 2_000_000) -> str:
-    """With `engine='auto'`, a job of fewer than `min_rows` rows whose models are not all compiled yet runs on
-    LightGBM's own predict: compiling costs tens of seconds (minutes on `full`'s models), more than it saves on a
-    small job. A job that is large enough, or finds every model in the compile cache, keeps lleaves. An engine asked
-    for by name is kept. Returns the engine the job runs on."""
-    if self.requested != 'auto' or self.engine != 'lleaves' or rows >= min_rows: return self.engine
-    if all(m.cached() for h, k in self._slots() if isinstance(m := h[k], CompiledBooster)): return self.engine
-    for holder, k in self._slots():
-        if isinstance(holder[k], CompiledBooster): holder[k] = holder[k].booster
-    self.engine = 'lightgbm'
-    log.info('%s rows and models not compiled yet: LightGBM predicts them (compiling pays from %s rows, '
-             'inference.compile_min_rows)', f'{rows:,}', f'{min_rows:,}')
-    return self.engine
-
 # %% ../nbs/13_inference.ipynb #447ca1d0
 @patch
 def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=OUTPUTS) -> pd.DataFrame:
@@ -326,6 +310,39 @@ def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=OUTP
     ids = (t['row_id'].to_numpy(zero_copy_only=False) if t.schema.get_field_index('row_id') >= 0
            else np.arange(t.num_rows))
     return pd.DataFrame({'row_id': ids, **out})                      # one frame, built once
+
+# %% ../nbs/13_inference.ipynb #ef75f574
+@patch
+def _needed(self: FastPredictor, outputs) -> list:
+    "The models (holder, key) that predicting `outputs` runs (`StackingEnsemble.needs`)."
+    e, need = self.ensemble, self.ensemble.needs(outputs)
+    s = []
+    if need & {'p_buyer_d7', 'm_iap_revenue_d7', 'two_stage', 'amount'}:
+        s += [(e.s1_.boosters, 'buyer_d7'), (e.s2_.boosters, 'iap_revenue_d7')]
+    s += [(e.bases_, n) for n in e.bases_ if f'base_{n}' in need]
+    if 'pred_rmsle' in outputs and e.meta_ is not None: s.append((e.__dict__, 'meta_'))
+    if 'pred_expected' in outputs and e._expected_source() == 'meta' and e.meta_expected_ is not None:
+        s.append((e.__dict__, 'meta_expected_'))
+    if 'horizons' in outputs: s += [(e.s1_.boosters, h) for h in e.s1_.boosters] + [(e.s2_.boosters, h)
+                                                                                   for h in e.s2_.boosters]
+    return s
+
+# %% ../nbs/13_inference.ipynb #1944ca01
+@patch
+def choose_engine(self: FastPredictor, rows: int, min_rows: int = 2_000_000, outputs=('pred_rmsle',)) -> str:
+    """With `engine='auto'`, a job of fewer than `min_rows` rows whose models (those `outputs` need) are not all
+    compiled yet runs on LightGBM's own predict: compiling costs tens of seconds (minutes on `full`'s models), more
+    than it saves on a small job. A job that is large enough, or finds its models in the compile cache, keeps lleaves.
+    An engine asked for by name is kept. Returns the engine the job runs on."""
+    if self.requested != 'auto' or self.engine != 'lleaves' or rows >= min_rows: return self.engine
+    if all(not isinstance(m := h[k], CompiledBooster) or m.cached() for h, k in self._needed(outputs)):
+        return self.engine
+    for holder, k in self._slots():
+        if isinstance(holder[k], CompiledBooster): holder[k] = holder[k].booster
+    self.engine = 'lightgbm'
+    log.info('%s rows and models not compiled yet: LightGBM predicts them (compiling pays from %s rows, '
+             'inference.compile_min_rows)', f'{rows:,}', f'{min_rows:,}')
+    return self.engine
 
 # %% ../nbs/13_inference.ipynb #4caeb008
 @patch
