@@ -27,14 +27,17 @@ def _pdf(x, w, m, s) -> np.ndarray:
     return out
 
 # %% ../../nbs/10a_predictive.ipynb #278fd003
-def mixture_ppf(u, w, m, s, grid: int = 4097) -> np.ndarray:
+def mixture_ppf(u, w, m, s, grid: int = 4097, table: tuple | None = None) -> np.ndarray:
     """Quantiles of R ~ Σ w_k N(m_k, s_k²) at levels `u` in (0, 1), elementwise (any shape): the CDF tabulated on
-    `grid` points over every component's ±9 s, inverted by interpolation, then refined by three Newton steps."""
+    `grid` points over every component's ±9 s (or `table` = (points, CDF) tabulated once by the caller), inverted by
+    interpolation, then refined by three Newton steps."""
     u = np.asarray(u, np.float64)
     if ((u <= 0) | (u >= 1)).any(): raise ValueError('quantile levels must be strictly between 0 and 1')
     m, s = np.asarray(m, np.float64), np.asarray(s, np.float64)
-    xs = np.linspace((m - 9 * s).min(), (m + 9 * s).max(), grid)
-    x = np.interp(u, mixture_cdf(xs, w, m, s), xs)
+    if table is None:
+        xs = np.linspace((m - 9 * s).min(), (m + 9 * s).max(), grid)
+        table = xs, mixture_cdf(xs, w, m, s)
+    x = np.interp(u, table[1], table[0])
     for _ in range(3):
         d = _pdf(x, w, m, s)
         x = x - np.where(d > 1e-300, (mixture_cdf(x, w, m, s) - u) / np.maximum(d, 1e-300), 0.0)
@@ -67,6 +70,13 @@ class PredictiveLaw:
                 and (self.w >= 0).all() and abs(self.w.sum() - 1) < 1e-6 and (self.s > 0).all()):
             raise ValueError(f'not a predictive law: q={q}, w={list(self.w)}, m={list(self.m)}, s={list(self.s)} '
                              '(q in (0, 1], weights >= 0 summing to 1, standard deviations > 0, all finite)')
+
+    def _ppf(self, u) -> np.ndarray:
+        "The residual's quantiles (`mixture_ppf`), its CDF tabulated once per law, not once per call."
+        if getattr(self, '_table', None) is None:
+            xs = np.linspace((self.m - 9 * self.s).min(), (self.m + 9 * self.s).max(), 4097)
+            self._table = xs, mixture_cdf(xs, self.w, self.m, self.s)
+        return mixture_ppf(u, self.w, self.m, self.s, table=self._table)
 
     def __repr__(self):
         comp = ', '.join(f'{w:.3f}·N({m:+.3f}, {s:.3f}²)' for w, m, s in zip(self.w, self.m, self.s))
@@ -102,7 +112,7 @@ def location(self: PredictiveLaw, m7) -> np.ndarray:
 def pay_quantiles(self: PredictiveLaw, m7, levels) -> np.ndarray:
     "Quantiles of y given a payment: (n, K) for `levels` (K,), or elementwise for levels of shape (n, K)."
     loc, u = self.location(m7).reshape(-1, 1), np.asarray(levels, np.float64)
-    r = mixture_ppf(u, self.w, self.m, self.s)
+    r = self._ppf(u)
     return np.maximum(np.expm1(loc + (r[None, :] if r.ndim == 1 else r)), 0.0)
 
 # %% ../../nbs/10a_predictive.ipynb #10208789
