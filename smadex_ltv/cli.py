@@ -130,10 +130,11 @@ def smadex_predict(config: Param('a shipped config name or a YAML path', str) = 
             s = fp.predict_test_set(cfg, out=out, limit_rows=limit_rows, chunk_size=chunk_size, frac=sample_frac,
                                     max_partitions=max_partitions, client=client)
         first = DataLoader.from_config(cfg).partitions('test', cfg.data.test_start, cfg.data.test_end)[0]
-        lat = fp.single_row_latency_ms(DataLoader.from_config(cfg).read_partition(first, 'test').slice(0, 1), 20)
+        lat = fp.single_row_latency_ms(DataLoader.from_config(cfg).read_partition(first, 'test').slice(0, 1), 20,
+                                      ('pred_rmsle',))   # the bid value: the models the submission started
     print(f"{s['rows']:,} rows in {s['seconds']:.2f} s: {s['ms_per_row']:.4f} ms/row, {s['rows_per_s']:,.0f} rows/s "
-          f"(models started in {s.get('start_s', 0):.1f} s before that); "
-          f"single-row latency {lat['median_ms']:.1f} ms (p95 {lat['p95_ms']:.1f}) -> {s['path']}")
+          f"(engine {s.get('engine')}, models started in {s.get('start_s', 0):.1f} s before that); "
+          f"single-row latency (bid value) {lat['median_ms']:.1f} ms (p95 {lat['p95_ms']:.1f}) -> {s['path']}")
     if limit_rows is None and sample_frac is None and max_partitions is None:
         with friendly_errors('smadex_predict'): probs = submission_problems(cfg, s['path'])
         print('submission check: ' + ('ok' if not probs else '\n  '.join(['FAILED'] + probs)))

@@ -48,10 +48,7 @@ def load_slice(cfg: Config, split: str, start: str, end: str, rows: int, seed: i
 def slice_predictions(fp, t: pa.Table, cfg: Config, split: str) -> pd.DataFrame:
     """Every output of the model for the slice, with the label and the oracle's answer where they exist (a model saved
     before the predictive distribution: every output but that one)."""
-    from smadex_ltv.models.stacking import OUTPUTS
-    outputs = OUTPUTS if getattr(fp.ensemble, 'law_', None) is not None else tuple(o for o in OUTPUTS
-                                                                                   if o != 'distribution')
-    P = fp.predict(t, outputs=outputs)
+    P = fp.predict(t)                                             # every output the model has
     if 'iap_revenue_d7' in t.column_names: P['actual'] = t['iap_revenue_d7'].to_numpy(zero_copy_only=False)
     o = oracle_frame(cfg, split, t['row_id'].to_numpy(zero_copy_only=False),
                      t[PARTITION_KEY].to_numpy(zero_copy_only=False))

@@ -447,7 +447,7 @@ def _predict_part(dl: DataLoader, part, split, frac, key: tuple, batch_size, out
 
 # %% ../nbs/16_distributed.ipynb #19c68fd6
 def predict_dask(fp: FastPredictor, client, loader: DataLoader, split: str = 'test', batch_size: int | None = None,
-                 progress: bool = True, outputs=OUTPUTS, start=None, end=None, frac=None, max_partitions=None,
+                 progress: bool = True, outputs=None, start=None, end=None, frac=None, max_partitions=None,
                  ahead: int | None = None):
     """Yield the predictions of the split's rows partition by partition, in partition order, each partition predicted
     by a task on the cluster's workers (at most `ahead` in flight, default 2 per worker). A worker that dies mid-task

@@ -292,10 +292,11 @@ def for_models(self: FastPredictor, A: np.ndarray) -> np.ndarray:
 
 # %% ../nbs/13_inference.ipynb #447ca1d0
 @patch
-def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=OUTPUTS) -> pd.DataFrame:
+def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=None) -> pd.DataFrame:
     """Predictions of every row of `df` (Arrow table or DataFrame), in order; `batch_size` bounds the memory of one
-    call. `outputs`: any of 'pred_rmsle', 'pred_expected', 'horizons', 'distribution' (all by default; the last: the
-    predictive distribution's columns, `10a_predictive`); only the models they need run."""
+    call. `outputs`: any of 'pred_rmsle', 'pred_expected', 'horizons', 'distribution' (the last: the predictive
+    distribution's columns, `10a_predictive`); None: every output the model has (a model saved before the
+    distribution existed: all but that one). Only the models they need run."""
     t = to_arrow(df)
     if t.schema.get_field_index('row_id') >= 0: check_row_ids(t['row_id'])
     if batch_size and t.num_rows > batch_size:
@@ -315,7 +316,9 @@ def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=OUTP
 @patch
 def _needed(self: FastPredictor, outputs) -> list:
     "The models (holder, key) that predicting `outputs` runs (`StackingEnsemble.needs`)."
-    e, need = self.ensemble, self.ensemble.needs(outputs)
+    e = self.ensemble
+    outputs = e.default_outputs(outputs)
+    need = e.needs(outputs)
     s = []
     if need & {'p_buyer_d7', 'm_iap_revenue_d7', 'two_stage', 'amount'}:
         s += [(e.s1_.boosters, 'buyer_d7'), (e.s2_.boosters, 'iap_revenue_d7')]
@@ -333,7 +336,8 @@ def choose_engine(self: FastPredictor, rows: int, min_rows: int = 2_000_000, out
     """With `engine='auto'`, a job of fewer than `min_rows` rows whose models (those `outputs` need) are not all
     compiled yet runs on LightGBM's own predict: compiling costs tens of seconds (minutes on `full`'s models), more
     than it saves on a small job. A job that is large enough, or finds its models in the compile cache, keeps lleaves.
-    An engine asked for by name is kept. Returns the engine the job runs on."""
+    An engine asked for by name is kept. Switching is for good: this predictor stays on LightGBM for later jobs (a new
+    `FastPredictor` makes the choice afresh). Returns the engine the job runs on."""
     if self.requested != 'auto' or self.engine != 'lleaves' or rows >= min_rows: return self.engine
     if all(not isinstance(m := h[k], CompiledBooster) or m.cached() for h, k in self._needed(outputs)):
         return self.engine
@@ -346,7 +350,7 @@ def choose_engine(self: FastPredictor, rows: int, min_rows: int = 2_000_000, out
 
 # %% ../nbs/13_inference.ipynb #4caeb008
 @patch
-def single_row_latency_ms(self: FastPredictor, row, repeats: int = 50, outputs=OUTPUTS) -> dict:
+def single_row_latency_ms(self: FastPredictor, row, repeats: int = 50, outputs=None) -> dict:
     """Median and p95 milliseconds of `predict` on a one-row frame: every output (the dashboard's call) by default,
     `outputs=('pred_rmsle',)` for a bidder's (the bid value alone)."""
     t = to_arrow(row).slice(0, 1)
@@ -361,7 +365,7 @@ def single_row_latency_ms(self: FastPredictor, row, repeats: int = 50, outputs=O
 # %% ../nbs/13_inference.ipynb #1d941310
 @patch
 def predict_chunks(self: FastPredictor, loader: DataLoader, split: str = 'test', chunk_size: int = 500_000,
-                   batch_size: int | None = None, progress: bool = True, outputs=OUTPUTS, **window):
+                   batch_size: int | None = None, progress: bool = True, outputs=None, **window):
     """Yield the predictions of the split's rows, `chunk_size` rows at a time (memory flat in the data size), in this
     process."""
     total = sum(p.num_rows
@@ -420,7 +424,7 @@ def _in_order(ex, fn, jobs: list, ahead: int):
 # %% ../nbs/13_inference.ipynb #1dab40fc
 @patch
 def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test', chunk_size: int = 200_000,
-                     batch_size: int | None = None, workers: int = 2, progress: bool = True, outputs=OUTPUTS,
+                     batch_size: int | None = None, workers: int = 2, progress: bool = True, outputs=None,
                      start=None, end=None, frac=None, max_partitions=None):
     "Yield the predictions of the split's rows unit by unit (in partition order), predicted by `workers` processes."
     from concurrent.futures import ProcessPoolExecutor
@@ -538,7 +542,8 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     total = sum(p.num_rows for p in dl.partitions('test', window['start'], window['end'], max_partitions))
     check_window_ids(dl, 'test', f'the test window under {dl.raw_dir}', **window)   # before any model runs
     w = workers or _workers(cfg, total, chunk_size, limit_rows)
-    if client is None: self.choose_engine(total if limit_rows is None else min(total, limit_rows),
+    rows = total if frac is None else int(total * frac)
+    if client is None: self.choose_engine(rows if limit_rows is None else min(rows, limit_rows),
                                           cfg.inference.compile_min_rows)   # before any model runs
     progress = cfg.inference.show_progress if progress is None else progress
     args = (dl, 'test', chunk_size, cfg.inference.batch_size)

@@ -293,7 +293,7 @@ def load_artifacts(folder, allow_version_mismatch: bool = False) -> dict:
     except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError, UnicodeDecodeError,
             *_model_errors()) as e:
         raise ArtifactError(f'{folder}: its files match the manifest but cannot be read as this version\'s models '
-                            f'({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ""})') from None
+                            f'({type(e).__name__}: {str(e).splitlines()[0][:400] if str(e) else ""})') from None
     if fe.feature_names_ != man['feature_names']:
         raise ArtifactError(f'{folder}: the feature state and the manifest list different features')
     return {'manifest': man, 'features': fe, 'stage1': s1, 'stage2': s2, 'ensemble': ens}

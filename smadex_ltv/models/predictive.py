@@ -10,7 +10,8 @@ from fastcore.basics import patch
 from ..metrics import zi_quantiles, crps_zero_inflated
 
 # %% auto #0
-__all__ = ['QUANTILE_OUTPUTS', 'PAY_QUANTILE_OUTPUTS', 'mixture_cdf', 'mixture_ppf', 'fit_mixture', 'PredictiveLaw']
+__all__ = ['QUANTILE_OUTPUTS', 'PAY_QUANTILE_OUTPUTS', 'mixture_cdf', 'mixture_ppf', 'fit_mixture', 'law_problem',
+           'PredictiveLaw']
 
 # %% ../../nbs/10a_predictive.ipynb #a97437bd
 def mixture_cdf(x, w, m, s) -> np.ndarray:
@@ -59,17 +60,32 @@ def fit_mixture(r, max_components: int = 3, seed: int = 0) -> tuple[np.ndarray, 
     o = np.argsort(g.means_[:, 0])
     return g.weights_[o], g.means_[o, 0], np.sqrt(g.covariances_.reshape(-1)[o])
 
+# %% ../../nbs/10a_predictive.ipynb #ec7e447e
+def law_problem(q: float, w, m, s) -> str:
+    """What makes (q, w, m, s) not a predictive law, or '' when nothing does: q in (0, 1]; w, m, s one-dimensional, of
+    one length; weights >= 0 summing to 1; standard deviations in (0, 10] and means within ±20 (log1p scale: a
+    residual of e^20 is no revenue); every value finite."""
+    w, m, s = (np.asarray(a, float) for a in (w, m, s))
+    if not all(a.ndim == 1 and len(a) >= 1 for a in (w, m, s)) or not len(w) == len(m) == len(s):
+        return 'w, m and s must be flat lists of one length'
+    if not np.isfinite(np.concatenate([[q], w, m, s])).all(): return 'every value must be finite'
+    if not 0 < q <= 1: return 'q must be in (0, 1]'
+    if (w < 0).any() or abs(w.sum() - 1) > 1e-6: return 'the weights w must be >= 0 and sum to 1'
+    if (s <= 0).any() or (s > 10).any(): return 'the standard deviations s must be in (0, 10]'
+    if (np.abs(m) > 20).any(): return 'the means m must be within ±20'
+    return ''
+
 # %% ../../nbs/10a_predictive.ipynb #723b9a9d
 class PredictiveLaw:
     """Zero-inflated law of the 7-day revenue from stage 1's `p7` and stage 2's `m7`: P(y > 0) = q·p7 and
     log1p y | y > 0 = m7/q + r, r ~ Σ w_k N(m_k, s_k²) the same for every row."""
     def __init__(self, q: float, w, m, s):
         self.q, self.w, self.m, self.s = float(q), np.asarray(w, float), np.asarray(m, float), np.asarray(s, float)
-        vals = np.concatenate([[self.q], self.w, self.m, self.s])
-        if not (np.isfinite(vals).all() and 0 < self.q <= 1 and len(self.w) == len(self.m) == len(self.s) >= 1
-                and (self.w >= 0).all() and abs(self.w.sum() - 1) < 1e-6 and (self.s > 0).all()):
-            raise ValueError(f'not a predictive law: q={q}, w={list(self.w)}, m={list(self.m)}, s={list(self.s)} '
-                             '(q in (0, 1], weights >= 0 summing to 1, standard deviations > 0, all finite)')
+        bad = law_problem(self.q, self.w, self.m, self.s)
+        if bad:
+            show = lambda a: [round(float(v), 6) for v in np.ravel(a)]
+            raise ValueError(f'not a predictive law: {bad} (q={self.q:g}, w={show(self.w)}, m={show(self.m)}, '
+                             f's={show(self.s)})')
 
     def _ppf(self, u) -> np.ndarray:
         "The residual's quantiles (`mixture_ppf`), its CDF tabulated once per law, not once per call."
@@ -159,5 +175,10 @@ def to_dict(self: PredictiveLaw) -> dict:
 @patch(cls_method=True)
 def from_dict(cls: PredictiveLaw, d: dict, source: str = 'the law') -> PredictiveLaw:
     "From `to_dict`'s output (a model folder's JSON), checked: a clear error names `source` when it is not a law."
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if not isinstance(d, dict) or set(d) != {'q', 'w', 'm', 's'}:
+        raise ValueError(f"{source}: not a predictive law: a mapping with exactly the keys q, w, m, s is needed")
+    if not num(d['q']) or not all(isinstance(d[k], list) and d[k] and all(map(num, d[k])) for k in 'wms'):
+        raise ValueError(f'{source}: not a predictive law: q must be a number and w, m, s non-empty lists of numbers')
     try: return cls(d['q'], d['w'], d['m'], d['s'])
-    except (KeyError, TypeError, ValueError) as e: raise ValueError(f'{source}: {e}') from None
+    except ValueError as e: raise ValueError(f'{source}: {e}') from None

@@ -430,12 +430,20 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
 # %% ../../nbs/11_stacking.ipynb #917b756f
 OUTPUTS = ('pred_rmsle', 'pred_expected', 'horizons', 'distribution')
 
+# %% ../../nbs/11_stacking.ipynb #623cb59f
+@patch
+def default_outputs(self: StackingEnsemble, outputs=None):
+    """`outputs` as given; for None, every output this model has: `OUTPUTS`, less 'distribution' for a model saved
+    before the predictive distribution existed (asking it for one by name is still an error)."""
+    if outputs is not None: return outputs
+    return OUTPUTS if getattr(self, 'law_', None) is not None else tuple(o for o in OUTPUTS if o != 'distribution')
+
 # %% ../../nbs/11_stacking.ipynb #7b68d609
 @patch
-def needs(self: StackingEnsemble, outputs=OUTPUTS) -> set:
+def needs(self: StackingEnsemble, outputs=None) -> set:
     """The forecasts that `outputs` need: what the shipped blend weights above zero, plus everything for the
     meta-learners."""
-    need = set()
+    outputs, need = self.default_outputs(outputs), set()
     if 'pred_rmsle' in outputs:
         if self.meta_ is not None: need |= set(self.meta_features_)
         else: need |= {k for k, w in self.weights_.items() if w > 0}
@@ -451,15 +459,16 @@ def needs(self: StackingEnsemble, outputs=OUTPUTS) -> set:
 def _distribution(self: StackingEnsemble, fc: dict) -> dict:
     "The columns of `outputs=('distribution',)` (`PredictiveLaw.outputs`) from the forecasts P7 and m7."
     if getattr(self, 'law_', None) is None:
-        raise ValueError("this model has no predictive distribution (trained before it existed, or on fewer than two "
-                         "payers): retrain it, or leave 'distribution' out of outputs")
+        where = f"{self.folder_}: " if getattr(self, 'folder_', None) else ''
+        raise ValueError(f"{where}this model has no predictive distribution (trained before it existed, or on fewer "
+                         "than two payers): retrain it, or leave 'distribution' out of outputs")
     return self.law_.outputs(fc['p_buyer_d7'], fc['m_iap_revenue_d7'])
 
 # %% ../../nbs/11_stacking.ipynb #781f83a3
 @patch
-def predict_arrays(self: StackingEnsemble, A: np.ndarray, outputs=OUTPUTS, names: list | None = None) -> dict:
+def predict_arrays(self: StackingEnsemble, A: np.ndarray, outputs=None, names: list | None = None) -> dict:
     "`predict` as a dict of arrays, for a feature block `A` (the serving path builds its one frame from it)."
-    names = names or self.s1_.features_
+    names, outputs = names or self.s1_.features_, self.default_outputs(outputs)
     fc = self._forecasts(self.s1_, self.s2_, self.bases_, A, self.needs(outputs))
     out = {}
     if 'pred_rmsle' in outputs:
@@ -487,11 +496,11 @@ def predict_arrays(self: StackingEnsemble, A: np.ndarray, outputs=OUTPUTS, names
 
 # %% ../../nbs/11_stacking.ipynb #a328ec7e
 @patch
-def predict(self: StackingEnsemble, X, outputs=OUTPUTS, names: list | None = None) -> pd.DataFrame:
+def predict(self: StackingEnsemble, X, outputs=None, names: list | None = None) -> pd.DataFrame:
     """`pred_rmsle`, `pred_expected`, `p_buyer` and every horizon of stages 1-2 (`outputs='horizons'`) for each row of
     `X` (a DataFrame, or a float32 block whose columns are `names`, by default stage 1's features). Only the models that
     the requested outputs need are run: for a submission (`outputs=('pred_rmsle',)`) that is the blend's inputs
-    alone."""
+    alone. `outputs=None`: every output the model has (`default_outputs`)."""
     names = names or self.s1_.features_
     return pd.DataFrame(self.predict_arrays(feature_block(X, names), outputs, names), index=index_of(X))
 
@@ -541,7 +550,8 @@ def load(cls: StackingEnsemble, folder, stages: tuple) -> StackingEnsemble:
     # (`expected` is absent from older folders: their source is the meta-learner)
     m.smear_, m.selection_, m.expected_ = st['smear'], st['selection'], st.get('expected')
     # (`law` is absent from folders written before the predictive distribution: asking for one is then an error)
-    m.law_ = PredictiveLaw.from_dict(st['law'], f'{folder}/stacking.json law') if st.get('law') else None
+    m.law_ = PredictiveLaw.from_dict(st['law'], f'{folder}/stacking.json law') if st.get('law') is not None else None
+    m.folder_ = folder
     # inside the folder only
     f = {k: str(member(folder, name, f'stacking.json entry {k}')) for k, name in st['files'].items()}
     m.bases_ = {}
