@@ -434,9 +434,14 @@ OUTPUTS = ('pred_rmsle', 'pred_expected', 'horizons', 'distribution')
 @patch
 def default_outputs(self: StackingEnsemble, outputs=None):
     """`outputs` as given; for None, every output this model has: `OUTPUTS`, less 'distribution' for a model saved
-    before the predictive distribution existed (asking it for one by name is still an error)."""
-    if outputs is not None: return outputs
-    return OUTPUTS if getattr(self, 'law_', None) is not None else tuple(o for o in OUTPUTS if o != 'distribution')
+    before the predictive distribution existed (asking it for one by name is still an error). A name that is not an
+    output (a typo) is an error, not an empty answer."""
+    if outputs is None:
+        return OUTPUTS if getattr(self, 'law_', None) is not None else tuple(o for o in OUTPUTS if o != 'distribution')
+    outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+    bad = [o for o in outputs if o not in OUTPUTS]
+    if bad: raise ValueError(f'unknown output(s) {bad}: outputs are any of {list(OUTPUTS)}')
+    return outputs
 
 # %% ../../nbs/11_stacking.ipynb #7b68d609
 @patch
