@@ -163,6 +163,21 @@ SPEC.update({
     'models.stacking.base_max_rows': ('int?',
                                       'The `xgboost` base learner is fitted on at most this many rows of each fold '
                                       '(seeded sample); null = all.'),
+    'models.stacking.oof': ('enum:auto|folds|holdout',
+                            'Where stage 3 learns its blend, `pred_expected` and the distribution: `folds` (fold '
+                            'models forecast every training row: k more fits of each model), `holdout` (the final '
+                            "models forecast their early-stopping rows: no more fits), `auto`: `holdout` when those "
+                            'rows hold at least `holdout_min_payers` payers.'),
+    'models.stacking.holdout_min_payers': ('int', 'Payers the early-stopping rows need for `oof: auto` to pick '
+                                                  '`holdout`.'),
+    'models.stacking.early_stopping_rounds': ('int',
+                                              'Patience of the final `lightgbm` base learner: rounds without a '
+                                              'better early-stopping loss before it stops.'),
+    'models.stacking.fold_max_rows': ('int?',
+                                      'Each fold model (stages 1-2 and the base learners refitted per fold: their '
+                                      'forecasts only choose and weight the blend) fits on at most this many rows, '
+                                      'every payer and a weighted sample of the zeros; null = the cap of the final '
+                                      'models.'),
 })
 
 # %% ../nbs/00_config.ipynb #215ef526
@@ -279,6 +294,8 @@ LIMITS: dict = {       # values a type alone cannot refuse: checked when the con
                          'models.max_fit_rows', 'models.buyer.n_estimators', 'models.buyer.early_stopping_rounds',
                          'models.odmn.n_estimators', 'models.odmn.early_stopping_rounds',
                          'models.stacking.n_estimators', 'models.stacking.base_max_rows', 'inference.chunk_size',
+                         'models.stacking.early_stopping_rounds', 'models.stacking.fold_max_rows',
+                         'models.stacking.holdout_min_payers',
                          'inference.batch_size')},
 }
 
@@ -458,5 +475,6 @@ def spec_table(cfg: Config | None = None) -> str:
     flat = flatten(cfg.to_dict())
     rows = ['| key | type | default | meaning |', '|---|---|---|---|']
     for k, (t, doc) in SPEC.items():
-        rows.append(f'| `{k}` | {t} | `{json.dumps(flat.get(k))}` | {doc} |')
+        # a `|` inside a cell ends it: enum choices are escaped
+        rows.append(f"| `{k}` | {t.replace('|', chr(92) + '|')} | `{json.dumps(flat.get(k))}` | {doc} |")
     return '\n'.join(rows)

@@ -642,7 +642,8 @@ def train_stage3_ensemble(self: TrainingPipeline) -> 'TrainingPipeline':
     self.report['stage3'] = json_safe({'candidates_oof_rmsle': e.selection_['scores'],
                                        'shipped': e.selection_['choice'], 'reason': e.selection_['reason'],
                                        'weights': e.weights_, 'intercept': e.intercept_,
-                                       'oof_rows': e.selection_['rows'], 'expected': getattr(e, 'expected_', None),
+                                       'oof_rows': e.selection_['rows'], 'oof_mode': getattr(e, 'oof_mode_', 'folds'),
+                                       'expected': getattr(e, 'expected_', None),
                                        'peak_rss_mb': round(peak_rss_mb(), 1)})
     self.evaluate()
     self._release()

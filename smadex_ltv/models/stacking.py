@@ -22,7 +22,7 @@ from ..core import l1p
 
 # %% auto #0
 __all__ = ['log', 'RAW_META', 'EXPECTED_SEGMENTS', 'BASE_LEARNERS', 'GINI_Z', 'OUTPUTS', 'plain_lightgbm_params',
-           'stratified_folds', 'rmsle_log', 'fit_blender', 'choose_blend', 'StackingEnsemble']
+           'stratified_folds', 'rmsle_log', 'fit_blender', 'choose_blend', 'StackingEnsemble', 'oof_mode']
 
 # %% ../../nbs/11_stacking.ipynb #fd8f8e24
 log = logging.getLogger('smadex_ltv')
@@ -129,7 +129,9 @@ class StackingEnsemble:
     def __init__(self, n_folds: int = 3, base_learners=('lightgbm',), n_estimators: int = 500, huber_alpha: float = 3.0,
                  params: dict | None = None, stage1: dict | None = None, stage2: dict | None = None,
                  base_max_rows: int | None = 200_000, expected: str = 'tweedie', meta_learner: str = 'auto',
-                 margin: float = 0.002, seed: int = 0, n_jobs: int = 2, max_fit_rows: int | None = None):
+                 margin: float = 0.002, seed: int = 0, n_jobs: int = 2, max_fit_rows: int | None = None,
+                 early_stopping_rounds: int = 100, fold_max_rows: int | None = None, oof: str = 'auto',
+                 holdout_min_payers: int = 2_000):
         if n_folds < 2: raise ValueError(f'n_folds must be >= 2, got {n_folds}')
         if expected not in ('tweedie', 'smearing'):
             raise ValueError(f"expected must be 'tweedie' or 'smearing', got {expected!r}")
@@ -140,7 +142,9 @@ class StackingEnsemble:
         self.cfg = dict(n_folds=n_folds, base_learners=list(base_learners), n_estimators=n_estimators,
                         huber_alpha=huber_alpha, params=params or {}, stage1=stage1 or {}, stage2=stage2 or {},
                         base_max_rows=base_max_rows, expected=expected, meta_learner=meta_learner, margin=margin,
-                        seed=seed, n_jobs=n_jobs, max_fit_rows=max_fit_rows)
+                        seed=seed, n_jobs=n_jobs, max_fit_rows=max_fit_rows,
+                        early_stopping_rounds=early_stopping_rounds, fold_max_rows=fold_max_rows, oof=oof,
+                        holdout_min_payers=holdout_min_payers)
 
     @staticmethod
     def _rounds(m) -> int:
@@ -165,7 +169,8 @@ def from_config(cls: StackingEnsemble, cfg, n_jobs: int = 2) -> StackingEnsemble
     s2 = dict(num_leaves=o.num_leaves, learning_rate=o.learning_rate, n_estimators=o.n_estimators,
               early_stopping_rounds=o.early_stopping_rounds, params=o.params, auto_capacity=auto)
     return cls(cfg.training.n_folds, m.base_learners, m.n_estimators, m.huber_alpha, m.params, s1, s2, m.base_max_rows,
-               m.expected, m.meta_learner, m.margin, cfg.seed, n_jobs, cfg.models.max_fit_rows)
+               m.expected, m.meta_learner, m.margin, cfg.seed, n_jobs, cfg.models.max_fit_rows, m.early_stopping_rounds,
+               m.fold_max_rows, m.oof, m.holdout_min_payers)
 
 # %% ../../nbs/11_stacking.ipynb #3d062dc1
 @patch
@@ -178,7 +183,8 @@ def _fit_base(self: StackingEnsemble, name, tm: TrainMatrix, ly, f, e, rounds: i
         # the plain model users would otherwise pick (its usual settings, no capacity rule): a candidate the blend can
         # always fall back on
         p = plain_lightgbm_params('regression', c['n_jobs'], c['seed'])
-        return train_booster(p, tm, f, ly[f], e, ly[e], rounds or 3000, 0 if rounds else 100,
+        patience = 0 if rounds else c.get('early_stopping_rounds', 100)
+        return train_booster(p, tm, f, ly[f], e, ly[e], rounds or 3000, patience,
                              name='stage 3 base lightgbm', max_rows=max_rows)
     from xgboost import XGBRegressor   # 'xgboost': histogram trees on a capped row sample of the float block
     cap = c['base_max_rows']
@@ -223,17 +229,28 @@ def _meta_columns(self: StackingEnsemble, names) -> list:
 def _meta_frame(self: StackingEnsemble, fc: dict, A, names) -> pd.DataFrame:
     return pd.DataFrame({**fc, **self._raw(A, names)})
 
+# %% ../../nbs/11_stacking.ipynb #223758c6
+@patch
+def _fold_cap(self: StackingEnsemble) -> int | None:
+    """The most rows a fold model fits on (None: all): (k-1)/k of `max_fit_rows`, the same share of the final models'
+    rows as without a cap, and at most `fold_max_rows`. Fold models only choose and weight the blend, so they can be
+    smaller than the models that ship."""
+    c = self.cfg
+    cap = None if c.get('max_fit_rows') is None else c['max_fit_rows'] * (c['n_folds'] - 1) // c['n_folds']
+    f = c.get('fold_max_rows')
+    return cap if f is None else f if cap is None else min(cap, f)
+
+
 # %% ../../nbs/11_stacking.ipynb #aa32ab62
 @patch
 def _fold(self: StackingEnsemble, tm, labels, ly, rest, k, rounds: dict):
     """Stage 1 (d7), stage 2 (d7) and the base learners on the rows `rest`, each for the rounds that early stopping
     found for the final model on all training rows (`rounds`): no early stopping per fold, so no rounds past the best.
-    A stratified 15% of `rest` still calibrates stage 1 (Platt). Above `max_fit_rows`, a fold model fits on
-    (k-1)/k of the final models' cap: the same share of the final model's rows as without a cap."""
+    A stratified 15% of `rest` still calibrates stage 1 (Platt). Each fits on at most `_fold_cap()` rows."""
     c = self.cfg
     fi, ei = stratified_split(labels.buyer_d7.to_numpy()[rest], 0.15, c['seed'] + k)
     f, e = rest[fi], rest[ei]
-    cap = None if c.get('max_fit_rows') is None else c['max_fit_rows'] * (c['n_folds'] - 1) // c['n_folds']
+    cap = self._fold_cap()
     fixed = lambda s, r: {**s, 'n_estimators': max(int(r), 1), 'early_stopping_rounds': 0, 'max_fit_rows': cap}
     s1 = BuyerClassifier(seed=c['seed'], n_jobs=c['n_jobs'],
                          **{**fixed(c['stage1'], rounds['stage1']), 'horizons': ['buyer_d7']}).fit(
@@ -328,19 +345,20 @@ def _expected_source(self: StackingEnsemble) -> str:
 # %% ../../nbs/11_stacking.ipynb #638e277d
 @patch
 def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: np.ndarray,
-                  buyers: np.ndarray | None = None):
+                  buyers: np.ndarray | None = None, idx: np.ndarray | None = None):
     """`pred_expected`: a Tweedie meta-learner on the out-of-fold features and segment codes (or P7·expm1(m7)), then one
     factor that makes its total match the label total *out of fold*: the factor is computed on predictions of rows each
     Tweedie model did not see (two halves stratified on `buyers`), because in-sample the meta-learner reproduces the
     training whales it will not find on new rows, which inflates its in-sample total. Above `max_fit_rows` rows each of
     these models fits on `cap_rows` of its rows (every payer, a weighted sample of the zeros; each half on half the
-    cap): the out-of-fold predictions and the factor still cover every row."""
+    cap): the out-of-fold predictions and the factor still cover every row. `F` and `y` are rows `idx` of `tm` (None:
+    all)."""
     c = self.cfg
     if c['expected'] == 'tweedie':
         # read in bounded chunks, not as columns of the block (`apply`'s function must pickle: no matrix inside)
         segs = [s for s in EXPECTED_SEGMENTS if s in tm.names]
         at = [tm.names.index(s) for s in segs]
-        S = tm.apply(lambda A: A[:, at]) if segs else np.empty((len(tm), 0), np.float32)
+        S = tm.apply(lambda A: A[:, at], idx) if segs else np.empty((len(y), 0), np.float32)
         Fe, ym = self._expected_inputs(F, S, segs), np.maximum(y, 0)
         pe = {'objective': 'tweedie', 'tweedie_variance_power': 1.5, 'learning_rate': 0.03, 'num_leaves': 15,
               'min_data_in_leaf': 200, 'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1}
@@ -374,12 +392,50 @@ def _fit_law(self: StackingEnsemble, F: pd.DataFrame, y: np.ndarray, b: np.ndarr
         log.warning('stage 3: no predictive distribution: %s', e)
     else: log.info('stage 3: predictive distribution %s', self.law_)
 
+# %% ../../nbs/11_stacking.ipynb #e28c2b01
+def oof_mode(setting: str, payers: int, min_payers: int = 2_000) -> str:
+    """Where stage 3 learns its blend, expected revenue and distribution: 'folds' (fold models forecast every training
+    row) or 'holdout' (the final models forecast their early-stopping rows). `setting` 'auto' picks 'holdout' when the
+    early-stopping rows hold at least `min_payers` payers, enough to weigh three forecasts and fit the residual law."""
+    if setting not in ('auto', 'folds', 'holdout'):
+        raise ValueError(f"models.stacking.oof must be 'auto', 'folds' or 'holdout', got {setting!r}")
+    return setting if setting != 'auto' else 'holdout' if payers >= min_payers else 'folds'
+
+
+# %% ../../nbs/11_stacking.ipynb #ceabe7a1
+@patch
+def _out_of_sample(self: StackingEnsemble, tm, labels, ly, b, es_idx, t0) -> tuple[pd.DataFrame, np.ndarray]:
+    """(meta-features, their rows) of rows the models behind them did not fit: with `oof_mode` 'folds', every training
+    row from fold models trained for the final models' rounds; with 'holdout', the final models' own early-stopping
+    rows `es_idx` (no fold models). Logged with the time and the process's peak memory."""
+    c, cols = self.cfg, self._meta_columns(tm.names)
+    payers = int(np.sum(ly[es_idx] > 0))
+    self.oof_mode_ = oof_mode(c.get('oof', 'folds'), payers, c.get('holdout_min_payers', 2_000))
+    def frame(s1, s2, bases): return lambda A: self._meta_frame(self._forecasts(s1, s2, bases, A), A, tm.names)[cols]
+    if self.oof_mode_ == 'holdout':
+        F = tm.apply(frame(self.s1_, self.s2_, self.bases_), es_idx)
+        log.info('stage 3: out-of-sample forecasts from the final models on their %s early-stopping rows (%s payers; '
+                 '%.0f s so far)', f'{len(es_idx):,}', f'{payers:,}', time.perf_counter() - t0)
+        return pd.DataFrame(F, columns=cols, copy=False), es_idx
+    rounds = {'stage1': self.s1_.boosters['buyer_d7'].best_iteration,
+              'stage2': self.s2_.boosters['iap_revenue_d7'].best_iteration,
+              **{n: self._rounds(m) for n, m in self.bases_.items()}}
+    folds, F = stratified_folds(b, c['n_folds'], c['seed']), np.full((len(tm), len(cols)), np.nan)
+    for k in range(c['n_folds']):
+        rest, held = np.nonzero(folds != k)[0], np.nonzero(folds == k)[0]
+        F[held] = tm.apply(frame(*self._fold(tm, labels, ly, rest, k, rounds)), held)
+        log.info('stage 3: fold %d/%d fitted and predicted (%.0f s so far, peak RSS %.0f MB)', k + 1, c['n_folds'],
+                 time.perf_counter() - t0, peak_rss_mb())
+    return pd.DataFrame(F, columns=cols, copy=False), np.arange(len(tm))      # pandas 3 copies an array by default
+
+
 # %% ../../nbs/11_stacking.ipynb #42bd9144
 @patch
 def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | None = None, stages: tuple | None = None,
         fit_idx=None, es_idx=None) -> StackingEnsemble:
-    """The final stages and base learners (early-stopped on `es_idx`), then out-of-fold forecasts on every training row
-    from fold models trained for the same rounds, the blend chosen on them, and the expected-revenue meta-learner. `X`:
+    """The final stages and base learners (early-stopped on `es_idx`), then forecasts of rows those models did not fit
+    (`_out_of_sample`: every training row from fold models, or the early-stopping rows from the final models), the blend
+    chosen on them, the expected-revenue meta-learner and the predictive distribution. `X`:
     a `TrainMatrix` (the pipeline's: nothing is copied) or a DataFrame; `labels` aligned with it. `stages` = (stage 1,
     stage 2) already fitted on these rows are the final stages; otherwise both are fitted here on `fit_idx`,
     early-stopped on `es_idx` (a stratified 15% of the rows when not given). Each fold is logged with its time and the
@@ -392,26 +448,14 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
     ly = l1p(y)
     b = labels.buyer_d7.to_numpy()
     if fit_idx is None: fit_idx, es_idx = stratified_split(b, 0.15, c['seed'])
-    folds = stratified_folds(b, c['n_folds'], c['seed'])
     # the final models first: their early-stopped rounds are the fold models' rounds
     self.s1_, self.s2_ = stages if stages is not None else self._final_stages(tm, labels, fit_idx, es_idx, y)
     self.bases_ = {name: self._fit_base(name, tm, ly, np.asarray(fit_idx), np.asarray(es_idx),
                                         max_rows=c['max_fit_rows'])
                    for name in c['base_learners']}
-    rounds = {'stage1': self.s1_.boosters['buyer_d7'].best_iteration,
-              'stage2': self.s2_.boosters['iap_revenue_d7'].best_iteration,
-              **{n: self._rounds(m) for n, m in self.bases_.items()}}
-    cols = self._meta_columns(tm.names)
-    F = np.full((len(tm), len(cols)), np.nan)
-    for k in range(c['n_folds']):
-        rest, held = np.nonzero(folds != k)[0], np.nonzero(folds == k)[0]
-        s1, s2, bases = self._fold(tm, labels, ly, rest, k, rounds)
-        F[held] = tm.apply(lambda A: self._meta_frame(self._forecasts(s1, s2, bases, A), A, tm.names)[cols].to_numpy(),
-                           held)
-        log.info('stage 3: fold %d/%d fitted and predicted (%.0f s so far, peak RSS %.0f MB)', k + 1, c['n_folds'],
-                 time.perf_counter() - t0, peak_rss_mb())
-    F = pd.DataFrame(F, columns=cols, copy=False)      # pandas 3 copies an array by default
-    self.meta_features_ = cols
+    F, rows = self._out_of_sample(tm, labels, ly, b, np.asarray(es_idx), t0)
+    self.meta_features_ = list(F.columns)
+    y, ly, b = y[rows], ly[rows], b[rows]
     self.blend_columns_ = ['two_stage'] + [f'base_{n}' for n in c['base_learners']]
     huber = None if c['meta_learner'] == 'nnls' else {'rounds': c['n_estimators'], 'params': self._huber_params()}
     # the blend is cross-validated on folds drawn apart from the fold models': with the same folds, a blend fitted on
@@ -421,7 +465,7 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
     self.selection_ = choose_blend(F, self.blend_columns_, ly, cv, huber, c['margin'], seed=c['seed'])
     self._fit_choice(F, ly)
     log.info('stage 3: shipped %s: %s', self.selection_['choice'], self.selection_['reason'])
-    self._fit_expected(F, tm, y, b)
+    self._fit_expected(F, tm, y, b, rows)
     self._fit_law(F, y, b)
     self.oof_ = F
     log.info('stage 3: done (%.0f s, peak RSS %.0f MB)', time.perf_counter() - t0, peak_rss_mb())
@@ -533,7 +577,7 @@ def save(self: StackingEnsemble, folder) -> Path:
         files['meta_expected'] = put('stacking_meta_expected.txt', lambda p: self.meta_expected_.save_model(str(p)))
     state = {'cfg': self.cfg, 'meta_features': self.meta_features_, 'blend_columns': self.blend_columns_,
              'weights': self.weights_, 'intercept': self.intercept_, 'smear': self.smear_, 'selection': self.selection_,
-             'expected': getattr(self, 'expected_', None), 'files': files,
+             'expected': getattr(self, 'expected_', None), 'files': files, 'oof_mode': getattr(self, 'oof_mode_', 'folds'),
              'law': None if getattr(self, 'law_', None) is None else self.law_.to_dict()}
     put('stacking.json', lambda p: p.write_text(json.dumps(state, indent=1)))
     return folder
@@ -556,7 +600,7 @@ def load(cls: StackingEnsemble, folder, stages: tuple) -> StackingEnsemble:
     m.smear_, m.selection_, m.expected_ = st['smear'], st['selection'], st.get('expected')
     # (`law` is absent from folders written before the predictive distribution: asking for one is then an error)
     m.law_ = PredictiveLaw.from_dict(st['law'], f'{folder}/stacking.json law') if st.get('law') is not None else None
-    m.folder_ = folder
+    m.folder_, m.oof_mode_ = folder, st.get('oof_mode', 'folds')
     # inside the folder only
     f = {k: str(member(folder, name, f'stacking.json entry {k}')) for k, name in st['files'].items()}
     m.bases_ = {}
