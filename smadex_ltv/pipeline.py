@@ -686,8 +686,11 @@ def report_markdown(r: dict) -> str:
                          + ', '.join(f'{k} {x:.3f}' for k, x in list(cb.items())[:5] if x is not None) + '.']
     s3 = r.get('stage3')
     if s3:
-        lines += ['', f"Stage 3 shipped **{s3['shipped']}**: {s3['reason']}.", '', '| candidate | out-of-fold RMSLE |',
-                  '|---|---|']
+        src = ({'holdout': f"the final models' {s3.get('oof_rows', 0):,} early-stopping rows",
+                'folds': f"fold models' forecasts of {s3.get('oof_rows', 0):,} training rows"}.get(s3.get('oof_mode')))
+        lines += ['', f"Stage 3 shipped **{s3['shipped']}**: {s3['reason']}."]
+        lines += [f'Stage 3 learnt its choice on {src} (`oof_mode` {s3["oof_mode"]}).'] if src else []
+        lines += ['', '| candidate | out-of-fold RMSLE |', '|---|---|']
         lines += [f"| {k}{' (shipped)' if k == s3['shipped'] else ''} | {x:.5f} |"
                   for k, x in s3['candidates_oof_rmsle'].items() if x is not None]
         lines += ['', 'Blend weights (log1p scale): ' + ', '.join(f'{k} {w:.3f}' for k, w in s3['weights'].items())
