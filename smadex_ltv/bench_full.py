@@ -175,6 +175,8 @@ def full_line(out='bench/full') -> str:
     r, p = s['report'], s['predict']
     v, o = r['pipeline']['val'], r['pipeline'].get('reference', {}).get('oracle', {})
     orc = f" (oracle {o['rmsle']:.4f})" if o else ''
+    cal = (f"; pred_expected's total {v['calibration']:.3f} of the labels (oracle {o['calibration']:.3f})"
+           if v.get('calibration') is not None and o.get('calibration') is not None else '')
     g = re.search(r'\| generation: ([\d,]+) train rows, ([\d,]+) test rows[^|]*\| ([\d.]+) min', md)
     run = re.search(r'\(train, validate, predict, check\) \| ([\d.]+) min, peak ([\d,]+) MB', md)
     pr = re.search(r'without compiling the models.*?\| ([\d,]+) rows/s', md)
@@ -188,4 +190,4 @@ def full_line(out='bench/full') -> str:
     return (f"At the real sizes (`bench/full/full.md`): {gen}`smadex_run --config full` trained on "
             f"{r['data']['train']['rows']:,} rows, predicted {p['rows']:,} test rows{rate} and checked the submission "
             f"in {float(run.group(1)):.0f} min{cached} with a peak of "
-            f"{int(run.group(2).replace(',', '')) / 1024:.1f} GB; validation RMSLE {v['rmsle']:.4f}{orc}.")
+            f"{int(run.group(2).replace(',', '')) / 1024:.1f} GB; validation RMSLE {v['rmsle']:.4f}{orc}{cal}.")

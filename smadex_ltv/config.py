@@ -169,15 +169,19 @@ SPEC.update({
                             "models forecast their early-stopping rows: no more fits), `auto`: `holdout` when those "
                             'rows hold at least `holdout_min_payers` payers.'),
     'models.stacking.holdout_min_payers': ('int', 'Payers the early-stopping rows need for `oof: auto` to pick '
-                                                  '`holdout`.'),
+                                                  '`holdout` (read with `auto` only). Below it the blend weights, '
+                                                  "the expected revenue's total and the distribution's tail rest on "
+                                                  'too few payers; `holdout` also moves that total with the '
+                                                  "holdout's whales (`folds` when the total matters most)."),
     'models.stacking.early_stopping_rounds': ('int',
                                               'Patience of the final `lightgbm` base learner: rounds without a '
                                               'better early-stopping loss before it stops.'),
     'models.stacking.fold_max_rows': ('int?',
-                                      'Each fold model (stages 1-2 and the base learners refitted per fold: their '
-                                      'forecasts only choose and weight the blend) fits on at most this many rows, '
-                                      'every payer and a weighted sample of the zeros; null = the cap of the final '
-                                      'models.'),
+                                      'With `oof` folds, each fold model (stages 1-2 and the base learners refitted '
+                                      'per fold: their forecasts only choose and weight the blend) fits on at most '
+                                      'this many rows: every payer and a weighted sample of the zeros (a weighted '
+                                      'uniform sample of all rows when payers exceed half of it); null = the cap of '
+                                      'the final models.'),
 })
 
 # %% ../nbs/00_config.ipynb #215ef526
@@ -287,6 +291,7 @@ LIMITS: dict = {       # values a type alone cannot refuse: checked when the con
     **{f'models.{m}.num_leaves': (lambda v: v >= 2, 'at least 2') for m in ('buyer', 'odmn')},
     **{f'models.{m}.learning_rate': (lambda v: v > 0, 'above 0') for m in ('buyer', 'odmn')},
     'models.stacking.huber_alpha': (lambda v: v > 0, 'above 0'),
+    'models.stacking.fold_max_rows': (lambda v: v >= 1_000, 'at least 1,000 (a fold model fits on every payer it can)'),
     **{k: _pos for k in ('training.chunk_size', 'training.batch_size', 'training.feature_fit_rows', 'training.n_jobs',
                          'training.sampling.max_train_partitions', 'training.sampling.max_val_partitions',
                          'training.distributed.n_workers', 'training.distributed.threads_per_worker',
@@ -294,8 +299,7 @@ LIMITS: dict = {       # values a type alone cannot refuse: checked when the con
                          'models.max_fit_rows', 'models.buyer.n_estimators', 'models.buyer.early_stopping_rounds',
                          'models.odmn.n_estimators', 'models.odmn.early_stopping_rounds',
                          'models.stacking.n_estimators', 'models.stacking.base_max_rows', 'inference.chunk_size',
-                         'models.stacking.early_stopping_rounds', 'models.stacking.fold_max_rows',
-                         'models.stacking.holdout_min_payers',
+                         'models.stacking.early_stopping_rounds', 'models.stacking.holdout_min_payers',
                          'inference.batch_size')},
 }
 

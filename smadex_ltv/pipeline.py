@@ -643,6 +643,7 @@ def train_stage3_ensemble(self: TrainingPipeline) -> 'TrainingPipeline':
                                        'shipped': e.selection_['choice'], 'reason': e.selection_['reason'],
                                        'weights': e.weights_, 'intercept': e.intercept_,
                                        'oof_rows': e.selection_['rows'], 'oof_mode': getattr(e, 'oof_mode_', 'folds'),
+                                       'oof_setting': e.cfg.get('oof'), 'holdout_payers': getattr(e, 'oof_payers_', None),
                                        'expected': getattr(e, 'expected_', None),
                                        'peak_rss_mb': round(peak_rss_mb(), 1)})
     self.evaluate()
@@ -689,7 +690,9 @@ def report_markdown(r: dict) -> str:
         src = ({'holdout': f"the final models' {s3.get('oof_rows', 0):,} early-stopping rows",
                 'folds': f"fold models' forecasts of {s3.get('oof_rows', 0):,} training rows"}.get(s3.get('oof_mode')))
         lines += ['', f"Stage 3 shipped **{s3['shipped']}**: {s3['reason']}."]
-        lines += [f'Stage 3 learnt its choice on {src} (`oof_mode` {s3["oof_mode"]}).'] if src else []
+        why = (f" (`oof: {s3['oof_setting']}`; the early-stopping rows hold {s3['holdout_payers']:,} payers)"
+               if s3.get('holdout_payers') is not None else f" (`oof_mode` {s3['oof_mode']})")
+        lines += [f'Stage 3 learnt its choice on {src}{why}.'] if src else []
         lines += ['', '| candidate | out-of-fold RMSLE |', '|---|---|']
         lines += [f"| {k}{' (shipped)' if k == s3['shipped'] else ''} | {x:.5f} |"
                   for k, x in s3['candidates_oof_rmsle'].items() if x is not None]

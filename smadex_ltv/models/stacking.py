@@ -409,8 +409,13 @@ def _out_of_sample(self: StackingEnsemble, tm, labels, ly, b, es_idx, t0) -> tup
     row from fold models trained for the final models' rounds; with 'holdout', the final models' own early-stopping
     rows `es_idx` (no fold models). Logged with the time and the process's peak memory."""
     c, cols = self.cfg, self._meta_columns(tm.names)
-    payers = int(np.sum(ly[es_idx] > 0))
-    self.oof_mode_ = oof_mode(c.get('oof', 'folds'), payers, c.get('holdout_min_payers', 2_000))
+    payers, setting, need = int(np.sum(ly[es_idx] > 0)), c.get('oof', 'folds'), c.get('holdout_min_payers', 2_000)
+    self.oof_mode_, self.oof_payers_ = oof_mode(setting, payers, need), payers
+    log.log(logging.WARNING if self.oof_mode_ == 'holdout' and payers < need else logging.INFO,
+            'stage 3: oof %s -> %s: the early-stopping rows hold %s payers (holdout_min_payers %s)%s', setting,
+            self.oof_mode_, f'{payers:,}', f'{need:,}',
+            ': a blend, expected revenue and distribution learnt on so few payers are noisy'
+            if self.oof_mode_ == 'holdout' and payers < need else '')
     def frame(s1, s2, bases): return lambda A: self._meta_frame(self._forecasts(s1, s2, bases, A), A, tm.names)[cols]
     if self.oof_mode_ == 'holdout':
         F = tm.apply(frame(self.s1_, self.s2_, self.bases_), es_idx)
