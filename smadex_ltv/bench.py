@@ -16,7 +16,7 @@ from .core import machine
 from .bench_quality import (
     log, QUALITY_ROWS, FEATURE_ROWS, quality, scalar_features, baseline_predictions, quality_table, features_at_scale,
     speed_figures, predict_in_subprocess, config_overrides, submission_models, engine_comparison, engines_markdown,
-    bench_config, oracle_law_scores, distribution_scores)
+    bench_config, oracle_law_scores, distribution_scores, label_total_scores)
 from smadex_ltv.bench_growth import (
     GROWTH_STEPS, labelled_rows, growth_point, growth_plot, growth_exponents, growth_markdown, run_growth,
     predict_scale)
@@ -32,17 +32,17 @@ from .bench_distributed import featurise_rate, distributed_bench, distributed_ma
 __all__ = ['smadex_bench_main', 'bench_markdown', 'run_bench', 'results_table', 'readme_from_index', 'smadex_bench', 'log',
            'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT',
            'FULL_COMMANDS', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'oracle_law_scores',
-           'distribution_scores', 'features_at_scale', 'speed_figures', 'predict_in_subprocess', 'submission_models',
-           'engine_comparison', 'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot', 'growth_exponents',
-           'growth_markdown', 'run_growth', 'bench_config', 'rmsle_gap_se', 'expected_candidates_gini',
-           'robustness_cell', 'robustness_markdown', 'robustness_head', 'run_robustness', 'predict_scale', 'time_v',
-           'training_peak_mb', 'compile_seconds', 'full_markdown', 'write_full_report', 'generation_commit', 'run_full',
-           'full_line', 'featurise_rate', 'distributed_bench', 'distributed_markdown']
+           'distribution_scores', 'label_total_scores', 'features_at_scale', 'speed_figures', 'predict_in_subprocess',
+           'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot',
+           'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config', 'rmsle_gap_se',
+           'expected_candidates_gini', 'robustness_cell', 'robustness_markdown', 'robustness_head', 'run_robustness',
+           'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds', 'full_markdown', 'write_full_report',
+           'generation_commit', 'run_full', 'full_line', 'featurise_rate', 'distributed_bench', 'distributed_markdown']
 
 # %% ../nbs/90_benchmarks.ipynb #3137e93b
 _all_ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT',
           'FULL_COMMANDS', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'oracle_law_scores',
-          'distribution_scores',
+          'distribution_scores', 'label_total_scores',
           'features_at_scale', 'speed_figures', 'predict_in_subprocess', 'submission_models', 'engine_comparison',
           'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown',
           'run_growth', 'bench_config', 'rmsle_gap_se', 'expected_candidates_gini', 'robustness_cell',
@@ -152,7 +152,7 @@ def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, 
     res = {'preset': preset, 'seed': seed, 'rows_train': len(pipe.X_train), 'rows_holdout': len(pipe.X_val),
            'quality': q, 'ratios': {'rmsle_vs_oracle': pq_['rmsle'] / o['rmsle'] if o else None,
                                     'rmsle_vs_lgbm_log1p': pq_['rmsle'] / lg['rmsle']},
-           'expected_vs_oracle': pq_.get('expected_vs_oracle'), **distribution_scores(pipe),
+           'expected_vs_oracle': pq_.get('expected_vs_oracle'), **distribution_scores(pipe), **label_total_scores(pipe),
            'speed': {k: v for k, v in speed.items() if k != 'speed_rows'}, 'speed_rows': speed.get('speed_rows'),
            'growth': [{k: x.get(k) for k in ('rows', 'features_s', 'train_s', 'predict_s', 'peak_rss_mb')} for x in g],
            'versions': library_versions(), 'machine': machine(), 'notes': notes, 'date': time.strftime('%Y-%m-%d'),

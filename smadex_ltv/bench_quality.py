@@ -15,9 +15,9 @@ from .core import peak_rss_mb, atomic_write_text, l1p
 
 # %% auto #0
 __all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'quality', 'scalar_features', 'baseline_predictions', 'with_expected_vs_oracle',
-           'quality_table', 'oracle_law_scores', 'distribution_scores', 'features_at_scale', 'speed_figures',
-           'predict_in_subprocess', 'config_overrides', 'submission_models', 'engine_comparison', 'engines_markdown',
-           'bench_config']
+           'quality_table', 'oracle_law_scores', 'distribution_scores', 'label_total_scores', 'features_at_scale',
+           'speed_figures', 'predict_in_subprocess', 'config_overrides', 'submission_models', 'engine_comparison',
+           'engines_markdown', 'bench_config']
 
 # %% ../nbs/91_bench_quality.ipynb #203e3914
 log = logging.getLogger('smadex_ltv')
@@ -155,6 +155,23 @@ def distribution_scores(pipe) -> dict:
         out['coverage_80_buyers']['oracle'], out['crps']['oracle'] = s['coverage_80_buyers'], s['crps']
         out['mean_law_vs_oracle'] = float(P.mean_law.sum() / o.exp_iap_revenue_d7.sum())
     return out
+
+# %% ../nbs/91_bench_quality.ipynb #95ae2a2d
+def label_total_scores(pipe, draws: int = 200) -> dict:
+    """How much of `expected_vs_oracle` the training sample's luck explains. `train_total_vs_oracle`: the training
+    rows' label total over the oracle's expected total of the same rows (the total `pred_expected`'s factor is
+    matched to); `total_band`: the spread of that ratio over fresh draws of the same rows' labels (`label_total_band`,
+    02c). Both None without the oracle's law (real data, older generated data)."""
+    from smadex_ltv.data import oracle_frame
+    from smadex_ltv.schema import PARTITION_KEY
+    from smadex_ltv.synth_labels import oracle_law_frame, label_total_band
+    m = pipe.meta_train
+    o = oracle_frame(pipe.cfg, 'train', m.row_id.to_numpy(), m[PARTITION_KEY].to_numpy())
+    lo = None if o is None else oracle_law_frame(o)
+    if lo is None: return {'train_total_vs_oracle': None, 'total_band': None}
+    y = np.maximum(pipe.labels_train.iap_revenue_d7.to_numpy(np.float64), 0)
+    return {'train_total_vs_oracle': float(y.sum() / o.exp_iap_revenue_d7.sum()),
+            'total_band': label_total_band(lo, draws, seed=pipe.cfg.seed)}
 
 # %% ../nbs/91_bench_quality.ipynb #5dcd3260
 def _median_rate(fn, rows: int, repeats: int) -> float:

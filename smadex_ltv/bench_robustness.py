@@ -13,7 +13,8 @@ from . import metrics as M
 from .config import load_config, Config
 from .core import peak_rss_mb, atomic_write_text, l1p
 from .core import machine
-from .bench_quality import log, bench_config, baseline_predictions, quality_table, distribution_scores
+from .bench_quality import (log, bench_config, baseline_predictions, quality_table, distribution_scores,
+                                      label_total_scores)
 
 # %% auto #0
 __all__ = ['ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT', 'rmsle_gap_se', 'expected_candidates_gini', 'robustness_cell',
@@ -80,7 +81,7 @@ def robustness_cell(world: str, train_rows: int, data_root, seed: int = 0, n_job
         se = rmsle_gap_se(pipe.labels_val.iap_revenue_d7.to_numpy(), pipe.val_pred_.pred_rmsle.to_numpy(),
                           base['lgbm_log1p'][0])
         alt = expected_candidates_gini(pipe)
-        dist = distribution_scores(pipe)
+        dist = {**distribution_scores(pipe), **label_total_scores(pipe)}
     r = {k: q[k]['rmsle'] if q.get(k) else None for k in ('pipeline', 'lgbm_log1p', 'constant', 'oracle')}
     s3 = pipe.report['stage3']
     return {'world': world, 'train_rows': len(pipe.X_train), 'holdout_rows': len(pipe.X_val), 'seed': seed, 'rmsle': r,
@@ -104,8 +105,9 @@ def robustness_markdown(cells: list[dict]) -> str:
     f = lambda v, fmt='{:.4f}': '–' if v is None else fmt.format(v)
     L = ['| world | train rows | holdout rows | pipeline | plain LightGBM | constant | oracle | pipeline / LightGBM | '
          'gap ± SE | Gini pipeline | Gini LightGBM | calibration Σŷ/Σy | oracle Σ/Σy | Σŷ / Σoracle | '
+         'training labels Σy / Σoracle (10-90% of draws) | '
          '80% interval covers (oracle) | CRPS / oracle | law mean Σ / Σoracle | shipped | pred_expected from | train s |',
-         '|' + '---|' * 20]
+         '|' + '---|' * 21]
     for c in cells:
         r, g = c['rmsle'], c['gini_expected']
         cov, crps = c.get('coverage_80_buyers') or {}, c.get('crps') or {}
@@ -114,10 +116,12 @@ def robustness_markdown(cells: list[dict]) -> str:
         vs = c['calibration'] / c['calibration_oracle'] if c.get('calibration_oracle') else None
         gap = r['pipeline'] - r['lgbm_log1p']
         se = '–' if c.get('rmsle_gap_se') is None else f"{gap:+.4f} ± {c['rmsle_gap_se']:.4f}"
+        band = c.get('total_band')
+        tr = f(c.get('train_total_vs_oracle'), '{:.3f}') + ('' if not band else f" ({band['q10']:.2f}-{band['q90']:.2f})")
         L.append(f"| {c['world']} | {c['train_rows']:,} | {c.get('holdout_rows', 0):,} | {f(r['pipeline'])} | "
                  f"{f(r['lgbm_log1p'])} | {f(r['constant'])} | {f(r['oracle'])} | {f(c['ratio_vs_lgbm'])} | {se} | "
                  f"{f(g['pipeline'])} | {f(g['lgbm_log1p'])} | {f(c['calibration'], '{:.3f}')} | "
-                 f"{f(c.get('calibration_oracle'), '{:.3f}')} | {f(vs, '{:.3f}')} | {cv} | {f(cr, '{:.3f}')} | "
+                 f"{f(c.get('calibration_oracle'), '{:.3f}')} | {f(vs, '{:.3f}')} | {tr} | {cv} | {f(cr, '{:.3f}')} | "
                  f"{f(c.get('mean_law_vs_oracle'), '{:.3f}')} | {c['shipped']} | "
                  f"{c.get('expected_source', 'meta')} | {f(c['train_s'], '{:.0f}')} |")
     return '\n'.join(L) + '\n'

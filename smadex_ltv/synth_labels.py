@@ -16,7 +16,7 @@ from .synth_observables import observables, presence_intercepts, solve
 
 # %% auto #0
 __all__ = ['GAUSS_HERMITE', 'LAW_COLS', 'score', 'spend', 'World', 'labels', 'oracle', 'oracle_law', 'law_mean', 'law_quantiles',
-           'oracle_law_frame']
+           'oracle_law_frame', 'label_total_draws', 'label_total_band']
 
 # %% ../nbs/02c_synth_labels.ipynb #9ecd0b7c
 def score(f: dict, world: 'World | None' = None) -> np.ndarray:
@@ -263,3 +263,33 @@ def oracle_law_frame(oracle_table) -> dict | None:
     if not set(LAW_COLS) <= set(names):
         return None
     return {k: np.asarray(oracle_table[k], float) for k in LAW_COLS}
+
+# %% ../nbs/02c_synth_labels.ipynb #fda5db35
+def label_total_draws(law: dict, draws: int = 200, seed: int = 0) -> np.ndarray:
+    """Σy / ΣE[y] of the rows of `law` (`LAW_COLS` arrays) in each of `draws` fresh draws of their d7 revenue, one
+    vectorised draw of every row at a time."""
+    if draws < 2:
+        raise ValueError(f'a label total band needs at least 2 draws, got {draws}')
+    p, mu, om = law['p_pay_d7'], law['spend_mu'], law['whale_p']
+    expected = float(np.sum(p * law_mean(law)))
+    if not expected > 0:
+        raise ValueError('a label total band: the rows expect no revenue (every p_pay_d7 is 0)')
+    rng, ratios = np.random.default_rng(seed), np.empty(draws)
+    for k in range(draws):
+        pay = rng.random(len(p)) < p
+        m, w = mu[pay], om[pay]
+        whale = rng.random(len(m)) < w
+        z = np.where(whale, rng.normal(m + law['whale_shift'][pay], law['sigma_whale'][pay]),
+                     rng.normal(m, law['sigma_body'][pay]))
+        ratios[k] = np.sum(law['price_floor'][pay] + np.exp(z)) / expected
+    return ratios
+
+# %% ../nbs/02c_synth_labels.ipynb #ca984131
+def label_total_band(law: dict, draws: int = 200, seed: int = 0) -> dict:
+    """The spread of `label_total_draws`: the 10%, 50% and 90% quantiles of Σy / ΣE[y] and the share of draws within
+    ±10% and ±25% of 1."""
+    r = label_total_draws(law, draws, seed)
+    q10, q50, q90 = np.quantile(r, [0.1, 0.5, 0.9])
+    within = lambda e: float(np.mean(np.abs(r - 1) <= e))
+    return {'q10': float(q10), 'q50': float(q50), 'q90': float(q90), 'within_10pct': within(0.10),
+            'within_25pct': within(0.25), 'draws': draws}

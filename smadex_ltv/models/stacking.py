@@ -345,14 +345,15 @@ def _expected_source(self: StackingEnsemble) -> str:
 # %% ../../nbs/11_stacking.ipynb #638e277d
 @patch
 def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: np.ndarray,
-                  buyers: np.ndarray | None = None, idx: np.ndarray | None = None):
+                  buyers: np.ndarray | None = None, idx: np.ndarray | None = None, label_mean: float | None = None):
     """`pred_expected`: a Tweedie meta-learner on the out-of-fold features and segment codes (or P7·expm1(m7)), then one
     factor that makes its total match the label total *out of fold*: the factor is computed on predictions of rows each
     Tweedie model did not see (two halves stratified on `buyers`), because in-sample the meta-learner reproduces the
     training whales it will not find on new rows, which inflates its in-sample total. Above `max_fit_rows` rows each of
     these models fits on `cap_rows` of its rows (every payer, a weighted sample of the zeros; each half on half the
     cap): the out-of-fold predictions and the factor still cover every row. `F` and `y` are rows `idx` of `tm` (None:
-    all)."""
+    all). `label_mean`, when given, is the mean label the factor matches instead of the mean of `y` (the holdout: the
+    mean over every training row, since a tenth of them holds too few whales to pin a total down)."""
     c = self.cfg
     if c['expected'] == 'tweedie':
         # read in bounded chunks, not as columns of the block (`apply`'s function must pickle: no matrix inside)
@@ -378,8 +379,10 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
                 base[half == k] = m_k.predict(Fe[half == k])
     else: self.meta_expected_, base = None, F.amount.to_numpy()      # already out of fold
     base = self._choose_expected(F, y, base, out_of_fold=buyers is not None or self.meta_expected_ is None)
-    s = float(np.sum(base))
-    self.smear_ = float(np.maximum(y, 0).sum() / s) if s > 0 else 1.0
+    s, n = float(np.sum(base)), max(len(base), 1)
+    total = float(np.maximum(y, 0).sum()) if label_mean is None else float(label_mean) * n
+    self.smear_ = total / s if s > 0 else 1.0
+    self.expected_.update(source_mean=s / n, label_mean=total / n, factor_rows=len(base))
 
 # %% ../../nbs/11_stacking.ipynb #b7ae15df
 @patch
@@ -459,6 +462,7 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
                                         max_rows=c['max_fit_rows'])
                    for name in c['base_learners']}
     F, rows = self._out_of_sample(tm, labels, ly, b, np.asarray(es_idx), t0)
+    label_mean = float(np.maximum(y, 0).mean()) if self.oof_mode_ == 'holdout' else None   # every training row
     self.meta_features_ = list(F.columns)
     y, ly, b = y[rows], ly[rows], b[rows]
     self.blend_columns_ = ['two_stage'] + [f'base_{n}' for n in c['base_learners']]
@@ -470,7 +474,7 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
     self.selection_ = choose_blend(F, self.blend_columns_, ly, cv, huber, c['margin'], seed=c['seed'])
     self._fit_choice(F, ly)
     log.info('stage 3: shipped %s: %s', self.selection_['choice'], self.selection_['reason'])
-    self._fit_expected(F, tm, y, b, rows)
+    self._fit_expected(F, tm, y, b, rows, label_mean)
     self._fit_law(F, y, b)
     self.oof_ = F
     log.info('stage 3: done (%.0f s, peak RSS %.0f MB)', time.perf_counter() - t0, peak_rss_mb())
