@@ -169,10 +169,10 @@ SPEC.update({
                             "models forecast their early-stopping rows: no more fits), `auto`: `holdout` when those "
                             'rows hold at least `holdout_min_payers` payers.'),
     'models.stacking.holdout_min_payers': ('int', 'Payers the early-stopping rows need for `oof: auto` to pick '
-                                                  '`holdout` (read with `auto` only). Below it the blend weights, '
-                                                  "the expected revenue's total and the distribution's tail rest on "
-                                                  'too few payers; `holdout` also moves that total with the '
-                                                  "holdout's whales (`folds` when the total matters most)."),
+                                                  '`holdout` (read with `auto` only). Below it the blend weights and '
+                                                  "the distribution's tail would rest on too few payers (the expected "
+                                                  "revenue's factor reads the label mean of every training row "
+                                                  'either way).'),
     'models.stacking.early_stopping_rounds': ('int',
                                               'Patience of the final `lightgbm` base learner: rounds without a '
                                               'better early-stopping loss before it stops.'),

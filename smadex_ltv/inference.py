@@ -291,6 +291,18 @@ def for_models(self: FastPredictor, A: np.ndarray) -> np.ndarray:
     "A feature block as the engine reads it (converted once for all models)."
     return A.astype(self.dtype, copy=False)
 
+# %% ../nbs/13_inference.ipynb #b99dbec7
+@patch
+def _outputs(self: FastPredictor, t: pa.Table, outputs) -> dict:
+    "The output arrays of the rows of `t`, one call: its feature block (into a reused buffer), the models, the clip."
+    buf = reusable(self._local, 'A', t.num_rows * len(self.features.feature_names_), self.dtype)
+    A = self.features.transform_rows(t, threads=min(self.threads, 2), dtype=self.dtype,   # row-major, read by every
+                                     buf=buf)                                             # model,
+    out = self.ensemble.predict_arrays(A, outputs, names=self.features.feature_names_)
+    for c in ('pred_rmsle', 'pred_expected'):
+        if c in out: out[c] = np.maximum(out[c], self.clip_min)
+    return out
+
 # %% ../nbs/13_inference.ipynb #447ca1d0
 @patch
 def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=None) -> pd.DataFrame:
@@ -308,17 +320,6 @@ def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=None
            else np.arange(t.num_rows))
     return pd.DataFrame({'row_id': ids, **out})                      # one frame, built once
 
-@patch
-def _outputs(self: FastPredictor, t: pa.Table, outputs) -> dict:
-    "The output arrays of the rows of `t`, one call: its feature block (into a reused buffer), the models, the clip."
-    buf = reusable(self._local, 'A', t.num_rows * len(self.features.feature_names_), self.dtype)
-    A = self.features.transform_rows(t, threads=min(self.threads, 2), dtype=self.dtype,   # row-major, read by every
-                                     buf=buf)                                             # model,
-    out = self.ensemble.predict_arrays(A, outputs, names=self.features.feature_names_)
-    for c in ('pred_rmsle', 'pred_expected'):
-        if c in out: out[c] = np.maximum(out[c], self.clip_min)
-    return out
-
 # %% ../nbs/13_inference.ipynb #e081a87c
 @patch
 def predict_table(self: FastPredictor, t, batch_size: int | None = None, outputs=('pred_rmsle',)) -> pa.Table:
@@ -333,7 +334,8 @@ def predict_table(self: FastPredictor, t, batch_size: int | None = None, outputs
     for i in range(0, max(t.num_rows, 1), step):
         s = t.slice(i, step)
         ids = s['row_id'].combine_chunks() if has_ids else pa.array(np.arange(i, i + s.num_rows))
-        parts.append(pa.table({'row_id': ids, **{k: pa.array(np.asarray(v)) for k, v in self._outputs(s, outputs).items()}}))
+        cols = {k: pa.array(np.asarray(v)) for k, v in self._outputs(s, outputs).items()}
+        parts.append(pa.table({'row_id': ids, **cols}))
     return pa.concat_tables(parts)
 
 # %% ../nbs/13_inference.ipynb #ef75f574
@@ -591,7 +593,7 @@ def _write_submission(stream, tmp: Path, out: Path, limit_rows: int | None = Non
         tmp.unlink(missing_ok=True)
     return n
 
-# %% ../nbs/13_inference.ipynb #6f7aa056
+# %% ../nbs/13_inference.ipynb #94a7e749
 def _first_rows(dl: DataLoader, window: dict, n: int = 16) -> pa.Table | None:
     """The first `n` rows of the window's first non-empty partition; None when it cannot be read (the prediction
     itself then reports it, or skips it, as configured) or the window is empty."""
@@ -601,6 +603,7 @@ def _first_rows(dl: DataLoader, window: dict, n: int = 16) -> pa.Table | None:
         except Exception: return None
     return None
 
+# %% ../nbs/13_inference.ipynb #6f7aa056
 def _start_models(fp: FastPredictor, dl: DataLoader, window: dict, outputs=('pred_rmsle',)) -> float:
     """Seconds spent predicting the first 16 rows of the window (`_first_rows`): the first use of the models `outputs`
     need (with lleaves: compiling them, or loading them from the compile cache)."""
@@ -617,10 +620,9 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     """Predict the configured test window and write the submission (`row_id,iap_revenue_d7` from pred_rmsle) to a
     temporary file renamed into place at the end. `workers` (default `inference.workers`): processes predicting in
     parallel; `client` (a `distributed.Client`): the partitions are predicted on its cluster instead
-    (16_distributed). The models are started first (`_start_models`: compiled, or loaded from the compile cache), and
-    with several workers the worker processes (`start_workers`: spawned, models loaded); that time is reported apart
-    as `start_s`: `seconds` and `rows_per_s` count the prediction alone. With
-    `inference.engine: auto` a job under `inference.compile_min_rows` rows compiles nothing (`choose_engine`)."""
+    (16_distributed). The models are started first (`_start_models`: compiled, or loaded from the compile cache), then
+    any worker processes (`start_workers`), reported apart as `start_s`: `seconds` and `rows_per_s` count prediction
+    alone. With `inference.engine: auto` a job under `inference.compile_min_rows` rows compiles nothing."""
     import resource
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
     out = guard_output(out or submission_path(cfg, self.folder.name), protected_data(cfg), SUBMISSION_HEADER,
@@ -651,9 +653,9 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
         pool = self.start_workers(dl, w, _first_rows(dl, window), ('pred_rmsle',))
         start_s += time.perf_counter() - t1
         stream = self.predict_parallel(*args, w, progress, ('pred_rmsle',), pool=pool, as_table=True, **window)
-    elif client is None and limit_rows is None:         # whole partitions, read by Arrow's threads, one read ahead
-        stream = self.predict_units(*args, progress, ('pred_rmsle',), as_table=True, **window)
-    elif client is None: stream = self.predict_chunks(*args, progress, ('pred_rmsle',), as_table=True, **window)
+    elif client is None:   # whole partitions read ahead by Arrow's threads; a row limit keeps exact chunks
+        stream = (self.predict_units if limit_rows is None else self.predict_chunks)(
+            *args, progress, ('pred_rmsle',), as_table=True, **window)
     t0 = time.perf_counter()
     try: n = _write_submission(stream, tmp, out, limit_rows)
     finally:
