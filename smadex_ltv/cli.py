@@ -113,7 +113,8 @@ def smadex_predict(config: Param('a shipped config name or a YAML path', str) = 
                    max_partitions: Param('use at most this many test partitions', int) = None,
                    sample_frac: Param('row fraction of each test partition', float) = None,
                    limit_rows: Param('stop after this many rows', int) = None,
-                   chunk_size: Param('rows per chunk (default: inference.chunk_size)', int) = None,
+                   chunk_size: Param('rows per unit: whole test partitions grouped up to this many rows, a bigger '
+                                     'one alone (default: inference.chunk_size)', int) = None,
                    allow_version_mismatch: Param('load a model folder written by other smadex_ltv/LightGBM versions',
                                                  store_true) = False,
                    scheduler: Param('predict on the Dask cluster at this address (tcp://host:8786); '

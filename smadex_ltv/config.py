@@ -186,7 +186,8 @@ SPEC.update({
 
 # %% ../nbs/00_config.ipynb #215ef526
 SPEC.update({
-    'inference.chunk_size': ('int', 'Rows per chunk when predicting.'),
+    'inference.chunk_size': ('int', 'Rows per unit when predicting: whole test partitions grouped up to this many '
+                                    'rows (a bigger partition is a unit alone; exact chunks with a row limit).'),
     'inference.batch_size': ('int', 'Rows per model call.'),
     'inference.output': ('str?',
                          'Submission CSV path; null = `data.submissions_dir/<run>.csv` (one file per trained run, '

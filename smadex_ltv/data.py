@@ -274,8 +274,9 @@ def _read(self: DataLoader, f: Path, split: str, columns=None) -> pa.Table:
 @patch
 def _mask(self: DataLoader, part: Partition, n: int, frac: float | None) -> np.ndarray | None:
     "The kept rows of a partition (all files concatenated) for `frac`, or None for all."
-    if frac is None or frac >= 1: return None
-    if not 0 < frac: raise ValueError(f'a sampling fraction must be in (0, 1], got {frac}')
+    if frac is None: return None
+    if not 0 < frac <= 1: raise ValueError(f'a sampling fraction must be in (0, 1], got {frac}')
+    if frac == 1: return None
     return np.random.default_rng(partition_seed(self.seed, part.name)).random(n) < frac
 
 # %% ../nbs/03_data.ipynb #d86db274

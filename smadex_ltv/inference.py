@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_inference.ipynb #634d2968
 from __future__ import annotations
-import itertools, logging, os, time
+import itertools, logging, os, sys, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -491,6 +491,10 @@ def start_workers(self: FastPredictor, loader: DataLoader, workers: int = 2, sam
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
     from smadex_ltv import inference as lib          # the workers import these by name (not this notebook's copies)
+    main = getattr(sys.modules.get('__main__'), '__file__', None)
+    if main and not Path(main).exists():             # `python - < script.py`: no file for the workers to import
+        raise ValueError(f'prediction workers re-import the calling script, and {main!r} is not a file: run the '
+                         'script from a file, or predict with one worker (workers=1)')
     ctx = multiprocessing.get_context('spawn')
     ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=lib._worker_init,
                              initargs=(self.folder, self.engine, self.cache, self.clip_min, loader,
@@ -499,7 +503,10 @@ def start_workers(self: FastPredictor, loader: DataLoader, workers: int = 2, sam
         pids = {f.result() for f in [ex.submit(lib._worker_ready, sample, outputs) for _ in range(workers)]}
     except BaseException as e:
         ex.shutdown(wait=False, cancel_futures=True)
-        raise RuntimeError(f'the prediction workers did not start: {type(e).__name__}: {e}') from None
+        if isinstance(e, KeyboardInterrupt): raise
+        raise ChildProcessError(f'the prediction workers did not start ({type(e).__name__}: {e}). They are spawned '
+                                'processes that re-import the calling script: a script must keep its top-level code '
+                                "under `if __name__ == '__main__':`") from None
     if len(pids) != workers:
         ex.shutdown(wait=False, cancel_futures=True)
         raise RuntimeError(f'{workers} prediction workers were asked for, {len(pids)} started')
@@ -511,7 +518,8 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
                      batch_size: int | None = None, workers: int = 2, progress: bool = True, outputs=None,
                      start=None, end=None, frac=None, max_partitions=None, pool=None, as_table: bool = False):
     """Yield the predictions of the split's rows unit by unit (in partition order), predicted by `workers` processes
-    (`pool`: a started `start_workers` pool, shut down at the end like one started here). Units hold at most
+    (`pool`: a started `start_workers` pool, shut down at the end without waiting for the processes to exit: its
+    owner waits, after its clock). Units hold at most
     `chunk_size` rows, and fewer where the window is small, so that each worker gets `UNITS_PER_WORKER` of them: with
     three units for two workers, one worker would idle a third of the job. `as_table`: Arrow tables, as the workers
     send them, instead of DataFrames."""
@@ -521,7 +529,8 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
     parts = loader.partitions(split, start, end, max_partitions)
     rows = [p.num_rows for p in parts]
     units = plan_units(parts, rows, min(chunk_size, max(-(-sum(rows) // (UNITS_PER_WORKER * workers)), 1)))
-    if pool is None:
+    own = pool is None
+    if own:
         sample = loader.read_partition(parts[0], split).slice(0, 16)
         self.predict(sample, outputs=outputs)                  # compile what `outputs` need, once, in this process
         pool = self.start_workers(loader, workers, sample, outputs)
@@ -533,9 +542,9 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
                 yield p if as_table else p.to_pandas()
     except BrokenProcessPool as e:
         u = getattr(e, 'job', (units[0],))[0]
-        raise RuntimeError(f'a prediction worker died (killed, or out of memory) while predicting {split} partitions '
-                           f'{u[0].name}..{u[-1].name}') from None
-    finally: pool.shutdown(wait=True, cancel_futures=True)
+        raise ChildProcessError(f'a prediction worker died (killed, or out of memory) while predicting {split} '
+                                f'partitions {u[0].name}..{u[-1].name}') from None
+    finally: pool.shutdown(wait=own, cancel_futures=True)     # a caller's pool: its owner waits for the exits
 
 # %% ../nbs/13_inference.ipynb #c8d73bc5
 def protected_data(cfg: Config) -> dict:
@@ -612,6 +621,28 @@ def _start_models(fp: FastPredictor, dl: DataLoader, window: dict, outputs=('pre
     if t is not None: fp.predict(t, outputs=outputs)
     return time.perf_counter() - t0
 
+# %% ../nbs/13_inference.ipynb #5788201c
+def _prediction_stream(fp: FastPredictor, args: tuple, workers: int, progress: bool, window: dict,
+                       limit_rows: int | None = None, client=None) -> tuple:
+    """(stream, pool, start_s) of a submission run: the stream of its predictions as Arrow tables (or frames from a
+    cluster), the worker pool to shut down after the clock (None with one process), and the seconds spent starting
+    the models and the workers first. `args`: (loader, split, chunk_size, batch_size)."""
+    if client is not None:            # the cluster's predictor is registered by smadex_ltv.distributed (a layer above)
+        if 'dask' not in CLUSTER_PREDICTORS:
+            raise RuntimeError('predicting on a cluster needs smadex_ltv.distributed: import it first')
+        stream = CLUSTER_PREDICTORS['dask'](fp, client, *args[:2], args[3], progress, ('pred_rmsle',), **window)
+        return stream, None, 0.0
+    dl, start_s = args[0], _start_models(fp, args[0], window)                   # outside the rows/s clock
+    if workers > 1:                   # the worker processes too: spawned, models loaded, warm
+        t1 = time.perf_counter()
+        pool = fp.start_workers(dl, workers, _first_rows(dl, window), ('pred_rmsle',))
+        start_s += time.perf_counter() - t1
+        return (fp.predict_parallel(*args, workers, progress, ('pred_rmsle',), pool=pool, as_table=True, **window),
+                pool, start_s)
+    # whole partitions read ahead by Arrow's threads; a row limit keeps exact chunks
+    chunks = fp.predict_units if limit_rows is None else fp.predict_chunks
+    return chunks(*args, progress, ('pred_rmsle',), as_table=True, **window), None, start_s
+
 # %% ../nbs/13_inference.ipynb #bdedcadc
 @patch
 def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=None, limit_rows: int | None = None,
@@ -630,8 +661,10 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     out.parent.mkdir(parents=True, exist_ok=True)
     _clear_stale_tmp(out)
     tmp, dl = out.with_name(f'.{out.name}.{os.getpid()}.tmp'), DataLoader.from_config(cfg)   # per process
+    for k, v in (('limit_rows', limit_rows), ('chunk_size', chunk_size)):
+        if v is not None and v < 1: raise ValueError(f'{k} must be >= 1, got {v}')
     chunk_size = chunk_size or cfg.inference.chunk_size
-    if limit_rows is not None: chunk_size = max(1, min(chunk_size, limit_rows))  # never predict rows that are cut off
+    if limit_rows is not None: chunk_size = min(chunk_size, limit_rows)   # never predict rows that are cut off
     window = dict(start=cfg.data.test_start, end=cfg.data.test_end, frac=frac, max_partitions=max_partitions)
     total = sum(p.num_rows for p in dl.partitions('test', window['start'], window['end'], max_partitions))
     check_window_ids(dl, 'test', f'the test window under {dl.raw_dir}', **window)   # before any model runs
@@ -641,26 +674,14 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
                                           cfg.inference.compile_min_rows)   # before any model runs
     progress = cfg.inference.show_progress if progress is None else progress
     args = (dl, 'test', chunk_size, cfg.inference.batch_size)
-    if client is not None:            # the cluster's predictor is registered by smadex_ltv.distributed (a layer above)
-        if 'dask' not in CLUSTER_PREDICTORS:
-            raise RuntimeError('predicting on a cluster needs smadex_ltv.distributed: import it first')
-        w = len(client.nthreads())
-        stream = CLUSTER_PREDICTORS['dask'](self, client, dl, 'test', cfg.inference.batch_size, progress,
-                                            ('pred_rmsle',), **window)
-    start_s, pool = (_start_models(self, dl, window) if client is None else 0.0), None   # outside the rows/s clock
-    if client is None and w > 1:    # the worker processes too: spawned, models loaded, warm
-        t1 = time.perf_counter()
-        pool = self.start_workers(dl, w, _first_rows(dl, window), ('pred_rmsle',))
-        start_s += time.perf_counter() - t1
-        stream = self.predict_parallel(*args, w, progress, ('pred_rmsle',), pool=pool, as_table=True, **window)
-    elif client is None:   # whole partitions read ahead by Arrow's threads; a row limit keeps exact chunks
-        stream = (self.predict_units if limit_rows is None else self.predict_chunks)(
-            *args, progress, ('pred_rmsle',), as_table=True, **window)
+    if client is not None: w = len(client.nthreads())
+    stream, pool, start_s = _prediction_stream(self, args, w, progress, window, limit_rows, client)
     t0 = time.perf_counter()
-    try: n = _write_submission(stream, tmp, out, limit_rows)
+    try:
+        n = _write_submission(stream, tmp, out, limit_rows)
+        secs = time.perf_counter() - t0                  # the submission is in place: the workers' exit is not in it
     finally:
         if pool is not None: pool.shutdown(wait=True, cancel_futures=True)   # also when the stream never started
-    secs = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if w > 1 and client is None else None
     stats = {'rows': n, 'seconds': round(secs, 3), 'ms_per_row': secs * 1e3 / max(n, 1),
              'rows_per_s': n / max(secs, 1e-9), 'path': str(out), 'workers': w, 'engine': self.engine,
