@@ -15,11 +15,12 @@ import yaml
 from .schema import LABELS, schema_hash
 from fastcore.basics import patch
 from .nested import (NestedFeatureParser, Encoded, string_array, encode_column, numba_kernel, reference_row,
-                               partition_time, CATALOGUE)
+                               partition_time, CATALOGUE, log)
 from .core import atomic_write_text, member
 
 # %% auto #0
-__all__ = ['GROUPS', 'SCRATCH_BYTES', 'FEW_ROWS', 'load_catalogue', 'FeatureEngineer', 'reusable', 'bench_features']
+__all__ = ['GROUPS', 'SCRATCH_BYTES', 'FEW_ROWS', 'load_catalogue', 'FeatureEngineer', 'absent_columns', 'reusable',
+           'bench_features']
 
 # %% ../nbs/06_features.ipynb #9bb9887d
 GROUPS = ('nested', 'interactions', 'group_local', 'time', 'behaviour', 'categorical')
@@ -212,6 +213,14 @@ def fit(self: FeatureEngineer, t: pa.Table) -> 'FeatureEngineer':
     if bad: raise ValueError(f'label columns would leak into the features: {bad}')
     return self
 
+# %% ../nbs/06_features.ipynb #7cd928a4
+def absent_columns(t: pa.Table) -> list[str]:
+    """The plain (not nested) input columns of the test schema that `t` lacks. Their features are then missing on
+    every row: the nested parser warns of each absent nested column itself, these are warned of here."""
+    from smadex_ltv.schema import TEST_ORDER, PARTITION_KEY
+    have = set(t.schema.names)
+    return [c for c in TEST_ORDER if c not in CATALOGUE and c not in ('row_id', PARTITION_KEY) and c not in have]
+
 # %% ../nbs/06_features.ipynb #3e165a23
 @patch
 def transform_block(self: FeatureEngineer, t: pa.Table, buf: np.ndarray | None = None) -> np.ndarray:
@@ -220,6 +229,8 @@ def transform_block(self: FeatureEngineer, t: pa.Table, buf: np.ndarray | None =
     concatenated). `buf`: a flat float32 scratch array for the block, reused by a caller that copies the result out
     (`transform_rows`)."""
     if self.state_ is None: raise RuntimeError('FeatureEngineer is not fitted: call fit(train_table) first')
+    miss = absent_columns(t)
+    if miss: log.warning('column(s) %s absent: the features made from them are missing on every row', ', '.join(miss))
     nested, n_parser, n = self.on('nested'), len(self.parser.feature_names_), t.num_rows
     enc = {}                                                  # string columns encoded once, by the parser, reused below
     base = self.parser.transform_block(t, extra=len(self.feature_names_) - n_parser if nested else 0, enc=enc, buf=buf)
