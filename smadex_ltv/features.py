@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
-from .schema import LABELS, schema_hash
+from .schema import LABELS, schema_hash, TEST_ORDER, PARTITION_KEY
 from fastcore.basics import patch
 from .nested import (NestedFeatureParser, Encoded, string_array, encode_column, numba_kernel, reference_row,
                                partition_time, CATALOGUE, log)
@@ -217,7 +217,6 @@ def fit(self: FeatureEngineer, t: pa.Table) -> 'FeatureEngineer':
 def absent_columns(t: pa.Table) -> list[str]:
     """The plain (not nested) input columns of the test schema that `t` lacks. Their features are then missing on
     every row: the nested parser warns of each absent nested column itself, these are warned of here."""
-    from smadex_ltv.schema import TEST_ORDER, PARTITION_KEY
     have = set(t.schema.names)
     return [c for c in TEST_ORDER if c not in CATALOGUE and c not in ('row_id', PARTITION_KEY) and c not in have]
 

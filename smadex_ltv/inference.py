@@ -509,7 +509,7 @@ def start_workers(self: FastPredictor, loader: DataLoader, workers: int = 2, sam
                                 "under `if __name__ == '__main__':`") from None
     if len(pids) != workers:
         ex.shutdown(wait=False, cancel_futures=True)
-        raise RuntimeError(f'{workers} prediction workers were asked for, {len(pids)} started')
+        raise ChildProcessError(f'{workers} prediction workers were asked for, {len(pids)} started')
     return ex
 
 # %% ../nbs/13_inference.ipynb #1dab40fc
@@ -656,13 +656,13 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     alone. With `inference.engine: auto` a job under `inference.compile_min_rows` rows compiles nothing."""
     import resource
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
+    for k, v in (('limit_rows', limit_rows), ('chunk_size', chunk_size)):    # before any file or folder is touched
+        if v is not None and v < 1: raise ValueError(f'{k} must be >= 1, got {v}')
     out = guard_output(out or submission_path(cfg, self.folder.name), protected_data(cfg), SUBMISSION_HEADER,
                        'submission')
     out.parent.mkdir(parents=True, exist_ok=True)
     _clear_stale_tmp(out)
     tmp, dl = out.with_name(f'.{out.name}.{os.getpid()}.tmp'), DataLoader.from_config(cfg)   # per process
-    for k, v in (('limit_rows', limit_rows), ('chunk_size', chunk_size)):
-        if v is not None and v < 1: raise ValueError(f'{k} must be >= 1, got {v}')
     chunk_size = chunk_size or cfg.inference.chunk_size
     if limit_rows is not None: chunk_size = min(chunk_size, limit_rows)   # never predict rows that are cut off
     window = dict(start=cfg.data.test_start, end=cfg.data.test_end, frac=frac, max_partitions=max_partitions)
