@@ -80,7 +80,7 @@ def distributed_bench(preset: str = 'medium', workers=(1, 2), seed: int = 0, dat
     cfg = bench_config(preset, Path(data_dir or Path('data')/f'bench_{preset}'), seed)
     ensure_data(cfg, progress=False)
     model = _bench_model(cfg, out/'models'/'distributed_bench', model_rows)
-    fp = FastPredictor(model, engine=cfg.inference.engine)
+    fp = FastPredictor(model, engine=cfg.inference.engine, precision=cfg.inference.precision)
     dl = DataLoader.from_config(cfg)
     first = dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0]
     fp.predict(dl.read_partition(first, 'test').slice(0, 16),

@@ -234,7 +234,7 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
                  progress=False)
         out['synth_rows_per_s'] = (4 * rph + 1) / (time.perf_counter() - t0)
     out['read_rows_per_s'] = _median_rate(lambda: dl.read_partition(part), t.num_rows, repeats)
-    fp = FastPredictor(artifacts, engine=cfg.inference.engine)
+    fp = FastPredictor(artifacts, engine=cfg.inference.engine, precision=cfg.inference.precision)
     fe = fp.features
     out['features_rows_per_s'] = _median_rate(lambda: fe.transform(t), t.num_rows, repeats)
     out['features_block_rows_per_s'] = _median_rate(lambda: fe.transform_rows(t, threads=2, dtype=fp.dtype),
@@ -281,7 +281,7 @@ from smadex_ltv.data import DataLoader
 a = json.loads(sys.argv[1])
 cfg = load_config(a['config'], **a['overrides'])
 # the job as `smadex_predict` runs it: load, choose the engine, start the models, predict, write
-fp = FastPredictor(a['artifacts'], engine=cfg.inference.engine)
+fp = FastPredictor(a['artifacts'], engine=cfg.inference.engine, precision=cfg.inference.precision)
 s = fp.predict_test_set(cfg, out=a['out'], progress=False, limit_rows=a.get('limit_rows'), frac=a.get('frac'))
 s['job_s'] = time.perf_counter() - t_start
 if a.get('latency'):
@@ -289,7 +289,7 @@ if a.get('latency'):
     # would: every output; the bid alone
     dl = DataLoader.from_config(cfg)
     first = dl.read_partition(dl.partitions('test', cfg.data.test_start, cfg.data.test_end)[0], 'test').slice(0, 1)
-    srv = FastPredictor(a['artifacts'], engine=cfg.inference.engine)
+    srv = FastPredictor(a['artifacts'], engine=cfg.inference.engine, precision=cfg.inference.precision)
     t0 = time.perf_counter()
     srv.predict(first)
     s['compile_s'] = time.perf_counter() - t0
@@ -371,22 +371,23 @@ def _tl2cgen(b, d):
 
 # %% ../nbs/91_bench_quality.ipynb #1f7ae0b2
 def engine_comparison(artifacts, A, repeats: int = 3) -> dict:
-    """Per model of a submission: LightGBM, lleaves and tl2cgen (when installed): rows/s, one-row µs, compile s,
-    largest difference."""
+    """Per model of a submission: LightGBM, lleaves (in float32, the default, and float64) and tl2cgen (when
+    installed): rows/s, one-row µs, compile s, largest difference."""
     import importlib.util
     from smadex_ltv.inference import FastPredictor, CompiledBooster
     fp = FastPredictor(artifacts, engine='lightgbm', n_jobs=2)
-    A64 = A.astype(np.float64)            # lleaves reads doubles: FastPredictor converts the block once for all models
+    A64 = A.astype(np.float64)            # lleaves in float64 reads doubles: the block converted once for all models
     out = {'float64_conversion': {'rows_per_s': _median_rate(lambda: A.astype(np.float64), len(A), repeats)}}
     with tempfile.TemporaryDirectory() as d:
         for name, b in submission_models(fp, A).items():
             if name in ('meta_', 'meta_expected_'): continue      # meta-learners read the meta-features, not the block
             ref = b.predict(A)
             r = {'trees': b.num_trees(), 'lightgbm': _engine_rates(b.predict, A, repeats)}
-            builds = {'lleaves': (lambda: CompiledBooster(b, cache=d).predict, A64),
+            builds = {'lleaves': (lambda: CompiledBooster(b, cache=d).predict, A),
+                      'lleaves_float64': (lambda: CompiledBooster(b, cache=d, precision='float64').predict, A64),
                       'tl2cgen': (lambda: _tl2cgen(b, d), A)}
             for eng, (build, X) in builds.items():
-                if importlib.util.find_spec(eng) is None: continue
+                if importlib.util.find_spec(eng.split('_')[0]) is None: continue
                 t0 = time.perf_counter()
                 f = build()
                 cs = time.perf_counter() - t0
@@ -398,7 +399,7 @@ def engine_comparison(artifacts, A, repeats: int = 3) -> dict:
 # %% ../nbs/91_bench_quality.ipynb #d8f00f37
 def engines_markdown(e: dict) -> list:
     "bench.md's table of the tree engines: rows/s (two threads) and one-row µs per model, compile seconds."
-    engs = ['lightgbm', 'lleaves', 'tl2cgen']
+    engs = ['lightgbm', 'lleaves', 'lleaves_float64', 'tl2cgen']
     L = ['| model (trees) | ' + ' | '.join(f'{x} rows/s | {x} 1-row µs' for x in engs)
          + ' | compile s (lleaves / tl2cgen) |',
          '|---|' + '---|---|' * len(engs) + '---|']
@@ -409,8 +410,9 @@ def engines_markdown(e: dict) -> list:
                  + ' | '.join(f"{cell(x, 'rows_per_s', '{:,.0f}')} | {cell(x, 'one_row_us', '{:.0f}')}" for x in engs)
                  + f" | {cell('lleaves', 'compile_s', '{:.1f}')} / {cell('tl2cgen', 'compile_s', '{:.1f}')} |")
     if 'float64_conversion' in e:
-        L += ['', f"lleaves reads float64: converting the float32 block runs at "
-                  f"{e['float64_conversion']['rows_per_s']:,.0f} rows/s, once per batch for all models."]
+        L += ['', f"lleaves in float64 reads doubles: converting the float32 block runs at "
+                  f"{e['float64_conversion']['rows_per_s']:,.0f} rows/s, once per batch for all models; in float32 "
+                  "(the default) it reads the block as written."]
     return L
 
 # %% ../nbs/91_bench_quality.ipynb #93ae12b6

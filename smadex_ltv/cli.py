@@ -37,6 +37,7 @@ def run_main(config: str = 'test', progress: bool = True, run_name: str | None =
         del pipe
         gc.collect()
         fp = FastPredictor(art, clip_min=cfg.inference.clip_min, engine=cfg.inference.engine,
+                           precision=cfg.inference.precision,
                            protected={'data.raw_dir': cfg.data.raw_dir, 'data.models_dir': cfg.data.models_dir})
         stats = fp.predict_test_set(cfg, progress=progress, client=client)
     return {'config': cfg.name, 'run': name, 'raw_dir': cfg.data.raw_dir, 'artifacts': str(art),

@@ -440,9 +440,9 @@ def _predict_part(dl: DataLoader, part, split, frac, key: tuple, batch_size, out
     "One partition's predictions (a worker task); the worker loads the model folder once and keeps it."
     fp = _PREDICTORS.get(key)
     if fp is None:
-        folder, engine, cache, clip_min, allow, threads = key
+        folder, engine, cache, clip_min, allow, threads, precision = key
         fp = _PREDICTORS[key] = FastPredictor(folder, n_jobs=threads, clip_min=clip_min, engine=engine, cache=cache,
-                                              allow_version_mismatch=allow)
+                                              allow_version_mismatch=allow, precision=precision)
     return fp.predict(dl.read_partition(part, split, frac=frac), batch_size, outputs)
 
 # %% ../nbs/16_distributed.ipynb #19c68fd6
@@ -461,7 +461,7 @@ def predict_dask(fp: FastPredictor, client, loader: DataLoader, split: str = 'te
     parts = loader.partitions(split, start, end, max_partitions)
     fp.predict(loader.read_partition(parts[0], split).slice(0, 16), outputs=outputs)   # compile what `outputs` need,
     key = (str(fp.folder.resolve()), fp.engine, fp.cache, fp.clip_min, fp.allow_version_mismatch,    # once, here
-           worker_threads(client))
+           worker_threads(client), fp.precision)
     ahead = ahead or 2 * len(client.nthreads())
     sub = lambda p: (p, client.submit(lib._predict_part, loader, p, split, frac, key, batch_size, outputs, pure=False))
     q, it = deque(sub(p) for p in parts[:ahead]), iter(parts[ahead:])

@@ -58,12 +58,30 @@ def _value_set(names) -> pa.Array: return pa.array(list(names), pa.string())
 def _gather(enc: Encoded, vs: pa.Array, vals: np.ndarray, null=None) -> np.ndarray:
     """Per row: `vals[i]` where `i` is the position of the row's value in the value set `vs`; `vals[-1]` for a value
     not in it, `null` (default: `vals[-1]`) for a null. The lookup runs once per distinct value of the column (its
-    dictionary), then one gather by the rows' dictionary codes: no per-row hashing, no Python objects."""
-    d = len(enc.dictionary)
-    pos = (pc.fill_null(pc.index_in(enc.dictionary, value_set=vs), len(vals) - 1).to_numpy(zero_copy_only=False)
-           .astype(np.int64) if d and len(vs) else np.full(d, len(vals) - 1, np.int64))
+    dictionary), then one gather by the rows' dictionary codes: no per-row hashing, no Python objects. The positions
+    are kept on `enc` for this `vs`: tables that share a value set (`_prepare` gives every table of a column the same
+    one) hash it once per chunk, not once per table."""
+    memo = enc.__dict__.setdefault('_pos', {})
+    hit = memo.get(id(vs))
+    if hit is not None and hit[0] is vs: pos = hit[1]
+    else:
+        d = len(enc.dictionary)
+        pos = (pc.fill_null(pc.index_in(enc.dictionary, value_set=vs), len(vs)).to_numpy(zero_copy_only=False)
+               .astype(np.int64) if d and len(vs) else np.full(d, len(vs), np.int64))
+        memo[id(vs)] = (vs, pos)
     out = np.append(vals[pos], vals[-1] if null is None else null)    # code -1 (null) takes the last slot
     return out[enc.codes]
+
+# %% ../nbs/06_features.ipynb #68c5d0c1
+def _aligned(union: pa.Array, keys: list, vals: np.ndarray) -> np.ndarray:
+    """A table (`keys`, `vals`: one value per key and a last one for any other value) re-indexed on `union`, a value
+    set holding its keys: one value per element of `union`, the table's last value for those it lacks, then that last
+    value again (for values outside `union`)."""
+    vals = np.asarray(vals)
+    if not len(union): return vals[-1:]
+    if not keys: return np.full(len(union) + 1, vals[-1])
+    pos = pc.fill_null(pc.index_in(union, value_set=_value_set(keys)), len(keys)).to_numpy(zero_copy_only=False)
+    return np.append(vals[pos.astype(np.int64)], vals[-1])
 
 # %% ../nbs/06_features.ipynb #99168e10
 @numba_kernel
@@ -100,18 +118,27 @@ class FeatureEngineer:
 # %% ../nbs/06_features.ipynb #b0f8a43e
 @patch
 def _prepare(self: FeatureEngineer) -> dict:
-    "The fitted tables as Arrow value sets and NumPy arrays, built once (not per `transform` call)."
+    """The fitted tables as (Arrow value set, NumPy values; the last value for a value not in the set), built once (not
+    per `transform` call). Every table of one column shares one value set, the union of the column's fitted values (a
+    value a table lacks takes that table's last value): `_gather` then looks each column up once per chunk."""
     if self._lk is None:
         st = self.state_
-        self._lk = {
-            'vocab': {c: (_value_set(v), np.r_[np.arange(2, len(v) + 2), 1].astype(np.float64))
-                      for c, v in st['vocab'].items()},
-            'freq': {c: (_value_set(fr), np.array(list(fr.values()) + [0.0])) for c, fr in st['freq'].items()},
-            'group': {k: {'mean': (_value_set(g['mean']),
-                                   np.array(list(g['mean'].values()) + [g['all_mean']], np.float64)),
-                          'quant': (_value_set(g['quant']), np.arange(len(g['quant']) + 1)),
-                          'grid': np.array([g['quant'][q] for q in g['quant']] + [g['all_quant']], np.float64)}
-                      for k, g in st['group'].items()}}
+        lk = {'vocab': {c: (c, v, np.r_[np.arange(2, len(v) + 2), 1].astype(np.float64)) for c, v in st['vocab'].items()},
+              'freq': {c: (c, list(fr), np.array(list(fr.values()) + [0.0])) for c, fr in st['freq'].items()},
+              'group': {k: {'mean': (k.split('|')[0], list(g['mean']),
+                                     np.array(list(g['mean'].values()) + [g['all_mean']], np.float64)),
+                            'quant': (k.split('|')[0], list(g['quant']), np.arange(len(g['quant']) + 1)),
+                            'grid': np.array([g['quant'][q] for q in g['quant']] + [g['all_quant']], np.float64)}
+                        for k, g in st['group'].items()}}
+        tables = [*lk['vocab'].values(), *lk['freq'].values(),
+                  *(g[x] for g in lk['group'].values() for x in ('mean', 'quant'))]
+        union = {}
+        for c, keys, _ in tables: union.setdefault(c, {}).update(dict.fromkeys(keys))
+        union = {c: _value_set(u) for c, u in union.items()}
+        put = lambda c, keys, vals: (union[c], _aligned(union[c], keys, vals))
+        self._lk = {'vocab': {c: put(*t) for c, t in lk['vocab'].items()},
+                    'freq': {c: put(*t) for c, t in lk['freq'].items()},
+                    'group': {k: {**g, 'mean': put(*g['mean']), 'quant': put(*g['quant'])} for k, g in lk['group'].items()}}
     return self._lk
 
 # %% ../nbs/06_features.ipynb #293661bd

@@ -25,10 +25,10 @@ from .features import reusable
 import threading
 
 # %% auto #0
-__all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'UNITS_PER_WORKER', 'CLUSTER_PREDICTORS', 'to_arrow',
+__all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'PRECISIONS', 'UNITS_PER_WORKER', 'CLUSTER_PREDICTORS', 'to_arrow',
            'check_row_ids', 'check_window_ids', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
-           'CompiledBooster', 'FastPredictor', 'plan_units', 'protected_data', 'submission_path', 'expected_ids',
-           'check_submission', 'submission_problems']
+           'float32_splits', 'CompiledBooster', 'FastPredictor', 'plan_units', 'protected_data', 'submission_path',
+           'expected_ids', 'check_submission', 'submission_problems']
 
 # %% ../nbs/13_inference.ipynb #2ff36721
 log = logging.getLogger('smadex_ltv')
@@ -153,13 +153,38 @@ def resolve_engine(engine: str = 'auto') -> str:
         return 'lightgbm'
     return 'lleaves'
 
+# %% ../nbs/13_inference.ipynb #ce07b7fb
+PRECISIONS = ('float32', 'float64')     # inference.precision: what compiled trees read, compare and sum in
+
+def float32_splits(text: str) -> str:
+    """A LightGBM model text with every numerical split threshold rounded down to float32 (categorical splits kept):
+    compiled in float32, each split sends each float32 value where LightGBM's double comparison does."""
+    lines, th = text.split('\n'), None
+    for i, line in enumerate(lines):
+        if line.startswith('threshold='): th = i                # a tree's thresholds come before its decision types
+        elif line.startswith('decision_type=') and th is not None:
+            categorical = np.array(line[len('decision_type='):].split(), np.int64) & 1
+            raw = lines[th][len('threshold='):].split()
+            t = np.array(raw, np.float64)
+            with np.errstate(over='ignore'): f = t.astype(np.float32)                    # nearest; beyond range: inf
+            up = f.astype(np.float64) > t
+            f[up] = np.nextafter(f[up], np.float32(-np.inf))                            # the largest float32 <= t
+            lines[th] = 'threshold=' + ' '.join(r if c else repr(float(v)) for r, c, v in zip(raw, categorical, f))
+            th = None
+    return '\n'.join(lines)
+
 # %% ../nbs/13_inference.ipynb #e293d037
 class CompiledBooster:
     """A LightGBM booster compiled by lleaves, called like `Booster.predict` (the objective's transform included).
-    `lazy`: compile on the first `predict` (so only the models an output needs are compiled)."""
-    def __init__(self, booster: lgb.Booster, cache=None, lazy: bool = False, block: int = 32_768):
+    `lazy`: compile on the first `predict` (so only the models an output needs are compiled). `precision`: 'float32'
+    (thresholds by `float32_splits`: LightGBM's decisions on float32 rows, leaf sums in float32) or 'float64'
+    (LightGBM's predictions to float64 rounding, on any rows)."""
+    def __init__(self, booster: lgb.Booster, cache=None, lazy: bool = False, block: int = 32_768,
+                 precision: str = 'float32'):
+        if precision not in PRECISIONS: raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
         self.booster, self.cache, self.block, self.model, self.fallback = booster, cache, block, None, False
-        self.params, self.best_iteration = booster.params, booster.best_iteration
+        self.params, self.best_iteration, self.precision = booster.params, booster.best_iteration, precision
+        self.dtype = np.dtype(precision)
         if not lazy: self.compile()
 
     def num_trees(self) -> int: return self.booster.num_trees()
@@ -169,7 +194,9 @@ class CompiledBooster:
         import hashlib, platform, lleaves, llvmlite
         b = self.booster
         text = b.model_to_string(num_iteration=b.best_iteration if b.best_iteration > 0 else -1)
-        ver = f"{lleaves.__dict__.get('__version__', '')} llvmlite {llvmlite.__version__} {platform.machine()}"
+        if self.precision == 'float32': text = float32_splits(text)
+        ver = (f"{lleaves.__dict__.get('__version__', '')} llvmlite {llvmlite.__version__} {platform.machine()} "
+               f"{self.precision}")
         key = hashlib.sha256((text + ver).encode()).hexdigest()[:32]
         d = compile_cache(self.cache)
         return text, d/f'{key}.txt', d/f'{key}.o', d/f'{key}.sha256'
@@ -186,14 +213,15 @@ class CompiledBooster:
         text, src, obj, rec = self._paths()
         if not src.is_file() or src.read_text() != text: atomic_write_text(src, text)   # the model text lleaves reads
         m = lleaves.Model(model_file=str(src))
+        fp64 = self.precision == 'float64'
         if obj.is_file() and rec.is_file() and sha256_file(obj) == rec.read_text().strip():
-            m.compile(cache=str(obj))
+            m.compile(cache=str(obj), use_fp64=fp64)
         else:           # not cached, or the object file is not the one compiled here (swapped, truncated, garbage)
             if obj.exists():
                 log.warning('%s: the compiled model does not match the hash recorded when it was compiled: recompiling',
                             obj)
             t0 = time.perf_counter()
-            atomic_write(obj, lambda p: m.compile(cache=str(p)))
+            atomic_write(obj, lambda p: m.compile(cache=str(p), use_fp64=fp64))
             atomic_write_text(rec, sha256_file(obj))
             log.info('compiled a %d-tree model with lleaves in %.1f s (cached as %s)', b.num_trees(),
                      time.perf_counter() - t0, obj)
@@ -203,15 +231,16 @@ class CompiledBooster:
 # %% ../nbs/13_inference.ipynb #4fe231b5
 @patch
 def _probe(self: CompiledBooster, rows: int = 64) -> 'CompiledBooster':
-    """Compare the compiled model with LightGBM's on `rows` seeded rows (zeros, small integers, wide values, NaN): a
-    difference above 1e-5 means the native code is not this model's, and LightGBM's own predict serves it (logged)."""
+    """Compare the compiled model with LightGBM's on `rows` seeded rows (zeros, small integers, wide values, NaN; values
+    of the compiled precision): a difference above 1e-5 means the native code is not this model's, and LightGBM's own
+    predict serves it (logged)."""
     b = self.booster
     rng = np.random.default_rng(0)
     P = np.where(rng.random((rows, b.num_feature())) < 0.5, rng.integers(0, 5, (rows, b.num_feature())),
-                 rng.normal(0, 50, (rows, b.num_feature())))
+                 rng.normal(0, 50, (rows, b.num_feature()))).astype(self.dtype).astype(np.float64)
     P[rng.random(P.shape) < 0.1] = np.nan
     want = b.predict(P, num_iteration=b.best_iteration if b.best_iteration > 0 else None)
-    if not np.allclose(self.model.predict(np.ascontiguousarray(P), n_jobs=1), want, rtol=1e-5, atol=1e-5):
+    if not np.allclose(self.model.predict(np.ascontiguousarray(P, self.dtype), n_jobs=1), want, rtol=1e-5, atol=1e-5):
         log.warning('the compiled model gives other predictions than LightGBM on probe rows: '
                     'LightGBM serves it instead')
         self.model, self.fallback = None, True
@@ -229,8 +258,8 @@ def predict(self: CompiledBooster, X, num_iteration=None, num_threads: int | Non
     # small input: 1
     n_jobs = thread_params(X).get('num_threads') or num_threads or self.params.get('num_threads') or os.cpu_count()
     out = np.empty(len(X))
-    for i in range(0, len(X), self.block):                     # float64 one block at a time: no full-size copy
-        out[i:i + self.block] = self.model.predict(np.ascontiguousarray(X[i:i + self.block], np.float64),
+    for i in range(0, len(X), self.block):        # converted one block at a time (none when X is the compiled dtype)
+        out[i:i + self.block] = self.model.predict(np.ascontiguousarray(X[i:i + self.block], self.dtype),
                                                    n_jobs=n_jobs)
     return out
 
@@ -238,10 +267,13 @@ def predict(self: CompiledBooster, X, num_iteration=None, num_threads: int | Non
 class FastPredictor:
     """Saved artifacts → predictions for any raw table, whole or chunked. `engine`: 'lightgbm' (LightGBM's own
     predict), 'lleaves' (the models compiled to native code, compiled on first use and cached), or 'auto' (lleaves
-    when installed). `n_jobs`: threads for the models and the features (default: every core)."""
+    when installed). `n_jobs`: threads for the models and the features (default: every core). `precision`: what the
+    compiled models that read the feature block compute in (`CompiledBooster`); the meta-learners, which read
+    forecasts, not float32 features, stay float64."""
     def __init__(self, folder, n_jobs: int | None = None, clip_min: float = 0.0, engine: str = 'auto', cache=None,
-                 allow_version_mismatch: bool = False, protected: dict | None = None):
-        self.folder = Path(folder)
+                 allow_version_mismatch: bool = False, protected: dict | None = None, precision: str = 'float32'):
+        if precision not in PRECISIONS: raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+        self.folder, self.precision = Path(folder), precision
         art = load_artifacts(self.folder, allow_version_mismatch)
         self.allow_version_mismatch = allow_version_mismatch
         self.manifest, self.features, self.ensemble = art['manifest'], art['features'], art['ensemble']
@@ -269,21 +301,24 @@ class FastPredictor:
         """Each LightGBM model becomes a `CompiledBooster` that compiles on its first call: only the models an
         output needs are compiled."""
         for holder, k in self._slots():
-            if isinstance(holder[k], lgb.Booster): holder[k] = CompiledBooster(holder[k], self.cache, lazy=True)
+            p = 'float64' if k in ('meta_', 'meta_expected_') else self.precision      # forecasts are not float32
+            if isinstance(holder[k], lgb.Booster): holder[k] = CompiledBooster(holder[k], self.cache, lazy=True,
+                                                                               precision=p)
 
     @classmethod
     def from_config(cls, cfg: Config | str = 'default', run_name: str | None = None, **kw) -> 'FastPredictor':
         cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
         kw.setdefault('protected', {'data.raw_dir': cfg.data.raw_dir, 'data.models_dir': cfg.data.models_dir})
         return cls(run_folder(cfg, run_name), clip_min=cfg.inference.clip_min,
-                   engine=kw.pop('engine', cfg.inference.engine), **kw)
+                   engine=kw.pop('engine', cfg.inference.engine),
+                   precision=kw.pop('precision', cfg.inference.precision), **kw)
 
 # %% ../nbs/13_inference.ipynb #9f7aa65a
 @patch(as_prop=True)
 def dtype(self: FastPredictor):
-    """What the engine reads: float32 for LightGBM, float64 for compiled code (written so by the features, once for
-    all models)."""
-    return np.float64 if self.engine == 'lleaves' else np.float32
+    """What the engine reads: float32 for LightGBM and for code compiled in float32, float64 for code compiled in
+    float64 (written so by the features, once for all models)."""
+    return np.float64 if self.engine == 'lleaves' and self.precision == 'float64' else np.float32
 
 # %% ../nbs/13_inference.ipynb #8eddd1ca
 @patch
@@ -443,11 +478,12 @@ def predict_units(self: FastPredictor, loader: DataLoader, split: str = 'test', 
 # %% ../nbs/13_inference.ipynb #1d772a1b
 _WORKER = {}
 
-def _worker_init(folder, engine, cache, clip_min, loader, allow_version_mismatch=False, barrier=None):
+def _worker_init(folder, engine, cache, clip_min, loader, allow_version_mismatch=False, barrier=None,
+                 precision='float32'):
     """A prediction worker: one thread everywhere (the processes are the parallelism), models loaded once; `barrier`
     (shared at start-up, the only way a process can inherit one) lets `start_workers` wait for every worker."""
     _WORKER['fp'] = FastPredictor(folder, n_jobs=1, clip_min=clip_min, engine=engine, cache=cache,
-                                  allow_version_mismatch=allow_version_mismatch)
+                                  allow_version_mismatch=allow_version_mismatch, precision=precision)
     _WORKER['dl'], _WORKER['barrier'] = loader, barrier
 
 # %% ../nbs/13_inference.ipynb #8400ed97
@@ -498,7 +534,7 @@ def start_workers(self: FastPredictor, loader: DataLoader, workers: int = 2, sam
     ctx = multiprocessing.get_context('spawn')
     ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=lib._worker_init,
                              initargs=(self.folder, self.engine, self.cache, self.clip_min, loader,
-                                       self.allow_version_mismatch, ctx.Barrier(workers)))
+                                       self.allow_version_mismatch, ctx.Barrier(workers), self.precision))
     try:                                  # one job per worker: each spawns a process (Python spawns on demand)
         pids = {f.result() for f in [ex.submit(lib._worker_ready, sample, outputs) for _ in range(workers)]}
     except BaseException as e:
