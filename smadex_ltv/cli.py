@@ -21,14 +21,15 @@ __all__ = ['smadex_run_main', 'smadex_train_main', 'smadex_predict_main', 'smade
            'compare_runs', 'smadex_compare', 'smadex_submit']
 
 # %% ../nbs/14_cli.ipynb #03441b5d
-def run_main(config: str = 'test', progress: bool = True, run_name: str | None = None, n_jobs: int | None = None,
-             scheduler: str | None = None) -> dict:
+def run_main(config: str = 'test', progress: bool | None = None, run_name: str | None = None,
+             n_jobs: int | None = None, scheduler: str | None = None) -> dict:
     """Train (generating data if needed), evaluate on validation, predict the test set, check the submission;
     a summary dict. On a Dask cluster when `scheduler` is given or `training.distributed.enabled` is true
-    (nbs/16_distributed)."""
+    (nbs/16_distributed). `progress`: progress bars (default: `inference.show_progress`)."""
     from smadex_ltv.distributed import cluster_for, pipeline_for
     from smadex_ltv.inference import FastPredictor, submission_problems
     cfg = load_config(config)
+    progress = cfg.inference.show_progress if progress is None else progress
     with cluster_for(cfg, scheduler) as client:
         pipe = pipeline_for(cfg, client, run_name=run_name, n_jobs=n_jobs, progress=progress)
         rep = pipe.run()

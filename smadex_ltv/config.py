@@ -34,7 +34,9 @@ SPEC: dict[str, tuple[str, str]] = {
                           'generate (real data only).'),
     'data.on_bad_partition': ('enum:stop|skip',
                               '`stop`: an unreadable or malformed partition stops the run with an error naming the '
-                              'file and column; `skip`: it is left out, logged, and listed in the report.'),
+                              'file and column; `skip`: it is left out, logged, and listed in the report. What is '
+                              'checked before any work is each file\'s footer and schema; damage inside a file\'s '
+                              'pages shows only when they are read, and stops the run naming the file either way.'),
     'data.synth_world': ('enum:default|scalar|low_signal|whale|app',
                          'Label model of the generated data (`WORLDS` in 02a_synth_world); only read when a preset is '
                          'generated.'),

@@ -21,12 +21,17 @@ __all__ = ['RUN_NAME_RE', 'friendly_errors', 'normalise_argv', 'join_repeated', 
 @contextmanager
 def friendly_errors(name: str):
     """Turn the library's input errors (and the operating system's: a full disk, a read-only folder) into one clear
-    line on stderr and exit status 2. `SMADEX_DEBUG=1` shows the traceback instead."""
+    line on stderr and exit status 2; Ctrl-C into `NAME: interrupted` and status 130, as a shell reports SIGINT.
+    `SMADEX_DEBUG=1` shows the traceback instead."""
     try: yield
     except (ValueError, KeyError, OSError) as e:      # OSError: a missing file, a full disk, a read-only folder...
         if _os.environ.get('SMADEX_DEBUG'): raise
         print(f'{name}: error: {e}', file=_sys.stderr)
         raise SystemExit(2)
+    except KeyboardInterrupt:                         # the body's own clean-up (temporary files) has run by now
+        if _os.environ.get('SMADEX_DEBUG'): raise
+        print(f'{name}: interrupted', file=_sys.stderr)
+        raise SystemExit(130)
 
 # %% ../nbs/00_core.ipynb #8edb47106e1a46a883d545849b8ab81b
 def normalise_argv(argv: list[str]) -> list[str]:

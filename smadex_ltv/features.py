@@ -123,7 +123,8 @@ def _prepare(self: FeatureEngineer) -> dict:
     value a table lacks takes that table's last value): `_gather` then looks each column up once per chunk."""
     if self._lk is None:
         st = self.state_
-        lk = {'vocab': {c: (c, v, np.r_[np.arange(2, len(v) + 2), 1].astype(np.float64)) for c, v in st['vocab'].items()},
+        codes = lambda v: np.r_[np.arange(2, len(v) + 2), 1].astype(np.float64)    # 2+ known, 1 unseen
+        lk = {'vocab': {c: (c, v, codes(v)) for c, v in st['vocab'].items()},
               'freq': {c: (c, list(fr), np.array(list(fr.values()) + [0.0])) for c, fr in st['freq'].items()},
               'group': {k: {'mean': (k.split('|')[0], list(g['mean']),
                                      np.array(list(g['mean'].values()) + [g['all_mean']], np.float64)),
@@ -138,7 +139,8 @@ def _prepare(self: FeatureEngineer) -> dict:
         put = lambda c, keys, vals: (union[c], _aligned(union[c], keys, vals))
         self._lk = {'vocab': {c: put(*t) for c, t in lk['vocab'].items()},
                     'freq': {c: put(*t) for c, t in lk['freq'].items()},
-                    'group': {k: {**g, 'mean': put(*g['mean']), 'quant': put(*g['quant'])} for k, g in lk['group'].items()}}
+                    'group': {k: {**g, 'mean': put(*g['mean']), 'quant': put(*g['quant'])}
+                              for k, g in lk['group'].items()}}
     return self._lk
 
 # %% ../nbs/06_features.ipynb #293661bd

@@ -71,7 +71,8 @@ def _hash_ids(ids: pa.Array) -> np.ndarray:
 # %% ../nbs/13_inference.ipynb #ff912a03
 def check_window_ids(dl: DataLoader, split: str, source: str, start=None, end=None, frac=None, max_partitions=None):
     """`check_row_ids` over a window of `dl`, one partition at a time: a null id names its partition; a repeated id is
-    found by sorting the ids' hashes and confirmed on the strings of the rows whose hash repeats."""
+    found by sorting the ids' hashes and confirmed on the strings of the rows whose hash repeats, and named with the
+    files that hold it."""
     parts = dl.partitions(split, start, end, max_partitions)
     read = lambda p: dl.read_partition(p, split, ['row_id'], frac)['row_id']
     hashes = []
@@ -86,7 +87,14 @@ def check_window_ids(dl: DataLoader, split: str, source: str, start=None, end=No
     if twice.size:                          # the strings behind the repeated hashes (collisions are not duplicates)
         cand = [ids.filter(pa.array(np.isin(_hash_ids(ids), twice)))
                 for ids in (read(p).combine_chunks() for p in parts)]
-        check_row_ids(pa.chunked_array(cand, pa.string()) if cand else pa.array([], pa.string()), source)
+        vc = pc.value_counts(pa.chunked_array(cand, pa.string()))
+        rep = pc.filter(vc, pc.greater(vc.field('counts'), 1))
+        if len(rep):
+            v = rep[0]['values']
+            files = [str(f) for p, c in zip(parts, cand) if pc.any(pc.equal(c, v)).as_py() for f in p.files]
+            raise ValueError(f"{source}: {len(rep)} row_id(s) appear more than once, e.g. {v.as_py()!r} "
+                             f"({rep[0]['counts'].as_py()} times, in {', '.join(files[:4])}"
+                             f"{f' and {len(files) - 4} more files' if len(files) > 4 else ''})")
 
 # %% ../nbs/13_inference.ipynb #a8852665
 def prefetch(it, depth: int = 1):

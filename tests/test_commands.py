@@ -87,6 +87,7 @@ def test_run_generates_into_empty_folder(tmp_path):
     text = run('smadex_run', '--config', str(cfg), cwd=tmp_path)
     assert 'generating the synthetic' in text and (tmp_path/'fresh'/'_SYNTH.json').exists()
     assert 'passes the check' in text and 'oracle (the limit)' in text
+    assert '%|' not in text                  # `test` sets inference.show_progress false: no progress bar anywhere
 
 def test_bad_config_is_a_clear_error(tmp_path):
     cfg = tmp_path/'cfg.yaml'
