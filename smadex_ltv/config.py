@@ -202,9 +202,10 @@ SPEC.update({
                          'when installed.'),
     'inference.precision': ('enum:float32|float64',
                             'What the compiled trees (lleaves) read and compute in. float32: the feature block as '
-                            'written, about a third faster; every split decides as in LightGBM (thresholds rounded '
-                            'down to float32), the leaf sums round (within 1e-5 relative). float64: LightGBM\'s '
-                            'predictions to float64 rounding.'),
+                            'written, faster (the engine table of bench/medium/bench.md); every split decides as in '
+                            'LightGBM (thresholds rounded down to float32), the leaf sums round in float32 (an error '
+                            'that scales with the leaf values, not the output: near zero an output can differ by '
+                            'more than 1e-5 relative). float64: LightGBM\'s predictions to float64 rounding.'),
     'inference.compile_min_rows': ('int',
                                    'With `engine: auto`: a prediction job of fewer rows runs on LightGBM unless its '
                                    'models are compiled already (compiling costs more than it saves on a small job).'),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_inference.ipynb #634d2968
 from __future__ import annotations
-import itertools, logging, os, sys, time
+import itertools, logging, os, signal, sys, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -267,8 +267,14 @@ def predict(self: CompiledBooster, X, num_iteration=None, num_threads: int | Non
     n_jobs = thread_params(X).get('num_threads') or num_threads or self.params.get('num_threads') or os.cpu_count()
     out = np.empty(len(X))
     for i in range(0, len(X), self.block):        # converted one block at a time (none when X is the compiled dtype)
-        out[i:i + self.block] = self.model.predict(np.ascontiguousarray(X[i:i + self.block], self.dtype),
-                                                   n_jobs=n_jobs)
+        xb = np.ascontiguousarray(X[i:i + self.block], self.dtype)
+        if xb.dtype != X.dtype and not getattr(self, '_narrowed', False) and not np.array_equal(
+                xb, X[i:i + self.block], equal_nan=True):
+            self._narrowed = True                 # said once per model
+            log.warning('a model compiled in %s got %s values it cannot hold exactly: they are rounded before the '
+                        'splits, where LightGBM compares them unrounded (inference.precision: float64 for such '
+                        'input)', self.precision, X.dtype)
+        out[i:i + self.block] = self.model.predict(xb, n_jobs=n_jobs)
     return out
 
 # %% ../nbs/13_inference.ipynb #862e4ca8
@@ -489,7 +495,10 @@ _WORKER = {}
 def _worker_init(folder, engine, cache, clip_min, loader, allow_version_mismatch=False, barrier=None,
                  precision='float32'):
     """A prediction worker: one thread everywhere (the processes are the parallelism), models loaded once; `barrier`
-    (shared at start-up, the only way a process can inherit one) lets `start_workers` wait for every worker."""
+    (shared at start-up, the only way a process can inherit one) lets `start_workers` wait for every worker. Ctrl-C
+    reaches every process of the terminal's group; a worker ignores it, and the parent, which owns the job, stops
+    the pool (`_stop_pool`): one line on the terminal, not a traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER['fp'] = FastPredictor(folder, n_jobs=1, clip_min=clip_min, engine=engine, cache=cache,
                                   allow_version_mismatch=allow_version_mismatch, precision=precision)
     _WORKER['dl'], _WORKER['barrier'] = loader, barrier
@@ -556,6 +565,16 @@ def start_workers(self: FastPredictor, loader: DataLoader, workers: int = 2, sam
         raise ChildProcessError(f'{workers} prediction workers were asked for, {len(pids)} started')
     return ex
 
+# %% ../nbs/13_inference.ipynb #3e07f2c3
+def _stop_pool(pool):
+    """Stop a worker pool at once: its processes terminated, then reaped. For the parent's error or Ctrl-C paths,
+    where the units in flight are of no use (the workers only read and compute: nothing of theirs is half-written)."""
+    procs = list((getattr(pool, '_processes', None) or {}).values())
+    for p in procs:
+        if p.is_alive(): p.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for p in procs: p.join(5)
+
 # %% ../nbs/13_inference.ipynb #1dab40fc
 @patch
 def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test', chunk_size: int = 200_000,
@@ -588,6 +607,9 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
         u = getattr(e, 'job', (units[0],))[0]
         raise ChildProcessError(f'a prediction worker died (killed, or out of memory) while predicting {split} '
                                 f'partitions {u[0].name}..{u[-1].name}') from None
+    except BaseException:                                     # Ctrl-C, an error, or the consumer stopped early
+        if own: _stop_pool(pool)                              # (a caller's pool is its owner's to stop)
+        raise
     finally: pool.shutdown(wait=own, cancel_futures=True)     # a caller's pool: its owner waits for the exits
 
 # %% ../nbs/13_inference.ipynb #c8d73bc5
@@ -724,6 +746,9 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     try:
         n = _write_submission(stream, tmp, out, limit_rows)
         secs = time.perf_counter() - t0                  # the submission is in place: the workers' exit is not in it
+    except BaseException:                                # an error or Ctrl-C: the units in flight are not waited for
+        if pool is not None: _stop_pool(pool)
+        raise
     finally:
         if pool is not None: pool.shutdown(wait=True, cancel_futures=True)   # also when the stream never started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if w > 1 and client is None else None
