@@ -16,7 +16,7 @@ from .core import machine
 from .bench_quality import (
     log, QUALITY_ROWS, FEATURE_ROWS, quality, scalar_features, baseline_predictions, quality_table, features_at_scale,
     speed_figures, predict_in_subprocess, config_overrides, submission_models, engine_comparison, engines_markdown,
-    bench_config, oracle_law_scores, distribution_scores, label_total_scores)
+    bench_config, oracle_law_scores, distribution_scores, label_total_scores, predict_profile, profile_markdown)
 from smadex_ltv.bench_growth import (
     GROWTH_STEPS, labelled_rows, growth_point, growth_plot, growth_exponents, growth_markdown, run_growth,
     predict_scale)
@@ -230,7 +230,8 @@ def smadex_bench(
     predict_rows: Param('only chunked prediction at these test sizes, e.g. 1000000,5000000: rows/s and peak memory '
                         '(bench/scale)', str) = None,
     full_run: Param('only the full config end to end: generation, then smadex_run --config full, timed (bench/full)',
-                    store_true) = False):
+                    store_true) = False,
+    profile_predict: Param("only where prediction's time goes (after a main run)", store_true) = False):
     "Accuracy against the oracle and the baselines, speed, memory and growth on a synthetic preset."
     from smadex_ltv.core import setup_logging
     from smadex_ltv.core import friendly_errors
@@ -248,6 +249,7 @@ def smadex_bench(
             print((o/'predict_scale.md').read_text())
             return
         out = out or str(Path('bench')/('robustness' if robustness else preset))
+        if profile_predict: return print(profile_markdown(predict_profile(preset, out, seed, data_dir)))
         if distributed:
             r = distributed_bench(preset, [int(x) for x in distributed.split(',')], seed, data_dir, out)
             print(distributed_markdown(r))

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 from . import metrics as M
 from .config import load_config, Config
-from .core import peak_rss_mb, atomic_write_text, l1p
+from .core import peak_rss_mb, atomic_write_text, l1p, machine
 
 # %% auto #0
 __all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'quality', 'scalar_features', 'baseline_predictions', 'with_expected_vs_oracle',
            'quality_table', 'oracle_law_scores', 'distribution_scores', 'label_total_scores', 'features_at_scale',
-           'speed_figures', 'predict_in_subprocess', 'config_overrides', 'submission_models', 'engine_comparison',
-           'engines_markdown', 'bench_config']
+           'speed_figures', 'predict_in_subprocess', 'config_overrides', 'worker_profile', 'predict_profile',
+           'profile_markdown', 'submission_models', 'engine_comparison', 'engines_markdown', 'bench_config']
 
 # %% ../nbs/91_bench_quality.ipynb #203e3914
 log = logging.getLogger('smadex_ltv')
@@ -174,13 +174,16 @@ def label_total_scores(pipe, draws: int = 200) -> dict:
             'total_band': label_total_band(lo, draws, seed=pipe.cfg.seed)}
 
 # %% ../nbs/91_bench_quality.ipynb #5dcd3260
-def _median_rate(fn, rows: int, repeats: int) -> float:
-    ts = []
+def _median_call(fn, repeats: int) -> tuple[float, object]:
+    "(median seconds of `repeats` calls of `fn`, the last call's result)."
+    ts, r = [], None
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn()
+        r = fn()
         ts.append(time.perf_counter() - t0)
-    return rows / float(np.median(ts))
+    return float(np.median(ts)), r
+
+def _median_rate(fn, rows: int, repeats: int) -> float: return rows / _median_call(fn, repeats)[0]
 
 # %% ../nbs/91_bench_quality.ipynb #dfedc711
 FEATURE_ROWS = 200_000
@@ -320,6 +323,107 @@ def config_overrides(cfg: Config) -> dict:
     "Every key of a config as dotted overrides (so a subprocess rebuilds exactly this config from `default`)."
     from smadex_ltv.config import flatten
     return flatten(cfg.to_dict())
+
+# %% ../nbs/91_bench_quality.ipynb #7c0a3de9
+def _step_times(fp, t: pa.Table, repeats: int, outputs=('pred_rmsle',)) -> dict:
+    """Seconds (median of `repeats`) of each step `predict_table(t)` runs: row ids, features, the models and their
+    blend (`_models`, over `MODEL_ROWS`-row slices); and, apart, the same over the whole block at once
+    (`models_whole_block`) and each model alone over the slices (`alone <slot>`)."""
+    from smadex_ltv.inference import check_row_ids, MODEL_ROWS
+    from smadex_ltv.features import reusable
+    fe, s = fp.features, {}
+    s['row_ids'] = _median_call(lambda: check_row_ids(t['row_id']), repeats)[0]
+    buf = reusable(threading.local(), 'A', t.num_rows * len(fe.feature_names_), fp.dtype)
+    s['features'], A = _median_call(lambda: fe.transform_rows(t, threads=1, dtype=fp.dtype, buf=buf), repeats)
+    s['models'] = _median_call(lambda: fp._models(A, outputs), repeats)[0]
+    s['models_whole_block'] = _median_call(lambda: fp.ensemble.predict_arrays(A, outputs, names=fe.feature_names_),
+                                           repeats)[0]
+    for holder, k in fp._needed(outputs):                  # each alone, over the same slices
+        m = holder[k]
+        s[f'alone {k}'] = _median_call(lambda: [m.predict(A[i:i + MODEL_ROWS]) for i in range(0, len(A), MODEL_ROWS)],
+                                       repeats)[0]
+    return s
+
+# %% ../nbs/91_bench_quality.ipynb #8af6b7dd
+def worker_profile(fp, dl, unit: list, split: str = 'test', repeats: int = 5) -> dict:
+    """Microseconds per row of each step a prediction worker runs on the work unit `unit` (its partitions), measured
+    one at a time in this process (median of `repeats`; `fp` built with `n_jobs=1`, as a worker's): `read`, the steps
+    of `_step_times`, `send` (the result table's pickle round trip between processes) and the parent's CSV `write`;
+    `unit` is the worker's whole call (`_worker_unit`: read + `predict_table`), timed as one."""
+    import io, pickle
+    from smadex_ltv.inference import write_rows
+    read = lambda: pa.concat_tables([dl.read_partition(p, split) for p in unit])
+    t = read()
+    fp.predict_table(t.slice(0, 16))                        # models compiled or loaded, kernels warm
+    s = {'read': _median_call(read, repeats)[0], **_step_times(fp, t, repeats)}
+    res = fp.predict_table(t)
+    s['send'] = _median_call(lambda: pickle.loads(pickle.dumps(res)), repeats)[0]
+    s['write'] = _median_call(lambda: write_rows(io.BytesIO(), res['row_id'], res['pred_rmsle'].to_numpy()),
+                              repeats)[0]
+    s['unit'] = _median_call(lambda: fp.predict_table(read()), repeats)[0]
+    return {'rows': t.num_rows, 'partitions': len(unit), 'us_per_row': {k: v / t.num_rows * 1e6 for k, v in s.items()}}
+
+# %% ../nbs/91_bench_quality.ipynb #e88a382f
+def predict_profile(preset: str = 'medium', out=None, seed: int = 0, data_dir=None, repeats: int = 5) -> dict:
+    """Where prediction's time goes on `preset`, whose `smadex_bench` main run left its model under `out/models`: the
+    raw read, the whole test window's prediction (`predict_in_subprocess`) and one worker's steps (`worker_profile`);
+    writes `predict_profile.json` and `predict_profile.md` under `out` (default bench/<preset>)."""
+    from smadex_ltv.core import library_versions
+    from smadex_ltv.data import DataLoader
+    from smadex_ltv.inference import FastPredictor, plan_units, unit_rows, MODEL_ROWS
+    out = Path(out or Path('bench')/preset)
+    art = out/'models'/f'bench_{preset}'
+    if not (art/'manifest.json').exists():
+        raise FileNotFoundError(f'{art}: no trained model to profile; run `smadex_bench --preset {preset}` first')
+    cfg = bench_config(preset, Path(data_dir or Path('data')/f'bench_{preset}'), seed)
+    dl = DataLoader.from_config(cfg)
+    part = dl.partitions('train', cfg.data.train_start, cfg.data.train_end)[0]
+    n = dl.read_partition(part).num_rows                    # untimed first read, as the main run's
+    read = _median_rate(lambda: dl.read_partition(part), n, 5)
+    job = predict_in_subprocess(cfg, art, latency=False)
+    parts = dl.partitions('test', cfg.data.test_start, cfg.data.test_end)
+    rows = [p.num_rows for p in parts]
+    units = plan_units(parts, rows, unit_rows(sum(rows), cfg.inference.chunk_size, job['workers']))
+    fp = FastPredictor(art, n_jobs=1, engine=job['engine'], precision=cfg.inference.precision)
+    w = worker_profile(fp, dl, units[len(units) // 2], 'test', repeats)
+    us = w['us_per_row']
+    ideal = job['workers'] * 1e6 / (us['unit'] + us['send'])
+    res = {'preset': preset, 'read_rows_per_s': read, 'partition_rows': n,
+           **{f'job_{k}': job[k] for k in ('rows', 'seconds', 'rows_per_s', 'workers', 'engine')},
+           'predict_vs_read': job['rows_per_s'] / read, 'worker': w, 'ideal_rows_per_s': ideal,
+           'parallel_efficiency': job['rows_per_s'] / ideal, 'model_rows': MODEL_ROWS, 'machine': machine(),
+           'date': time.strftime('%Y-%m-%d'),
+           'command': f'smadex_bench --preset {preset} --profile-predict' + (f' --seed {seed}' if seed else ''),
+           'versions': library_versions()}
+    atomic_write_text(out/'predict_profile.json', json.dumps(res, indent=1))
+    atomic_write_text(out/'predict_profile.md', profile_markdown(res))
+    return res
+
+# %% ../nbs/91_bench_quality.ipynb #2a38ab14
+def profile_markdown(p: dict) -> str:
+    "`predict_profile.md`: the job against the read, then one worker's steps in µs per row and as shares of its call."
+    w, us = p['worker'], p['worker']['us_per_row']
+    steps = ['read', 'row_ids', 'features', 'models']
+    alone = ', '.join(f'{k.removeprefix("alone ")} {v:.2f}' for k, v in us.items() if k.startswith('alone '))
+    other = us['unit'] - sum(us[k] for k in steps)
+    L = [f"# Where prediction's time goes: `{p['command']}`", '', f"{p['date']}, {p['machine']}.", '',
+         f"The test window, {p['job_rows']:,} rows, predicted in {p['job_seconds']:.2f} s by {p['job_workers']} "
+         f"worker(s) ({p['job_engine']}): {p['job_rows_per_s']:,.0f} rows/s, {p['predict_vs_read']:.1%} of the raw "
+         f"read of one partition ({p['read_rows_per_s']:,.0f} rows/s, {p['partition_rows']:,} rows; the read of the "
+         f"unit profiled below ran at {1e6 / us['read']:,.0f} rows/s, one reader, in the same run). The worker's "
+         f"call below, plus sending its result, gives {p['ideal_rows_per_s']:,.0f} rows/s for that many workers "
+         f"running without contention; the job reached {p['parallel_efficiency']:.0%} of it.", '',
+         f"One worker's call on a unit of {w['rows']:,} rows ({w['partitions']} partitions), one thread:", '',
+         '| step | µs per row | share of the call |', '|---|---|---|']
+    L += [f'| {k} | {us[k]:.2f} | {us[k] / us["unit"]:.0%} |' for k in steps]
+    L += [f'| other (result table, Python between the steps) | {other:.2f} | {other / us["unit"]:.0%} |',
+          f"| **the worker's call** (`_worker_unit`) | **{us['unit']:.2f}** | 100% |",
+          f"| send to the parent (pickle round trip) | {us['send']:.2f} | |",
+          f"| write the CSV (the parent) | {us['write']:.2f} | |", '',
+          f"The models and their blend over slices of {p.get('model_rows', 4096):,} rows, as `_models` runs them: "
+          f"{us['models']:.2f} µs per row; over the whole block at once: {us['models_whole_block']:.2f}. Each model "
+          f"alone over the slices (µs per row): {alone}."]
+    return '\n'.join(L) + '\n'
 
 # %% ../nbs/91_bench_quality.ipynb #48fb1795
 class _Recorder:

@@ -25,10 +25,10 @@ from .features import reusable
 import threading
 
 # %% auto #0
-__all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'PRECISIONS', 'UNITS_PER_WORKER', 'CLUSTER_PREDICTORS', 'to_arrow',
-           'check_row_ids', 'check_window_ids', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
-           'float32_splits', 'CompiledBooster', 'FastPredictor', 'plan_units', 'protected_data', 'submission_path',
-           'expected_ids', 'check_submission', 'submission_problems']
+__all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'PRECISIONS', 'MODEL_ROWS', 'UNITS_PER_WORKER', 'CLUSTER_PREDICTORS',
+           'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
+           'float32_splits', 'CompiledBooster', 'FastPredictor', 'plan_units', 'unit_rows', 'protected_data',
+           'submission_path', 'expected_ids', 'check_submission', 'submission_problems']
 
 # %% ../nbs/13_inference.ipynb #2ff36721
 log = logging.getLogger('smadex_ltv')
@@ -340,14 +340,27 @@ def for_models(self: FastPredictor, A: np.ndarray) -> np.ndarray:
     "A feature block as the engine reads it (converted once for all models)."
     return A.astype(self.dtype, copy=False)
 
+# %% ../nbs/13_inference.ipynb #82fba9c5
+MODEL_ROWS = 4_096
+
+@patch
+def _models(self: FastPredictor, A: np.ndarray, outputs, rows: int = MODEL_ROWS) -> dict:
+    """The ensemble's output arrays for the feature block `A`, `rows` rows at a time: every model reads one slice
+    while it is still in the processor's cache, instead of each model streaming the whole block from memory."""
+    names = self.features.feature_names_
+    if len(A) <= rows: return self.ensemble.predict_arrays(A, outputs, names=names)
+    parts = [self.ensemble.predict_arrays(A[i:i + rows], outputs, names=names) for i in range(0, len(A), rows)]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
 # %% ../nbs/13_inference.ipynb #b99dbec7
 @patch
 def _outputs(self: FastPredictor, t: pa.Table, outputs) -> dict:
-    "The output arrays of the rows of `t`, one call: its feature block (into a reused buffer), the models, the clip."
+    """The output arrays of the rows of `t`, one call: its feature block (into a reused buffer), the models (`_models`),
+    the clip."""
     buf = reusable(self._local, 'A', t.num_rows * len(self.features.feature_names_), self.dtype)
     A = self.features.transform_rows(t, threads=min(self.threads, 2), dtype=self.dtype,   # row-major, read by every
                                      buf=buf)                                             # model,
-    out = self.ensemble.predict_arrays(A, outputs, names=self.features.feature_names_)
+    out = self._models(A, outputs)
     for c in ('pred_rmsle', 'pred_expected'):
         if c in out: out[c] = np.maximum(out[c], self.clip_min)
     return out
@@ -466,9 +479,15 @@ def plan_units(parts: list, rows: list, chunk_size: int) -> list:
         n += r
     return units + [cur] if cur else units
 
-# %% ../nbs/13_inference.ipynb #357f714d
+# %% ../nbs/13_inference.ipynb #66ccc207
 UNITS_PER_WORKER = 4
 
+def unit_rows(total_rows: int, chunk_size: int, workers: int = 1) -> int:
+    """The most rows one work unit holds: `chunk_size`, or fewer where the window is too small for `UNITS_PER_WORKER`
+    units per worker (at least one row)."""
+    return min(chunk_size, max(-(-total_rows // (UNITS_PER_WORKER * workers)), 1))
+
+# %% ../nbs/13_inference.ipynb #357f714d
 @patch
 def predict_units(self: FastPredictor, loader: DataLoader, split: str = 'test', chunk_size: int = 50_000,
                   batch_size: int | None = None, progress: bool = True, outputs=None, as_table: bool = False,
@@ -481,7 +500,7 @@ def predict_units(self: FastPredictor, loader: DataLoader, split: str = 'test', 
     from tqdm.auto import tqdm
     parts = loader.partitions(split, start, end, max_partitions)
     rows = [p.num_rows for p in parts]
-    units = plan_units(parts, rows, min(chunk_size, max(-(-sum(rows) // UNITS_PER_WORKER), 1)))
+    units = plan_units(parts, rows, unit_rows(sum(rows), chunk_size))
     read = lambda u: pa.concat_tables([loader.read_partition(p, split, frac=frac) for p in u])
     with tqdm(total=int(sum(rows) * (frac or 1)), unit='rows', disable=not progress, desc='predict') as bar:
         for t in prefetch(map(read, units)):
@@ -591,7 +610,7 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
     from smadex_ltv import inference as lib          # the workers import these by name (not this notebook's copies)
     parts = loader.partitions(split, start, end, max_partitions)
     rows = [p.num_rows for p in parts]
-    units = plan_units(parts, rows, min(chunk_size, max(-(-sum(rows) // (UNITS_PER_WORKER * workers)), 1)))
+    units = plan_units(parts, rows, unit_rows(sum(rows), chunk_size, workers))
     own = pool is None
     if own:
         sample = loader.read_partition(parts[0], split).slice(0, 16)
