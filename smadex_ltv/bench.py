@@ -16,7 +16,8 @@ from .core import machine
 from .bench_quality import (
     log, QUALITY_ROWS, FEATURE_ROWS, quality, scalar_features, baseline_predictions, quality_table, features_at_scale,
     speed_figures, predict_in_subprocess, config_overrides, submission_models, engine_comparison, engines_markdown,
-    bench_config, oracle_law_scores, distribution_scores, label_total_scores, predict_profile, profile_markdown)
+    bench_config, oracle_law_scores, distribution_scores, label_total_scores, read_rate, predict_figures,
+    worker_profile, predict_profile, profile_markdown)
 from smadex_ltv.bench_growth import (
     GROWTH_STEPS, labelled_rows, growth_point, growth_plot, growth_exponents, growth_markdown, run_growth,
     predict_scale)
@@ -32,7 +33,8 @@ from .bench_distributed import featurise_rate, distributed_bench, distributed_ma
 __all__ = ['smadex_bench_main', 'bench_markdown', 'run_bench', 'results_table', 'readme_from_index', 'smadex_bench', 'log',
            'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT',
            'FULL_COMMANDS', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'oracle_law_scores',
-           'distribution_scores', 'label_total_scores', 'features_at_scale', 'speed_figures', 'predict_in_subprocess',
+           'distribution_scores', 'label_total_scores', 'read_rate', 'predict_figures', 'worker_profile',
+           'predict_profile', 'profile_markdown', 'features_at_scale', 'speed_figures', 'predict_in_subprocess',
            'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot',
            'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config', 'rmsle_gap_se',
            'expected_candidates_gini', 'robustness_cell', 'robustness_markdown', 'robustness_head', 'run_robustness',
@@ -42,7 +44,8 @@ __all__ = ['smadex_bench_main', 'bench_markdown', 'run_bench', 'results_table', 
 # %% ../nbs/90_benchmarks.ipynb #3137e93b
 _all_ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT',
           'FULL_COMMANDS', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'oracle_law_scores',
-          'distribution_scores', 'label_total_scores',
+          'distribution_scores', 'label_total_scores', 'read_rate', 'predict_figures', 'worker_profile',
+          'predict_profile', 'profile_markdown',
           'features_at_scale', 'speed_figures', 'predict_in_subprocess', 'submission_models', 'engine_comparison',
           'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown',
           'run_growth', 'bench_config', 'rmsle_gap_se', 'expected_candidates_gini', 'robustness_cell',
@@ -72,6 +75,7 @@ def bench_markdown(r: dict) -> str:
     for k, v in r['speed'].items():
         if k == 'engines': continue
         if isinstance(v, dict): v = ', '.join(f'{a} {b}' for a, b in v.items())
+        elif isinstance(v, list): v = ', '.join(f'{x:,.1f}' if isinstance(x, float) else str(x) for x in v)
         elif isinstance(v, float): v = f'{v:,.1f}'
         L.append(f'| {k} | {v if v is not None else "– (see notes)"} |')
     if r.get('speed_rows'):

@@ -16,8 +16,9 @@ from .core import peak_rss_mb, atomic_write_text, l1p, machine
 # %% auto #0
 __all__ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'quality', 'scalar_features', 'baseline_predictions', 'with_expected_vs_oracle',
            'quality_table', 'oracle_law_scores', 'distribution_scores', 'label_total_scores', 'features_at_scale',
-           'speed_figures', 'predict_in_subprocess', 'config_overrides', 'worker_profile', 'predict_profile',
-           'profile_markdown', 'submission_models', 'engine_comparison', 'engines_markdown', 'bench_config']
+           'read_rate', 'speed_figures', 'predict_in_subprocess', 'predict_figures', 'config_overrides',
+           'worker_profile', 'predict_profile', 'profile_markdown', 'submission_models', 'engine_comparison',
+           'engines_markdown', 'bench_config']
 
 # %% ../nbs/91_bench_quality.ipynb #203e3914
 log = logging.getLogger('smadex_ltv')
@@ -218,6 +219,15 @@ def features_at_scale(dl, cfg: Config, fe, dtype, repeats: int = 3, rows: int = 
         'features_table_block_rows_per_s': _median_rate(matrix, t.num_rows, repeats),
     }
 
+# %% ../nbs/91_bench_quality.ipynb #ca0f7274
+def read_rate(dl, part, repeats: int = 7) -> float:
+    """Rows/s of reading the partition `part` with `read_partition` (Arrow's threads): the median of `repeats` reads
+    after two untimed ones. A fresh process's first reads also pay for memory it has not touched yet, and the median
+    of only a few reads of a small partition is at the mercy of one slow read."""
+    n = dl.read_partition(part).num_rows
+    dl.read_partition(part)
+    return _median_rate(lambda: dl.read_partition(part), n, repeats)
+
 # %% ../nbs/91_bench_quality.ipynb #39a25966
 def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int = 2000) -> dict:
     """Throughputs (median of `repeats`) of synth, read, features and the per-row reference; prediction from parquet;
@@ -236,7 +246,7 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
         generate(Path(d)/'s', 'tiny', seed=1, train_hours=4, test_hours=1, rows_per_hour=rph, test_rows_per_hour=1,
                  progress=False)
         out['synth_rows_per_s'] = (4 * rph + 1) / (time.perf_counter() - t0)
-    out['read_rows_per_s'] = _median_rate(lambda: dl.read_partition(part), t.num_rows, repeats)
+    out['read_rows_per_s'] = read_rate(dl, part)
     fp = FastPredictor(artifacts, engine=cfg.inference.engine, precision=cfg.inference.precision)
     fe = fp.features
     out['features_rows_per_s'] = _median_rate(lambda: fe.transform(t), t.num_rows, repeats)
@@ -245,30 +255,16 @@ def speed_figures(cfg: Config, artifacts, repeats: int = 3, reference_rows: int 
     out.update(features_at_scale(dl, cfg, fe, fp.dtype, repeats))
     A = fe.transform_rows(t)
     fp.ensemble.predict(fp.for_models(A[:16]), ('pred_rmsle',), names=fe.feature_names_)   # compiles, when lleaves
-    out['models_rows_per_s'] = _median_rate(
-        lambda: fp.ensemble.predict(fp.for_models(A), ('pred_rmsle',), names=fe.feature_names_),
-        len(A), repeats)                                                                   # conversion included
+    out['models_rows_per_s'] = _median_rate(lambda: fp._models(fp.for_models(A), ('pred_rmsle',)), len(A),
+                                            repeats)                          # as prediction runs them, conversion in
     out['engines'] = engine_comparison(artifacts, A, repeats)
     sub = t.slice(0, min(reference_rows, t.num_rows))
     out['reference_features_rows_per_s'] = _median_rate(lambda: reference_features(sub, fe.parser.actions_),
                                                         sub.num_rows, 1)
     out['speed_rows'] = {'partition_rows': t.num_rows, 'reference_rows': sub.num_rows}
-    # end-to-end prediction from parquet: the whole test window, chunked, in a fresh process (its own peak memory)
-    # the same job twice more: cold (an empty compile cache, as after training) and warm (the cache it left)
-    with tempfile.TemporaryDirectory() as cache:
-        cold = predict_in_subprocess(cfg, artifacts, cache=cache, latency=False)
-        warm = predict_in_subprocess(cfg, artifacts, cache=cache, latency=False)
-    out.update(predict_cold_s=cold['job_s'], predict_warm_s=warm['job_s'], predict_cold_engine=cold['engine'],
-               predict_warm_engine=warm['engine'], predict_cold_start_s=cold['start_s'])
-    r = predict_in_subprocess(cfg, artifacts)
-    out['predict_rows_per_s'], out['speed_rows']['predict_rows'] = r['rows_per_s'], r['rows']
-    w, wp = r.get('workers', 1), r.get('worker_peak_rss_mb')
-    out['predict_peak_rss_mb'] = r['peak_rss_mb'] + (w * wp if w > 1 and wp else 0)   # parent + each worker (a bound)
-    out.update(predict_parent_peak_rss_mb=r['peak_rss_mb'], predict_worker_peak_rss_mb=wp, predict_workers=w,
-               predict_engine=r.get('engine'), predict_compile_s=r.get('compile_s'),
-               predict_vs_read=r['rows_per_s'] / out['read_rows_per_s'])
-    out['single_row_latency_ms'] = r['single_row_latency_ms']          # a fresh process holding the models, all outputs
-    out['single_row_latency_bid_ms'] = r['single_row_latency_bid_ms']  # the same, the bid value alone
+    p = predict_figures(cfg, artifacts, out['read_rows_per_s'])
+    out['speed_rows']['predict_rows'] = p.pop('predict_rows')
+    out.update(p)
     out['single_row_latency_inprocess_ms'] = fp.single_row_latency_ms(t.slice(0, 1), 50)['median_ms']  # beside training
     return out
 
@@ -317,6 +313,28 @@ def predict_in_subprocess(cfg: Config, artifacts, limit_rows=None, frac=None, ca
             raise RuntimeError(f'prediction subprocess failed:\n{r.stderr[-3000:]}')
         return json.loads(r.stdout.strip().splitlines()[-1])
 
+
+# %% ../nbs/91_bench_quality.ipynb #a44345c0
+def predict_figures(cfg: Config, artifacts, read: float, runs: int = 3) -> dict:
+    """Prediction from parquet, the whole test window as `smadex_predict` runs it, in fresh processes: once with an
+    empty compile cache and once with the cache it left (`predict_cold_s`, `predict_warm_s`), then `runs` timed jobs,
+    whose median rows/s is `predict_rows_per_s` (each in `predict_rows_per_s_runs`), set against the raw read `read`.
+    The first timed job also measures the single-row latency of a server process; the memory figures are its own."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold = predict_in_subprocess(cfg, artifacts, cache=cache, latency=False)
+        warm = predict_in_subprocess(cfg, artifacts, cache=cache, latency=False)
+    jobs = [predict_in_subprocess(cfg, artifacts, latency=i == 0) for i in range(runs)]
+    r, rates = jobs[0], [j['rows_per_s'] for j in jobs]
+    w, wp = r.get('workers', 1), r.get('worker_peak_rss_mb')
+    rate = float(np.median(rates))
+    return dict(predict_cold_s=cold['job_s'], predict_warm_s=warm['job_s'], predict_cold_engine=cold['engine'],
+                predict_warm_engine=warm['engine'], predict_cold_start_s=cold['start_s'], predict_rows=r['rows'],
+                predict_rows_per_s=rate, predict_rows_per_s_runs=rates,
+                predict_peak_rss_mb=r['peak_rss_mb'] + (w * wp if w > 1 and wp else 0),   # parent + each worker
+                predict_parent_peak_rss_mb=r['peak_rss_mb'], predict_worker_peak_rss_mb=wp, predict_workers=w,
+                predict_engine=r.get('engine'), predict_compile_s=r.get('compile_s'), predict_vs_read=rate / read,
+                single_row_latency_ms=r['single_row_latency_ms'],          # a process holding the models, all outputs
+                single_row_latency_bid_ms=r['single_row_latency_bid_ms'])     # the same, the bid value alone
 
 # %% ../nbs/91_bench_quality.ipynb #293abcfa
 def config_overrides(cfg: Config) -> dict:
@@ -378,8 +396,7 @@ def predict_profile(preset: str = 'medium', out=None, seed: int = 0, data_dir=No
     cfg = bench_config(preset, Path(data_dir or Path('data')/f'bench_{preset}'), seed)
     dl = DataLoader.from_config(cfg)
     part = dl.partitions('train', cfg.data.train_start, cfg.data.train_end)[0]
-    n = dl.read_partition(part).num_rows                    # untimed first read, as the main run's
-    read = _median_rate(lambda: dl.read_partition(part), n, 5)
+    read = read_rate(dl, part)                              # as the main run measures it
     job = predict_in_subprocess(cfg, art, latency=False)
     parts = dl.partitions('test', cfg.data.test_start, cfg.data.test_end)
     rows = [p.num_rows for p in parts]
@@ -388,7 +405,7 @@ def predict_profile(preset: str = 'medium', out=None, seed: int = 0, data_dir=No
     w = worker_profile(fp, dl, units[len(units) // 2], 'test', repeats)
     us = w['us_per_row']
     ideal = job['workers'] * 1e6 / (us['unit'] + us['send'])
-    res = {'preset': preset, 'read_rows_per_s': read, 'partition_rows': n,
+    res = {'preset': preset, 'read_rows_per_s': read, 'partition_rows': part.num_rows,
            **{f'job_{k}': job[k] for k in ('rows', 'seconds', 'rows_per_s', 'workers', 'engine')},
            'predict_vs_read': job['rows_per_s'] / read, 'worker': w, 'ideal_rows_per_s': ideal,
            'parallel_efficiency': job['rows_per_s'] / ideal, 'model_rows': MODEL_ROWS, 'machine': machine(),
