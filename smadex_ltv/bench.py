@@ -213,6 +213,17 @@ def readme_from_index(nb_path='nbs/index.ipynb') -> str:
 # %% ../nbs/90_benchmarks.ipynb #1fe25688
 from fastcore.script import call_parse, Param, store_true
 
+# %% ../nbs/90_benchmarks.ipynb #5e6330d8
+def _profile_only(preset, out, seed, data_dir, *others) -> str:
+    """`--profile-predict`: it runs alone (another mode's flag beside it is an error, not a flag silently ignored);
+    the profile's table, and where it was written."""
+    if any(others):
+        raise ValueError('--profile-predict runs alone: leave out --growth, --growth-only, --robustness, '
+                         '--distributed, --predict-rows and --full-run')
+    where = Path(out or Path('bench')/preset)
+    return (profile_markdown(predict_profile(preset, out, seed, data_dir))
+            + f"\nwritten to {where/'predict_profile.md'} and {where/'predict_profile.json'}")
+
 # %% ../nbs/90_benchmarks.ipynb #6281d58a
 @call_parse
 def smadex_bench(
@@ -243,6 +254,8 @@ def smadex_bench(
     setup_logging()
     with friendly_errors('smadex_bench'):
         if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; presets are {list(PRESETS)}')
+        if profile_predict: return print(_profile_only(preset, out, seed, data_dir, growth_only or growth,
+                                                       robustness, distributed, predict_rows, full_run))
         sizes = [int(x) for x in growth.split(',')] if growth else []
         if full_run:
             print(run_full(out or 'bench/full'))
@@ -253,7 +266,6 @@ def smadex_bench(
             print((o/'predict_scale.md').read_text())
             return
         out = out or str(Path('bench')/('robustness' if robustness else preset))
-        if profile_predict: return print(profile_markdown(predict_profile(preset, out, seed, data_dir)))
         if distributed:
             r = distributed_bench(preset, [int(x) for x in distributed.split(',')], seed, data_dir, out)
             print(distributed_markdown(r))

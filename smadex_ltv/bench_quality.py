@@ -357,6 +357,7 @@ def _step_times(fp, t: pa.Table, repeats: int, outputs=('pred_rmsle',)) -> dict:
     s['models_whole_block'] = _median_call(lambda: fp.ensemble.predict_arrays(A, outputs, names=fe.feature_names_),
                                            repeats)[0]
     for holder, k in fp._needed(outputs):                  # each alone, over the same slices
+        if k in ('meta_', 'meta_expected_'): continue      # meta-learners read forecasts, not the feature block
         m = holder[k]
         s[f'alone {k}'] = _median_call(lambda: [m.predict(A[i:i + MODEL_ROWS]) for i in range(0, len(A), MODEL_ROWS)],
                                        repeats)[0]
@@ -381,6 +382,40 @@ def worker_profile(fp, dl, unit: list, split: str = 'test', repeats: int = 5) ->
     s['unit'] = _median_call(lambda: fp.predict_table(read()), repeats)[0]
     return {'rows': t.num_rows, 'partitions': len(unit), 'us_per_row': {k: v / t.num_rows * 1e6 for k, v in s.items()}}
 
+# %% ../nbs/91_bench_quality.ipynb #af9ddb97
+def _profiled_model(preset: str, out, seed: int, data_dir) -> tuple:
+    """(model folder, data folder, command) of a profile: the model that `smadex_bench --preset P [--seed S]
+    [--out O]` left under `out/models`, on the data folder it was trained on (its manifest's config). A seed or data
+    folder asked for that is not the model's is an error, not a profile of a model other than the one named."""
+    default = Path('bench')/preset
+    out = Path(out or default)
+    main = (f'smadex_bench --preset {preset}' + (f' --seed {seed}' if seed else '')
+            + (f' --out {out}' if out != default else ''))
+    art = out/'models'/f'bench_{preset}'
+    if not (art/'manifest.json').is_file():
+        raise FileNotFoundError(f'{art}: no trained model to profile; run `{main}` first')
+    mc = json.loads((art/'manifest.json').read_text()).get('config') or {}
+    m_seed, m_raw = mc.get('seed', seed), (mc.get('data') or {}).get('raw_dir')
+    if m_seed != seed:
+        raise ValueError(f'{art} was trained with seed {m_seed}, not {seed}: profile it with --seed {m_seed}, or run '
+                         f'`{main}` first')
+    if data_dir and m_raw and Path(data_dir).resolve() != Path(m_raw).resolve():
+        raise ValueError(f'{art} was trained on the data in {m_raw}, not {data_dir}: leave --data_dir out to profile '
+                         'it on its own data')
+    cmd = f'{main} --profile-predict' + (f' --data_dir {data_dir}' if data_dir else '')
+    return art, Path(data_dir or m_raw or Path('data')/f'bench_{preset}'), cmd
+
+# %% ../nbs/91_bench_quality.ipynb #81641dc9
+def _ideal_sentence(p: dict) -> str:
+    "The job against what its workers' calls add up to: one process has no other to contend with."
+    if p['job_workers'] > 1:
+        return (f"The worker's call below, plus sending its result, gives {p['ideal_rows_per_s']:,.0f} rows/s for "
+                f"{p['job_workers']} workers running without contention; the job reached "
+                f"{p['parallel_efficiency']:.0%} of it.")
+    return (f"One process predicted the window (`inference.workers: 0` starts worker processes only for windows of "
+            f"more than four chunks); its call below gives {p['ideal_rows_per_s']:,.0f} rows/s, and the job reached "
+            f"{p['parallel_efficiency']:.0%} of it (the rest: what the job spends between calls).")
+
 # %% ../nbs/91_bench_quality.ipynb #e88a382f
 def predict_profile(preset: str = 'medium', out=None, seed: int = 0, data_dir=None, repeats: int = 5) -> dict:
     """Where prediction's time goes on `preset`, whose `smadex_bench` main run left its model under `out/models`: the
@@ -389,11 +424,8 @@ def predict_profile(preset: str = 'medium', out=None, seed: int = 0, data_dir=No
     from smadex_ltv.core import library_versions
     from smadex_ltv.data import DataLoader
     from smadex_ltv.inference import FastPredictor, plan_units, unit_rows, MODEL_ROWS
-    out = Path(out or Path('bench')/preset)
-    art = out/'models'/f'bench_{preset}'
-    if not (art/'manifest.json').exists():
-        raise FileNotFoundError(f'{art}: no trained model to profile; run `smadex_bench --preset {preset}` first')
-    cfg = bench_config(preset, Path(data_dir or Path('data')/f'bench_{preset}'), seed)
+    art, raw, cmd = _profiled_model(preset, out, seed, data_dir)
+    out, cfg = art.parent.parent, bench_config(preset, raw, seed)
     dl = DataLoader.from_config(cfg)
     part = dl.partitions('train', cfg.data.train_start, cfg.data.train_end)[0]
     read = read_rate(dl, part)                              # as the main run measures it
@@ -409,9 +441,7 @@ def predict_profile(preset: str = 'medium', out=None, seed: int = 0, data_dir=No
            **{f'job_{k}': job[k] for k in ('rows', 'seconds', 'rows_per_s', 'workers', 'engine')},
            'predict_vs_read': job['rows_per_s'] / read, 'worker': w, 'ideal_rows_per_s': ideal,
            'parallel_efficiency': job['rows_per_s'] / ideal, 'model_rows': MODEL_ROWS, 'machine': machine(),
-           'date': time.strftime('%Y-%m-%d'),
-           'command': f'smadex_bench --preset {preset} --profile-predict' + (f' --seed {seed}' if seed else ''),
-           'versions': library_versions()}
+           'date': time.strftime('%Y-%m-%d'), 'command': cmd, 'versions': library_versions()}
     atomic_write_text(out/'predict_profile.json', json.dumps(res, indent=1))
     atomic_write_text(out/'predict_profile.md', profile_markdown(res))
     return res
@@ -424,13 +454,14 @@ def profile_markdown(p: dict) -> str:
     alone = ', '.join(f'{k.removeprefix("alone ")} {v:.2f}' for k, v in us.items() if k.startswith('alone '))
     other = us['unit'] - sum(us[k] for k in steps)
     L = [f"# Where prediction's time goes: `{p['command']}`", '', f"{p['date']}, {p['machine']}.", '',
-         f"The test window, {p['job_rows']:,} rows, predicted in {p['job_seconds']:.2f} s by {p['job_workers']} "
-         f"worker(s) ({p['job_engine']}): {p['job_rows_per_s']:,.0f} rows/s, {p['predict_vs_read']:.1%} of the raw "
-         f"read of one partition ({p['read_rows_per_s']:,.0f} rows/s, {p['partition_rows']:,} rows; the read of the "
-         f"unit profiled below ran at {1e6 / us['read']:,.0f} rows/s, one reader, in the same run). The worker's "
-         f"call below, plus sending its result, gives {p['ideal_rows_per_s']:,.0f} rows/s for that many workers "
-         f"running without contention; the job reached {p['parallel_efficiency']:.0%} of it.", '',
-         f"One worker's call on a unit of {w['rows']:,} rows ({w['partitions']} partitions), one thread:", '',
+         f"The test window, {p['job_rows']:,} rows, predicted in {p['job_seconds']:.2f} s "
+         + (f"by {p['job_workers']} worker processes" if p['job_workers'] > 1 else 'in one process')
+         + f" ({p['job_engine']}): {p['job_rows_per_s']:,.0f} rows/s, {p['predict_vs_read']:.1%} of the raw "
+         f"read of one training partition ({p['read_rows_per_s']:,.0f} rows/s, {p['partition_rows']:,} rows, as the "
+         f"main run measures it; the read of the test unit profiled below ran at {1e6 / us['read']:,.0f} rows/s, one "
+         f"reader, in the same run). {_ideal_sentence(p)}", '',
+         f"One worker's call on a unit of {w['rows']:,} rows ({w['partitions']} partition"
+         f"{'s' if w['partitions'] != 1 else ''}), one thread:", '',
          '| step | µs per row | share of the call |', '|---|---|---|']
     L += [f'| {k} | {us[k]:.2f} | {us[k] / us["unit"]:.0%} |' for k in steps]
     L += [f'| other (result table, Python between the steps) | {other:.2f} | {other / us["unit"]:.0%} |',
