@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['RUN_NAME_RE', 'friendly_errors', 'normalise_argv', 'join_repeated', 'cli_entry', 'setup_logging', 'peak_rss_mb',
-           'machine', 'library_versions', 'pid_alive', 'thread_params', 'l1p', 'json_safe', 'atomic_write',
-           'atomic_write_text', 'sha256_file', 'UnsafePathError', 'plain_name', 'member', 'inside', 'check_run_name',
-           'guard_output']
+__all__ = ['RUN_NAME_RE', 'friendly_errors', 'normalise_argv', 'join_repeated', 'cli_entry', 'setup_logging', 'log_messages',
+           'peak_rss_mb', 'machine', 'library_versions', 'pid_alive', 'thread_params', 'l1p', 'json_safe',
+           'atomic_write', 'atomic_write_text', 'sha256_file', 'UnsafePathError', 'plain_name', 'member', 'inside',
+           'check_run_name', 'guard_output']
 
 # %% ../nbs/00_core.ipynb #72eea5119410473aa328ad9291626812
 @contextmanager
@@ -86,6 +86,19 @@ def setup_logging(level: str = 'INFO'):
         h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
         lg.addHandler(h)
     lg.setLevel(level)
+
+# %% ../nbs/00_core.ipynb #ed87e4a9
+@contextmanager
+def log_messages(name: str = 'smadex_ltv'):
+    """The messages logger `name` lets through inside the block (WARNING and above, unless `setup_logging` or the user
+    set another level), as a list that fills as they come: for notebooks and tests."""
+    import logging
+    msgs, lg = [], logging.getLogger(name)
+    h = logging.Handler()
+    h.emit = lambda r: msgs.append(r.getMessage())
+    lg.addHandler(h)
+    try: yield msgs
+    finally: lg.removeHandler(h)
 
 # %% ../nbs/00_core.ipynb #7623eae2785240b9bd12b16a66d81610
 def peak_rss_mb() -> float:

@@ -72,7 +72,7 @@ def _hash_ids(ids: pa.Array) -> np.ndarray:
 def check_window_ids(dl: DataLoader, split: str, source: str, start=None, end=None, frac=None, max_partitions=None):
     """`check_row_ids` over a window of `dl`, one partition at a time: a null id names its partition; a repeated id is
     found by sorting the ids' hashes and confirmed on the strings of the rows whose hash repeats, and named with the
-    files that hold it."""
+    files of the partitions that hold it."""
     parts = dl.partitions(split, start, end, max_partitions)
     read = lambda p: dl.read_partition(p, split, ['row_id'], frac)['row_id']
     hashes = []
