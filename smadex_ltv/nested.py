@@ -15,10 +15,10 @@ import math, datetime as _dt
 from .schema import COLUMN_GROUP, COLUMN_TYPE, STRING_FIX, SchemaError, types_match, type_kind
 
 # %% auto #0
-__all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 'CATALOGUE', 'SCALAR_NUMERIC',
-           'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'Encoded', 'Segments', 'string_array', 'encode_column',
-           'partition_time', 'NestedFeatureParser', 'reference_row', 'reference_features', 'feature_table',
-           'bench_parse', 'peak_rss_one_partition']
+__all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'NO_BYTES', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 'CATALOGUE',
+           'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'Encoded', 'str_parts', 'Segments',
+           'string_array', 'encode_column', 'partition_time', 'NestedFeatureParser', 'reference_row',
+           'reference_features', 'feature_table', 'bench_parse', 'peak_rss_one_partition']
 
 # %% ../nbs/05_nested.ipynb #11ea6e43
 log = logging.getLogger('smadex_ltv')
@@ -31,10 +31,70 @@ class Encoded:
     def __init__(self, arr):
         if isinstance(arr, pa.ChunkedArray): arr = arr.combine_chunks()
         if pa.types.is_dictionary(arr.type) or pa.types.is_large_string(arr.type): arr = arr.cast(pa.string())
+        self.strings = arr                                     # for the kernels that compare bytes (`own`)
         d = pc.dictionary_encode(arr)
         self.dictionary = d.dictionary
         i = d.indices
         self.codes = (pc.fill_null(i, -1) if i.null_count else i).to_numpy(zero_copy_only=False).astype(np.int64)
+
+# %% ../nbs/05_nested.ipynb #a1a1724b
+# compiled once per machine (cached beside the module); GIL released; x/0 -> inf/NaN
+numba_kernel = njit(cache=True, nogil=True, error_model='numpy')
+
+# %% ../nbs/05_nested.ipynb #a0e76e69
+NO_BYTES = np.zeros(0, np.uint8)
+
+def str_parts(a) -> tuple:
+    """A string array's Arrow buffers as NumPy views, copying nothing: `offsets` (value i is
+    `data[offsets[i]:offsets[i+1]]`), `data` (the UTF-8 bytes), the validity `bitmap` (empty when no value is null) and
+    the bitmap's first bit (the array's own offset, for a slice). Kernels compare strings byte by byte from these."""
+    if isinstance(a, pa.ChunkedArray): a = a.combine_chunks()
+    if pa.types.is_dictionary(a.type): a = a.cast(pa.string())
+    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        raise TypeError(f'expected a string array, got {a.type}')
+    valid, offs, data = a.buffers()
+    wide = np.int64 if pa.types.is_large_string(a.type) else np.int32
+    offs = (np.frombuffer(offs, wide)[a.offset:a.offset + len(a) + 1] if offs is not None and len(offs)
+            else np.zeros(len(a) + 1, wide))
+    data = np.frombuffer(data, np.uint8) if data is not None else NO_BYTES
+    bitmap = np.frombuffer(valid, np.uint8) if a.null_count and valid is not None else NO_BYTES
+    return offs, data, bitmap, a.offset
+
+# %% ../nbs/05_nested.ipynb #39b094ee
+@numba_kernel
+def _valid(bitmap, bit0, i) -> bool:
+    "Is value `i` valid? (An empty bitmap: every value is.)"
+    if not len(bitmap): return True
+    b = bit0 + i
+    return (bitmap[b >> 3] >> (b & 7)) & 1 == 1
+
+# %% ../nbs/05_nested.ipynb #a1ee62df
+@numba_kernel
+def _same(o, d, i, to, td, k) -> bool:
+    "Are string `i` of (`o`, `d`) and string `k` of (`to`, `td`) the same bytes? Compared from the end: keys sharing a "
+    "prefix, as bundle ids ('com.…') and taxonomy paths do, differ sooner there."
+    L = o[i + 1] - o[i]
+    if to[k + 1] - to[k] != L: return False
+    a, b = o[i], to[k]
+    for q in range(L - 1, -1, -1):
+        if d[a + q] != td[b + q]: return False
+    return True
+
+# %% ../nbs/05_nested.ipynb #986b6bfa
+@numba_kernel
+def _k_segments(offs, bitmap, bit0):
+    """One pass over a list column's offsets and validity bitmap: per row, whether it is null, its entry count (0 for
+    a null row) and where its entries start; and whether a null row hides entries (which the caller drops)."""
+    n = len(offs) - 1
+    null, counts, starts = np.zeros(n, np.bool_), np.empty(n, np.int64), np.empty(n + 1, np.int64)
+    starts[0], hidden = 0, False
+    for i in range(n):
+        c = offs[i + 1] - offs[i]
+        if not _valid(bitmap, bit0, i):
+            null[i], hidden, c = True, hidden or c > 0, 0
+        counts[i] = c
+        starts[i + 1] = starts[i] + c
+    return null, counts, starts, hidden
 
 # %% ../nbs/05_nested.ipynb #8d191af7
 class Segments:
@@ -45,28 +105,19 @@ class Segments:
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
         self.n = len(arr)
-        self.null = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else np.zeros(self.n, bool)
-        offs = arr.offsets.to_numpy().astype(np.int64)
-        lo, hi = offs[0], offs[-1]
-        self.counts = np.diff(offs)
-        keep = None
-        if self.null.any() and (self.counts[self.null] > 0).any():  # a null row with entries behind it (legal in Arrow)
-            keep = np.repeat(~self.null, self.counts)
-        self.counts[self.null] = 0
+        offs = arr.offsets.to_numpy()
+        bitmap = np.frombuffer(arr.buffers()[0], np.uint8) if arr.null_count else NO_BYTES
+        self.null, self.counts, self.starts, hidden = _k_segments(offs, bitmap, arr.offset)
+        lo, hi = int(offs[0]), int(offs[-1])
         if pa.types.is_map(arr.type):
             keys, items = arr.keys.slice(lo, hi - lo), arr.items.slice(lo, hi - lo)
         else:
             keys, items = arr.values.slice(lo, hi - lo), None
-        if keep is not None:
-            m = pa.array(keep)
+        if hidden:                                        # a null row with entries behind it (legal in Arrow)
+            m = pa.array(np.repeat(~self.null, np.diff(offs)))
             keys = keys.filter(m)
             items = items.filter(m) if items is not None else None
         self.keys, self.items = keys, items
-        if keep is None and not self.null.any():
-            self.starts = offs - lo
-        else:
-            self.starts = np.zeros(self.n + 1, np.int64)
-            np.cumsum(self.counts, out=self.starts[1:])
 
     @property
     def parent(self) -> np.ndarray:
@@ -90,10 +141,6 @@ class Segments:
 
     def count(self) -> np.ndarray:
         return np.where(self.null, np.nan, self.counts).astype(np.float64)
-
-# %% ../nbs/05_nested.ipynb #a1a1724b
-# compiled once per machine (cached beside the module); GIL released; x/0 -> inf/NaN
-numba_kernel = njit(cache=True, nogil=True, error_model='numpy')
 
 # %% ../nbs/05_nested.ipynb #e1202f91
 @numba_kernel
@@ -199,17 +246,20 @@ def _k_match(starts, kc, target):
 
 # %% ../nbs/05_nested.ipynb #7e21aa83
 @numba_kernel
-def _k_own(starts, null, kc, target, v):
-    """Per row: 1 if an entry's key code equals the row's target code, else 0 (NaN for a null row); and `v` at the last
-    such entry (NaN where none; skipped when `v` is empty, as for a list). `match`, `has` and `at` in one pass."""
+def _k_own(starts, null, ko, kd, kb, kb0, to, td, tb, tb0, v):
+    """Per row: 1 if an entry's key (`ko`, `kd`, `kb`, `kb0`: `str_parts` of the keys) is the row's target string
+    (`to`...`tb0`: of the per-row targets), else 0 (NaN for a null row); and `v` at the last such entry (NaN where
+    none; skipped when `v` is empty, as for a list). A null key or a null target matches nothing. `match`, `has` and
+    `at` in one pass, comparing bytes."""
     n = len(starts) - 1
     has, at = np.zeros(n), np.full(n, np.nan)
     for i in range(n):
         if null[i]:
             has[i] = np.nan
             continue
+        if not _valid(tb, tb0, i): continue
         for j in range(starts[i + 1] - 1, starts[i] - 1, -1):
-            if kc[j] == target[i]:
+            if _same(to, td, i, ko, kd, j) and _valid(kb, kb0, j):
                 has[i] = 1.0
                 if len(v):
                     at[i] = v[j]
@@ -375,11 +425,13 @@ def _codes_in(self: Segments, target: Encoded) -> np.ndarray:
 
 # %% ../nbs/05_nested.ipynb #3625d630
 @patch
-def own(self: Segments, target: Encoded, v=None) -> tuple[np.ndarray, np.ndarray]:
-    """Against a per-row target (the advertised bundle, the row's country...): per row, whether an entry's key equals it
-    (`has`) and the value at the last one that does (`at`; `v` defaults to the values, a list has none): one pass."""
+def own(self: Segments, target, v=None) -> tuple[np.ndarray, np.ndarray]:
+    """Against a per-row string target (the advertised bundle, the row's country...: a string array, or an `Encoded`
+    one): per row, whether an entry's key equals it (`has`) and the value at the last one that does (`at`; `v`
+    defaults to the values, a list has none): one pass, comparing bytes."""
     if v is None: v = self.values if self.items is not None else np.zeros(0)
-    return _k_own(self.starts, self.null, self._codes_in(target), target.codes, v)
+    if isinstance(target, Encoded): target = target.strings
+    return _k_own(self.starts, self.null, *str_parts(self.keys), *str_parts(target), v)
 
 # %% ../nbs/05_nested.ipynb #4072b844
 @patch
@@ -399,6 +451,27 @@ def has(self: Segments, hit: np.ndarray) -> np.ndarray:
 def at(self: Segments, hit: np.ndarray, v=None) -> np.ndarray:
     "Per row: the value of the last entry that hits; NaN where none does."
     return _k_at(self.starts, hit, self.values if v is None else v)
+
+# %% ../nbs/05_nested.ipynb #950e47e2
+@numba_kernel
+def _k_at_key(starts, ko, kd, kb, kb0, key, v):
+    "Per row: `v` at the last entry whose key is the bytes `key`; NaN where none."
+    n, K = len(starts) - 1, np.zeros(2, np.int64)
+    K[1] = len(key)
+    at = np.full(n, np.nan)
+    for i in range(n):
+        for j in range(starts[i + 1] - 1, starts[i] - 1, -1):
+            if _same(ko, kd, j, K, key, 0) and _valid(kb, kb0, j):
+                at[i] = v[j]
+                break
+    return at
+
+# %% ../nbs/05_nested.ipynb #d76a6a1c
+@patch
+def at_key(self: Segments, key: str, v=None) -> np.ndarray:
+    "Per row: the value at the last entry whose key is the constant `key` (`at(match_value(key))` in one pass)."
+    return _k_at_key(self.starts, *str_parts(self.keys), np.frombuffer(key.encode(), np.uint8),
+                     self.values if v is None else v)
 
 # %% ../nbs/05_nested.ipynb #80219f83
 @patch
@@ -527,6 +600,8 @@ def partition_time(t: pa.Table, enc: dict | None = None) -> np.ndarray:
 def _num(t: pa.Table, c: str) -> np.ndarray:
     a = t[c]
     if pa.types.is_null(a.type): return np.full(len(a), np.nan)
+    if pa.types.is_integer(a.type) or pa.types.is_floating(a.type):       # nulls become NaN in the conversion
+        return np.asarray(a.to_numpy(), np.float64)
     return pc.fill_null(pc.cast(a, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
 # %% ../nbs/05_nested.ipynb #dfc45188
@@ -603,7 +678,7 @@ def _fill_value(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
     stats = s.stats() if s is not None else None
     for st in STATS: out[f'{c}__{st}'] = nan if s is None else stats[st]
     for k in spec.get('keys', ()):
-        out[f'{c}__{k}'] = nan if s is None else s.at(s.match_value(k))
+        out[f'{c}__{k}'] = nan if s is None else s.at_key(k)
     if spec.get('own'):
         if s is None: out[f'{c}__has_own'] = out[f'{c}__own'] = nan
         else:
@@ -716,6 +791,17 @@ def _scalars(self: NestedFeatureParser, t, T, out, enc: dict | None = None):
         _per_value(encode_column(t, 'dev_osv', enc), major) if _has(t, 'dev_osv') else np.full(n, np.nan)
     )
 
+# %% ../nbs/05_nested.ipynb #1b247790
+@patch
+def _target(self: NestedFeatureParser, t: pa.Table, c: str) -> pa.Array:
+    """Column `c` as the per-row strings that keys are compared with (`Segments.own`): all null where absent; a clear
+    error where it is not a string column."""
+    if not _has(t, c) or pa.types.is_null(t.schema.field(c).type): return pa.nulls(t.num_rows, pa.string())
+    a = string_array(t, c)
+    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        raise SchemaError(f"column '{c}' has type {a.type}, expected string")
+    return a
+
 # %% ../nbs/05_nested.ipynb #af931386
 @patch
 def _fill(self: NestedFeatureParser, t: pa.Table, out, enc: dict | None = None):
@@ -723,23 +809,13 @@ def _fill(self: NestedFeatureParser, t: pa.Table, out, enc: dict | None = None):
     with the caller."""
     n, enc = t.num_rows, {} if enc is None else enc
     T = partition_time(t, enc)
-    own = {
-        c: encode_column(t, c, enc) for c in (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')
-    }
+    own = {c: self._target(t, c) for c in (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
     nan = np.full(n, np.nan)
     segs = {}
     for c, spec in CATALOGUE.items():
         a = self._column(t, c)
-        out[f'{c}__isnull'] = (
-            np.ones(n)
-            if a is None
-            else (
-                a.is_null().to_numpy(zero_copy_only=False)  # bool: cast on write
-                if a.null_count
-                else np.zeros(n)
-            )
-        )
         s = Segments(a) if a is not None else None
+        out[f'{c}__isnull'] = np.ones(n) if s is None else s.null             # bool: cast on write
         segs[c] = s
         getattr(self, f'_fill_{spec["kind"]}')(c, spec, s, own, T, out, nan)
     for c, spec in CATALOGUE.items():  # overlaps between lists
