@@ -17,7 +17,7 @@ from .schema import COLUMN_GROUP, COLUMN_TYPE, STRING_FIX, SchemaError, types_ma
 # %% auto #0
 __all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'NO_BYTES', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 'CATALOGUE',
            'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'Encoded', 'str_parts', 'Segments',
-           'string_array', 'encode_column', 'partition_time', 'NestedFeatureParser', 'reference_row',
+           'encode_together', 'string_array', 'encode_column', 'partition_time', 'NestedFeatureParser', 'reference_row',
            'reference_features', 'feature_table', 'bench_parse', 'peak_rss_one_partition']
 
 # %% ../nbs/05_nested.ipynb #11ea6e43
@@ -504,6 +504,26 @@ def distinct(self: Segments) -> np.ndarray:
     codes, K = self.key_codes()
     return _k_distinct(self.starts, self.null, codes, K)  # a null element (code -1) is one distinct value, as in set()
 
+# %% ../nbs/05_nested.ipynb #97d94244
+def encode_together(segs: list) -> None:
+    """Encode the keys of several list columns with one dictionary, shared by all of them (kept as each one's
+    `encoded()`): one hashing pass instead of one per column, and lists compared with each other (`_overlap`) then
+    share their codes, with no lookup of one dictionary in the other. Missing columns (None) are skipped."""
+    segs = [s for s in segs if s is not None]
+    if len(segs) < 2: return
+    keys = [k.cast(pa.string()) if not pa.types.is_string(k.type) else k for k in (s.keys for s in segs)]
+    d = pc.dictionary_encode(pa.chunked_array(keys, pa.string()))      # (Arrow drops the empty chunks)
+    shared = d.chunk(d.num_chunks - 1).dictionary if d.num_chunks else pa.array([], pa.string())  # every chunk's
+    codes = np.concatenate([np.zeros(0, np.int64)] + [                              # dictionary is the whole one
+        (pc.fill_null(ch.indices, -1) if ch.indices.null_count else ch.indices).to_numpy(zero_copy_only=False)
+        for ch in d.chunks]).astype(np.int64)
+    ends = np.cumsum([len(k) for k in keys])
+    for s, lo, hi in zip(segs, ends - [len(k) for k in keys], ends):
+        e = Encoded.__new__(Encoded)
+        e.dictionary, e.strings, e.codes = shared, s.keys, codes[lo:hi]
+        s._enc = e
+
+
 # %% ../nbs/05_nested.ipynb #4b1358c8
 STATS = ('count', 'sum', 'mean', 'max', 'min', 'std')
 OWN_BUNDLE, OWN_CAT, OWN_BOTTOM = 'advertiser_bundle', 'advertiser_category', 'advertiser_bottom_taxonomy_level'
@@ -668,6 +688,8 @@ class NestedFeatureParser:
         if a is None or b is None:
             return np.full(n, np.nan)
         ea, eb = a.encoded(), b.encoded()  # b's codes + 1; 0 is a null element
+        if ea.dictionary is eb.dictionary:            # encoded together: a's codes are already b's
+            return _k_overlap(a.starts, ea.codes + 1, b.starts, eb.codes + 1, len(eb.dictionary) + 1, a.null | b.null)
         to_b = pc.fill_null(pc.index_in(ea.dictionary, value_set=eb.dictionary), -2).to_numpy(zero_copy_only=False)
         ca = np.append(to_b.astype(np.int64) + 1, 0)[ea.codes]  # a's elements in b's codes; -1: not in b at all
         return _k_overlap(a.starts, ca, b.starts, eb.codes + 1, len(eb.dictionary) + 1, a.null | b.null)
@@ -811,12 +833,11 @@ def _fill(self: NestedFeatureParser, t: pa.Table, out, enc: dict | None = None):
     T = partition_time(t, enc)
     own = {c: self._target(t, c) for c in (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
     nan = np.full(n, np.nan)
-    segs = {}
+    segs = {c: None if (a := self._column(t, c)) is None else Segments(a) for c in CATALOGUE}
+    encode_together([segs[c] for c, spec in CATALOGUE.items() if spec['kind'] == 'list'])   # distinct and overlaps
     for c, spec in CATALOGUE.items():
-        a = self._column(t, c)
-        s = Segments(a) if a is not None else None
+        s = segs[c]
         out[f'{c}__isnull'] = np.ones(n) if s is None else s.null             # bool: cast on write
-        segs[c] = s
         getattr(self, f'_fill_{spec["kind"]}')(c, spec, s, own, T, out, nan)
     for c, spec in CATALOGUE.items():  # overlaps between lists
         if spec.get('overlap'):
