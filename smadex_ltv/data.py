@@ -282,7 +282,7 @@ def _mask(self: DataLoader, part: Partition, n: int, frac: float | None) -> np.n
 # %% ../nbs/03_data.ipynb #d86db274
 @patch
 def _with_key(self: DataLoader, t: pa.Table, name: str) -> pa.Table:
-    return t.append_column(PARTITION_KEY, pa.array(np.full(t.num_rows, name, dtype=object), pa.string()))
+    return t.append_column(PARTITION_KEY, pa.repeat(pa.scalar(name, pa.string()), t.num_rows))   # no Python strings
 
 # %% ../nbs/03_data.ipynb #b9f640f3
 @patch

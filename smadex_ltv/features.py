@@ -84,9 +84,14 @@ def _aligned(union: pa.Array, keys: list, vals: np.ndarray) -> np.ndarray:
     return np.append(vals[pos.astype(np.int64)], vals[-1])
 
 # %% ../nbs/06_features.ipynb #99168e10
+def _ascending(G: np.ndarray) -> np.ndarray:
+    "Per row of a quantile grid: finite and non-decreasing (no point after the first one above x can be below it)."
+    return np.isfinite(G).all(axis=1) & (np.diff(G, axis=1) >= 0).all(axis=1)
+
 @numba_kernel
-def _grid_rank(x, gi, G):
-    "Per row: the share of its group's quantile grid (row `gi[i]` of `G`) at or below `x[i]`; NaN where `x` is NaN."
+def _grid_rank(x, gi, G, ascending):
+    """Per row: the share of its group's quantile grid (row `gi[i]` of `G`) at or below `x[i]`; NaN where `x` is NaN.
+    Where a grid row is `ascending` (`_ascending`), the count stops at its first point above `x`."""
     n, q = len(x), G.shape[1]
     out = np.empty(n)
     for i in range(n):
@@ -95,8 +100,10 @@ def _grid_rank(x, gi, G):
             out[i] = np.nan
             continue
         c = 0
+        g = gi[i]
         for j in range(q):
-            if xi >= G[gi[i], j]: c += 1
+            if xi >= G[g, j]: c += 1
+            elif ascending[g]: break
         out[i] = c / q
     return out
 
@@ -139,7 +146,8 @@ def _prepare(self: FeatureEngineer) -> dict:
         put = lambda c, keys, vals: (union[c], _aligned(union[c], keys, vals))
         self._lk = {'vocab': {c: put(*t) for c, t in lk['vocab'].items()},
                     'freq': {c: put(*t) for c, t in lk['freq'].items()},
-                    'group': {k: {**g, 'mean': put(*g['mean']), 'quant': put(*g['quant'])}
+                    'group': {k: {**g, 'mean': put(*g['mean']), 'quant': put(*g['quant']),
+                                       'ascending': _ascending(g['grid'])}
                               for k, g in lk['group'].items()}}
     return self._lk
 
@@ -170,7 +178,7 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
                 put(f'gl_{by}_mean_{f}', gm)
                 put(f'gl_{by}_dev_{f}', x - gm)
                 gi = _gather(E(by), *g['quant'])                   # each row's group grid (the overall one if none)
-                put(f'gl_{by}_rank_{f}', _grid_rank(x, gi, g['grid']))
+                put(f'gl_{by}_rank_{f}', _grid_rank(x, gi, g['grid'], g['ascending']))
             if self.on('interactions') and by == 'country' and f == 'release_msrp':
                 put('ix_price_vs_country', _safe_div(x, gm))
     if self.on('time'):
