@@ -83,11 +83,12 @@ def _aligned(union: pa.Array, keys: list, vals: np.ndarray) -> np.ndarray:
     pos = pc.fill_null(pc.index_in(union, value_set=_value_set(keys)), len(keys)).to_numpy(zero_copy_only=False)
     return np.append(vals[pos.astype(np.int64)], vals[-1])
 
-# %% ../nbs/06_features.ipynb #99168e10
+# %% ../nbs/06_features.ipynb #730edd9e
 def _ascending(G: np.ndarray) -> np.ndarray:
     "Per row of a quantile grid: finite and non-decreasing (no point after the first one above x can be below it)."
     return np.isfinite(G).all(axis=1) & (np.diff(G, axis=1) >= 0).all(axis=1)
 
+# %% ../nbs/06_features.ipynb #99168e10
 @numba_kernel
 def _grid_rank(x, gi, G, ascending):
     """Per row: the share of its group's quantile grid (row `gi[i]` of `G`) at or below `x[i]`; NaN where `x` is NaN.

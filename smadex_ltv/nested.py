@@ -16,7 +16,7 @@ from .schema import COLUMN_GROUP, COLUMN_TYPE, STRING_FIX, SchemaError, types_ma
 
 # %% auto #0
 __all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'NO_BYTES', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 'CATALOGUE',
-           'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'Encoded', 'str_parts', 'Segments',
+           'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'one_array', 'Encoded', 'str_parts', 'Segments',
            'encode_together', 'string_array', 'encode_column', 'partition_time', 'NestedFeatureParser', 'reference_row',
            'reference_features', 'feature_table', 'bench_parse', 'peak_rss_one_partition']
 
@@ -25,11 +25,17 @@ log = logging.getLogger('smadex_ltv')
 DAY = 86_400.0
 BIG = 1e30
 
+# %% ../nbs/05_nested.ipynb #602b7989
+def one_array(a) -> pa.Array:
+    "A column as one Arrow array: a chunked array's only chunk as it is (`combine_chunks` copies it even then)."
+    if not isinstance(a, pa.ChunkedArray): return a
+    return a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
+
 # %% ../nbs/05_nested.ipynb #b13baa24
 class Encoded:
     "A per-row string column as dictionary codes (-1 where null), so map keys are matched by integer comparison."
     def __init__(self, arr):
-        if isinstance(arr, pa.ChunkedArray): arr = arr.combine_chunks()
+        arr = one_array(arr)
         if pa.types.is_dictionary(arr.type) or pa.types.is_large_string(arr.type): arr = arr.cast(pa.string())
         self.strings = arr                                     # for the kernels that compare bytes (`own`)
         d = pc.dictionary_encode(arr)
@@ -48,7 +54,7 @@ def str_parts(a) -> tuple:
     """A string array's Arrow buffers as NumPy views, copying nothing: `offsets` (value i is
     `data[offsets[i]:offsets[i+1]]`), `data` (the UTF-8 bytes), the validity `bitmap` (empty when no value is null) and
     the bitmap's first bit (the array's own offset, for a slice). Kernels compare strings byte by byte from these."""
-    if isinstance(a, pa.ChunkedArray): a = a.combine_chunks()
+    a = one_array(a)
     if pa.types.is_dictionary(a.type): a = a.cast(pa.string())
     if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
         raise TypeError(f'expected a string array, got {a.type}')
@@ -102,8 +108,7 @@ class Segments:
     (built on demand)."""
 
     def __init__(self, arr: pa.Array):
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+        arr = one_array(arr)
         self.n = len(arr)
         offs = arr.offsets.to_numpy()
         bitmap = np.frombuffer(arr.buffers()[0], np.uint8) if arr.null_count else NO_BYTES
@@ -581,7 +586,7 @@ def _has(t: pa.Table, c: str) -> bool:
 
 # %% ../nbs/05_nested.ipynb #5995218b
 def string_array(t: pa.Table, c: str) -> pa.Array:
-    a = t[c].combine_chunks() if isinstance(t[c], pa.ChunkedArray) else t[c]
+    a = one_array(t[c])
     return a.cast(pa.string()) if pa.types.is_dictionary(a.type) else a
 
 # %% ../nbs/05_nested.ipynb #825da27c
