@@ -27,8 +27,8 @@ import threading
 # %% auto #0
 __all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'PRECISIONS', 'MODEL_ROWS', 'UNITS_PER_WORKER', 'CLUSTER_PREDICTORS',
            'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
-           'float32_splits', 'CompiledBooster', 'FastPredictor', 'plan_units', 'unit_rows', 'protected_data',
-           'submission_path', 'expected_ids', 'check_submission', 'submission_problems']
+           'float32_splits', 'CompiledBooster', 'model_threads', 'FastPredictor', 'plan_units', 'unit_rows',
+           'protected_data', 'submission_path', 'expected_ids', 'check_submission', 'submission_problems']
 
 # %% ../nbs/13_inference.ipynb #2ff36721
 log = logging.getLogger('smadex_ltv')
@@ -254,6 +254,23 @@ def _probe(self: CompiledBooster, rows: int = 64) -> 'CompiledBooster':
         self.model, self.fallback = None, True
     return self
 
+# %% ../nbs/13_inference.ipynb #e9bf222b
+_MODEL_POOLS: dict = {}
+
+def model_threads(model, X: np.ndarray, n_jobs: int) -> np.ndarray:
+    """`model.predict` (a compiled lleaves model) over the rows of `X` on `n_jobs` threads of a pool kept for the
+    process. lleaves' own `n_jobs` starts and joins a new pool on every call, and prediction calls the models once per
+    slice of rows (`FastPredictor._models`). Each thread predicts one contiguous range of rows, so every value is the
+    one a single-threaded call gives."""
+    if n_jobs <= 1 or len(X) < 2 * n_jobs: return model.predict(X, n_jobs=1)
+    key = (os.getpid(), n_jobs)                     # a forked child inherits the pool's object, not its threads
+    if key not in _MODEL_POOLS:
+        from concurrent.futures import ThreadPoolExecutor
+        _MODEL_POOLS[key] = ThreadPoolExecutor(n_jobs, thread_name_prefix='smadex_ltv-models')
+    step = -(-len(X) // n_jobs)
+    parts = _MODEL_POOLS[key].map(lambda i: model.predict(X[i:i + step], n_jobs=1), range(0, len(X), step))
+    return np.concatenate(list(parts))
+
 # %% ../nbs/13_inference.ipynb #c557fbd5
 @patch
 def predict(self: CompiledBooster, X, num_iteration=None, num_threads: int | None = None, **kw) -> np.ndarray:
@@ -274,7 +291,7 @@ def predict(self: CompiledBooster, X, num_iteration=None, num_threads: int | Non
             log.warning('a model compiled in %s got %s values it cannot hold exactly: they are rounded before the '
                         'splits, where LightGBM compares them unrounded (inference.precision: float64 for such '
                         'input)', self.precision, X.dtype)
-        out[i:i + self.block] = self.model.predict(xb, n_jobs=n_jobs)
+        out[i:i + self.block] = model_threads(self.model, xb, n_jobs)
     return out
 
 # %% ../nbs/13_inference.ipynb #862e4ca8
