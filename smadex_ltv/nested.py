@@ -36,7 +36,8 @@ class Encoded:
     "A per-row string column as dictionary codes (-1 where null), so map keys are matched by integer comparison."
     def __init__(self, arr):
         arr = one_array(arr)
-        if pa.types.is_dictionary(arr.type) or pa.types.is_large_string(arr.type): arr = arr.cast(pa.string())
+        if pa.types.is_dictionary(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
+            arr = arr.cast(pa.string())
         self.strings = arr                                     # for the kernels that compare bytes (`own`)
         d = pc.dictionary_encode(arr)
         self.dictionary = d.dictionary
@@ -55,7 +56,7 @@ def str_parts(a) -> tuple:
     `data[offsets[i]:offsets[i+1]]`), `data` (the UTF-8 bytes), the validity `bitmap` (empty when no value is null) and
     the bitmap's first bit (the array's own offset, for a slice). Kernels compare strings byte by byte from these."""
     a = one_array(a)
-    if pa.types.is_dictionary(a.type): a = a.cast(pa.string())
+    if pa.types.is_dictionary(a.type) or pa.types.is_string_view(a.type): a = a.cast(pa.string())
     if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
         raise TypeError(f'expected a string array, got {a.type}')
     valid, offs, data = a.buffers()
@@ -581,13 +582,17 @@ RECENCY_DAYS = 7.0
 
 # %% ../nbs/05_nested.ipynb #11133f38
 def _has(t: pa.Table, c: str) -> bool:
-    "Whether `t` has column `c` (a schema lookup: `c in t.column_names` builds a list of every name, ~60 µs a call)."
-    return t.schema.get_field_index(c) >= 0
+    """Whether `t` has column `c` (a schema lookup: `c in t.column_names` builds a list of every name, ~60 µs a call); a
+    column that appears twice is an error, not an absence."""
+    if t.schema.get_field_index(c) >= 0: return True
+    k = len(t.schema.get_all_field_indices(c))
+    if k: raise SchemaError(f"column '{c}' appears {k} times in the table: keep one")
+    return False
 
 # %% ../nbs/05_nested.ipynb #5995218b
 def string_array(t: pa.Table, c: str) -> pa.Array:
     a = one_array(t[c])
-    return a.cast(pa.string()) if pa.types.is_dictionary(a.type) else a
+    return a.cast(pa.string()) if pa.types.is_dictionary(a.type) or pa.types.is_string_view(a.type) else a
 
 # %% ../nbs/05_nested.ipynb #825da27c
 def encode_column(t: pa.Table, c: str, enc: dict) -> Encoded:
@@ -616,10 +621,16 @@ def partition_time(t: pa.Table, enc: dict | None = None) -> np.ndarray:
             "the nested parser needs the `datetime` column (the partition key) to measure ages; "
             "tables read with smadex_ltv.data.DataLoader carry it"
         )
+    if pa.types.is_null(t.schema.field('datetime').type):
+        if t.num_rows: raise SchemaError("column 'datetime' is entirely null: every row needs its partition hour")
+        return np.zeros(0)
     parse = lambda d: pc.cast(pc.strptime(d, format='%Y-%m-%d-%H-%M', unit='s'), pa.int64()).to_numpy(
         zero_copy_only=False
     )
-    return _per_value(encode_column(t, 'datetime', {} if enc is None else enc), parse)
+    try: return _per_value(encode_column(t, 'datetime', {} if enc is None else enc), parse)
+    except pa.ArrowInvalid as e:
+        raise SchemaError(f"column 'datetime' holds a value that is not a partition hour 'YYYY-MM-DD-HH-00' "
+                          f"({e})") from None
 
 # %% ../nbs/05_nested.ipynb #08c0fbbf
 def _num(t: pa.Table, c: str) -> np.ndarray:
@@ -878,11 +889,9 @@ def fit(self: NestedFeatureParser, t: pa.Table) -> 'NestedFeatureParser':
         inner = Segments(outer.items)
         codes, K = inner.key_codes()
         tot = np.bincount(codes, weights=np.nan_to_num(inner.values), minlength=K)
-        d = pc.dictionary_encode(inner.keys)
-        if isinstance(d, pa.ChunkedArray):
-            d = d.combine_chunks()
-        order = np.argsort(-tot, kind='stable')[: self.top_k_actions]
-        self.actions_ = [d.dictionary[int(i)].as_py() for i in order]
+        names = inner.encoded().dictionary.to_pylist()          # the dictionary `codes` index, whatever the key type
+        order = [i for i in np.argsort(-tot, kind='stable') if names[i] != 'other']   # 'other' is the rest's bucket
+        self.actions_ = [names[int(i)] for i in order[: self.top_k_actions]]
     else:
         self.actions_ = []
     self.medians_, self.feature_names_ = None, None
@@ -991,7 +1000,8 @@ def _ref_hist(f, c, spec, r, ev, valid):
 def _ref_list(f, c, e, r):
     f[f'{c}__len'] = np.nan if e is None else len(e)
     f[f'{c}__distinct'] = np.nan if e is None else len(set(e))
-    f[f'{c}__has_adv'] = np.nan if e is None else float(r['advertiser_bundle'] in e)
+    adv = r.get('advertiser_bundle')                              # a null bundle matches nothing
+    f[f'{c}__has_adv'] = np.nan if e is None else float(adv is not None and adv in e)
 
 # %% ../nbs/05_nested.ipynb #98ca98f0
 def _ref_mapmap(f, c, spec, r, e, T, actions):
