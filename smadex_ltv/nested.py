@@ -935,7 +935,7 @@ def from_state(cls: NestedFeatureParser, st: dict) -> 'NestedFeatureParser':
 # %% ../nbs/05_nested.ipynb #09ee7023
 def _ref_vals(entries):
     out = []
-    for k, v in entries:
+    for k, v in entries or ():                                    # a null inner map: no entries
         if v is None or (isinstance(v, float) and math.isnan(v)): out.append((k, None))
         else: out.append((k, max(-BIG, min(BIG, float(v)))))
     return out
@@ -1005,7 +1005,7 @@ def _ref_list(f, c, e, r):
 
 # %% ../nbs/05_nested.ipynb #98ca98f0
 def _ref_mapmap(f, c, spec, r, e, T, actions):
-    adv = r['advertiser_bundle']
+    adv = r.get('advertiser_bundle')
     names = ['n_bundles', 'has_adv'] + (
         ['total', 'at_adv'] + [f'action_{x}' for x in actions] + ['action_other']
         if spec['agg'] == 'sum'
