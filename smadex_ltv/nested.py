@@ -10,15 +10,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pandas as pd
 from fastcore.basics import patch
-from numba import njit
+from numba import njit, types as nbtypes
+from numba.extending import intrinsic
+from llvmlite import ir as llir
 import math, datetime as _dt
 from .schema import COLUMN_GROUP, COLUMN_TYPE, STRING_FIX, SchemaError, types_match, type_kind
 
 # %% auto #0
-__all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'NO_BYTES', 'STATS', 'OWN_BUNDLE', 'OWN_CAT', 'OWN_BOTTOM', 'CATALOGUE',
-           'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'one_array', 'Encoded', 'str_parts', 'Segments',
-           'encode_together', 'string_array', 'encode_column', 'partition_time', 'NestedFeatureParser', 'reference_row',
-           'reference_features', 'feature_table', 'bench_parse', 'peak_rss_one_partition']
+__all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'NO_BYTES', 'SHORT_ROW', 'SMALL_VOCAB', 'STATS', 'OWN_BUNDLE', 'OWN_CAT',
+           'OWN_BOTTOM', 'CATALOGUE', 'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'one_array', 'Encoded',
+           'str_parts', 'Segments', 'string_array', 'encode_column', 'partition_time', 'NestedFeatureParser',
+           'reference_row', 'reference_features', 'feature_table', 'bench_parse', 'peak_rss_one_partition']
 
 # %% ../nbs/05_nested.ipynb #11ea6e43
 log = logging.getLogger('smadex_ltv')
@@ -75,16 +77,32 @@ def _valid(bitmap, bit0, i) -> bool:
     b = bit0 + i
     return (bitmap[b >> 3] >> (b & 7)) & 1 == 1
 
+# %% ../nbs/05_nested.ipynb #7ba23314
+@intrinsic
+def _load8(typingctx, arr, i):
+    """The 8 bytes `arr[i:i+8]` of a byte array as one uint64, in one unaligned load (native byte order: only ever
+    compared with another `_load8` or hashed). For kernels only; the caller keeps `i + 8 <= len(arr)`."""
+    if not isinstance(arr, nbtypes.Array) or arr.dtype != nbtypes.uint8: return None
+    def codegen(context, builder, sig, args):
+        a = context.make_array(sig.args[0])(context, builder, args[0])
+        p = builder.gep(a.data, [context.cast(builder, args[1], sig.args[1], nbtypes.intp)])
+        return builder.load(builder.bitcast(p, llir.IntType(64).as_pointer()), align=1)
+    return nbtypes.uint64(arr, i), codegen
+
 # %% ../nbs/05_nested.ipynb #a1ee62df
 @numba_kernel
 def _same(o, d, i, to, td, k) -> bool:
-    "Are string `i` of (`o`, `d`) and string `k` of (`to`, `td`) the same bytes? Compared from the end: keys sharing a "
-    "prefix, as bundle ids ('com.…') and taxonomy paths do, differ sooner there."
+    """Are string `i` of (`o`, `d`) and string `k` of (`to`, `td`) the same bytes? Compared from the end, 8 bytes at a
+    time (`_load8`), then the first `len % 8` one by one: keys sharing a prefix, as bundle ids ('com.…') and taxonomy
+    paths do, differ sooner there."""
     L = o[i + 1] - o[i]
     if to[k + 1] - to[k] != L: return False
-    a, b = o[i], to[k]
-    for q in range(L - 1, -1, -1):
-        if d[a + q] != td[b + q]: return False
+    a, b, q = o[i], to[k], L
+    while q >= 8:
+        q -= 8
+        if _load8(d, a + q) != _load8(td, b + q): return False
+    for r in range(q - 1, -1, -1):
+        if d[a + r] != td[b + r]: return False
     return True
 
 # %% ../nbs/05_nested.ipynb #986b6bfa
@@ -150,10 +168,10 @@ class Segments:
 
 # %% ../nbs/05_nested.ipynb #e1202f91
 @numba_kernel
-def _k_stats(starts, null, v):
-    "count, sum, mean, max, min, std of each row's valid values, rows × 6, in one pass over the entries (two for std)."
+def _k_stats(starts, null, v, out):
+    """count, sum, mean, max, min, std of each row's valid values, written into `out` (6 × rows, float64 or the
+    float32 rows of a feature block: no temporary), in one pass over the entries (two for std). Returns `out`."""
     n = len(starts) - 1
-    out = np.empty((6, n))
     for i in range(n):
         a, b = starts[i], starts[i + 1]
         k, s, mx, mn = 0, 0.0, np.nan, np.nan
@@ -252,25 +270,22 @@ def _k_match(starts, kc, target):
 
 # %% ../nbs/05_nested.ipynb #7e21aa83
 @numba_kernel
-def _k_own(starts, null, ko, kd, kb, kb0, to, td, tb, tb0, v):
-    """Per row: 1 if an entry's key (`ko`, `kd`, `kb`, `kb0`: `str_parts` of the keys) is the row's target string
-    (`to`...`tb0`: of the per-row targets), else 0 (NaN for a null row); and `v` at the last such entry (NaN where
-    none; skipped when `v` is empty, as for a list). A null key or a null target matches nothing. `match`, `has` and
-    `at` in one pass, comparing bytes."""
-    n = len(starts) - 1
-    has, at = np.zeros(n), np.full(n, np.nan)
-    for i in range(n):
-        if null[i]:
-            has[i] = np.nan
-            continue
-        if not _valid(tb, tb0, i): continue
-        for j in range(starts[i + 1] - 1, starts[i] - 1, -1):
-            if _same(to, td, i, ko, kd, j) and _valid(kb, kb0, j):
-                has[i] = 1.0
-                if len(v):
-                    at[i] = v[j]
-                break
-    return has, at
+def _k_own(starts, null, ko, kd, kb, kb0, to, td, tb, tb0, v, out):
+    """Per row, into `out` (2 × rows): 1 if an entry's key (`ko`, `kd`, `kb`, `kb0`: `str_parts` of the keys) is the
+    row's target string (`to`...`tb0`: of the per-row targets), else 0 (NaN for a null row); and `v` at the last such
+    entry (NaN where none; skipped when `v` is empty, as for a list). A null key or a null target matches nothing.
+    `match`, `has` and `at` in one pass, comparing bytes. Returns `out`."""
+    for i in range(len(starts) - 1):
+        has, at = 0.0, np.nan
+        if null[i]: has = np.nan
+        elif _valid(tb, tb0, i):
+            for j in range(starts[i + 1] - 1, starts[i] - 1, -1):
+                if _same(to, td, i, ko, kd, j) and _valid(kb, kb0, j):
+                    has = 1.0
+                    if len(v): at = v[j]
+                    break
+        out[0, i], out[1, i] = has, at
+    return out
 
 # %% ../nbs/05_nested.ipynb #a4480cc7
 @numba_kernel
@@ -281,14 +296,32 @@ def _k_rowwise(starts, T, v):
         for j in range(starts[i], starts[i + 1]): out[j] = T[i] - v[j]
     return out
 
+# %% ../nbs/05_nested.ipynb #b4d15286
+@numba_kernel
+def _k_time(starts, null, T, v, out):
+    """A timestamp map in one pass: every entry's age in days at its row's `T` (returned), and per row, into `out`
+    (3 × rows): the entry count (NaN for a null row), the youngest and the oldest age (NaN-skipping; NaN where none)."""
+    age = np.empty(len(v))
+    for i in range(len(starts) - 1):
+        mn, mx = np.nan, np.nan
+        for j in range(starts[i], starts[i + 1]):
+            x = (T[i] - v[j]) / DAY
+            age[j] = x
+            if x == x:                               # NaN-skipping, as `_k_extreme`
+                if not x >= mn: mn = x
+                if not x <= mx: mx = x
+        out[0, i] = np.nan if null[i] else starts[i + 1] - starts[i]
+        out[1, i], out[2, i] = mn, mx
+    return age
+
 # %% ../nbs/05_nested.ipynb #2025016e
 @numba_kernel
-def _k_hist(starts, null, v):
-    """A histogram's total, largest count, entropy of its shares (NaN-skipping; counts <= 0 already NaN) and each
-    entry's share."""
-    n = len(starts) - 1
-    tot, top, ent, p = np.empty(n), np.empty(n), np.empty(n), np.empty(len(v))
-    for i in range(n):
+def _k_hist(starts, null, v, out):
+    """A histogram per row, into `out` (4 × rows): its total, its number of keys, the share of its largest count and
+    the entropy of its shares (NaN-skipping; counts <= 0 already NaN; NaN for a null row). Returns each entry's
+    share."""
+    p = np.empty(len(v))
+    for i in range(len(starts) - 1):
         a, b = starts[i], starts[i + 1]
         s, k, m = 0.0, 0, np.nan
         for j in range(a, b):
@@ -298,16 +331,16 @@ def _k_hist(starts, null, v):
                 k += 1
                 if not x <= m:
                     m = x
-        tot[i] = np.nan if null[i] else s
+        tot = np.nan if null[i] else s
         e = 0.0
         for j in range(a, b):
             q = v[j] / s
             p[j] = q
             if q > 0:
                 e -= q * np.log(q)
-        ent[i] = e if k > 0 else np.nan
-        top[i] = m
-    return tot, top, ent, p
+        out[0, i], out[1, i] = tot, np.nan if null[i] else b - a
+        out[2, i], out[3, i] = m / tot, e if k > 0 else np.nan
+    return p
 
 # %% ../nbs/05_nested.ipynb #779c6263
 @numba_kernel
@@ -368,6 +401,123 @@ def _k_overlap(sa, ca, sb, cb, K, null):
         out[i] = c
     return out
 
+# %% ../nbs/05_nested.ipynb #3088a6fa
+@numba_kernel
+def _word(d, a, L):
+    "The up to 8 bytes `d[a:a+L]` as one integer: one load when there are 8 (`_load8`), else byte by byte."
+    if L >= 8: return _load8(d, a)
+    w = np.uint64(0)
+    for q in range(L): w |= np.uint64(d[a + q]) << np.uint64(8 * q)
+    return w
+
+# %% ../nbs/05_nested.ipynb #39817c01
+@numba_kernel
+def _k_keyhash(o, d, b, b0):
+    """Per string: a 64-bit hash of its length and its first and last 8 bytes, never 0; 0 for a null. Equal strings
+    hash equal; unequal ones rarely do (the same length and the same ends), and every kernel that compares hashes
+    confirms an equal hash byte for byte (`_eq`)."""
+    n = len(o) - 1
+    h = np.zeros(n, np.uint64)
+    m = np.uint64(0x9E3779B97F4A7C15)
+    for i in range(n):
+        if not _valid(b, b0, i): continue
+        a, L = o[i], o[i + 1] - o[i]
+        x = (np.uint64(L) * m) ^ _word(d, a, L)
+        x *= m
+        x ^= x >> np.uint64(29)
+        x = (x ^ _word(d, a + max(L - 8, 0), L)) * m
+        x ^= x >> np.uint64(32)
+        h[i] = x | np.uint64(1)
+    return h
+
+# %% ../nbs/05_nested.ipynb #82b54dd7
+@numba_kernel
+def _eq(h, o, d, i, hk, ok, dk, k) -> bool:
+    "Are key `i` (hashes `h`, `str_parts` `o`, `d`) and key `k` (`hk`, `ok`, `dk`) equal? Two nulls are."
+    return h[i] == hk[k] and (h[i] == 0 or _same(o, d, i, ok, dk, k))
+
+# %% ../nbs/05_nested.ipynb #e1b99700
+SHORT_ROW = 32     # a row with more entries is sorted by hash before its keys are compared
+
+@numba_kernel
+def _row_order(h, a, b, order) -> bool:
+    """Write the entries `a:b` of one row into `order[a:b]`: as they are when the row is short (its keys are compared
+    pairwise), sorted by hash when it is longer (equal keys then sit side by side). Whether it sorted them."""
+    if b - a <= SHORT_ROW:
+        for x in range(a, b): order[x] = x
+        return False
+    order[a:b] = a + np.argsort(h[a:b])
+    return True
+
+# %% ../nbs/05_nested.ipynb #b02cea91
+@numba_kernel
+def _repeat(h, o, d, order, a, x, srt) -> bool:
+    "Is entry `order[x]` a key seen before it, at `order[a:x]` (its row's entries as `_row_order` left them)?"
+    e = order[x]
+    for y in range(x - 1, a - 1, -1):
+        f = order[y]
+        if h[f] == h[e]:
+            if _eq(h, o, d, f, h, o, d, e): return True
+        elif srt: return False                       # sorted: no equal hash further back
+    return False
+
+# %% ../nbs/05_nested.ipynb #4f1143be
+@numba_kernel
+def _in_row(h, o, d, e, hb, ob, db, order, a, b, srt) -> bool:
+    """Is key `e` (of `h`, `o`, `d`) among another list's entries `order[a:b]` (`hb`, `ob`, `db`; sorted by hash when
+    `srt`: then found by bisection)?"""
+    if not srt:
+        for y in range(a, b):
+            if _eq(h, o, d, e, hb, ob, db, order[y]): return True
+        return False
+    lo, hi = a, b                                    # the first entry whose hash is not below e's
+    while lo < hi:
+        m = (lo + hi) // 2
+        if hb[order[m]] < h[e]: lo = m + 1
+        else: hi = m
+    while lo < b and hb[order[lo]] == h[e]:
+        if _eq(h, o, d, e, hb, ob, db, order[lo]): return True
+        lo += 1
+    return False
+
+# %% ../nbs/05_nested.ipynb #980a4968
+@numba_kernel
+def _k_distinct_keys(starts, null, h, o, d):
+    """Per row: the number of distinct string keys (a null element is one, as in `set()`), NaN for a null row. Keys
+    are compared within their row only (`_repeat`), by hash then bytes: no table of every key of the column."""
+    n = len(starts) - 1
+    out, order = np.empty(n), np.empty(len(h), np.int64)
+    for i in range(n):
+        if null[i]:
+            out[i] = np.nan
+            continue
+        a, b = starts[i], starts[i + 1]
+        srt, c = _row_order(h, a, b, order), 0
+        for x in range(a, b):
+            if not _repeat(h, o, d, order, a, x, srt): c += 1
+        out[i] = c
+    return out
+
+# %% ../nbs/05_nested.ipynb #82109ff7
+@numba_kernel
+def _k_overlap_keys(sa, ha, oa, da, sb, hb, ob, db, null):
+    """Per row: how many distinct string keys of list a are also in list b (NaN where `null`): each key of a row of a
+    that is not a repeat (`_repeat`) looked up in the same row of b (`_in_row`)."""
+    n = len(sa) - 1
+    out, order_a, order_b = np.empty(n), np.empty(len(ha), np.int64), np.empty(len(hb), np.int64)
+    for i in range(n):
+        if null[i]:
+            out[i] = np.nan
+            continue
+        a0, a1, b0, b1 = sa[i], sa[i + 1], sb[i], sb[i + 1]
+        sra, srb, c = _row_order(ha, a0, a1, order_a), _row_order(hb, b0, b1, order_b), 0
+        for x in range(a0, a1):
+            if not _repeat(ha, oa, da, order_a, a0, x, sra) and _in_row(ha, oa, da, order_a[x], hb, ob, db, order_b,
+                                                                        b0, b1, srb):
+                c += 1
+        out[i] = c
+    return out
+
 # %% ../nbs/05_nested.ipynb #cbf1626b
 @patch
 def sum(self: Segments, v=None) -> np.ndarray: return _k_sum(self.starts, self.null, self.values if v is None else v)[0]
@@ -381,12 +531,8 @@ def nvalid(self: Segments, v=None) -> np.ndarray:
 @patch
 def stats(self: Segments, v=None) -> dict:
     "count, sum, mean, max, min, std of the values, in one compiled pass."
-    return dict(
-        zip(
-            ('count', 'sum', 'mean', 'max', 'min', 'std'),
-            _k_stats(self.starts, self.null, self.values if v is None else v),
-        )
-    )
+    return dict(zip(('count', 'sum', 'mean', 'max', 'min', 'std'),
+                    _k_stats(self.starts, self.null, self.values if v is None else v, np.empty((6, self.n)))))
 
 # %% ../nbs/05_nested.ipynb #ee571411
 @patch
@@ -431,13 +577,16 @@ def _codes_in(self: Segments, target: Encoded) -> np.ndarray:
 
 # %% ../nbs/05_nested.ipynb #3625d630
 @patch
-def own(self: Segments, target, v=None) -> tuple[np.ndarray, np.ndarray]:
+def own(self: Segments, target, v=None, out=None) -> tuple[np.ndarray, np.ndarray]:
     """Against a per-row string target (the advertised bundle, the row's country...: a string array, or an `Encoded`
     one): per row, whether an entry's key equals it (`has`) and the value at the last one that does (`at`; `v`
-    defaults to the values, a list has none): one pass, comparing bytes."""
+    defaults to the values, a list has none): one pass, comparing bytes. `out`: 2 × rows to write them into (two
+    rows of a feature block)."""
     if v is None: v = self.values if self.items is not None else np.zeros(0)
     if isinstance(target, Encoded): target = target.strings
-    return _k_own(self.starts, self.null, *str_parts(self.keys), *str_parts(target), v)
+    out = _k_own(self.starts, self.null, *str_parts(self.keys), *str_parts(target), v,
+                 np.empty((2, self.n)) if out is None else out)
+    return out[0], out[1]
 
 # %% ../nbs/05_nested.ipynb #4072b844
 @patch
@@ -488,11 +637,32 @@ def encoded(self: Segments) -> Encoded:
         self._enc = Encoded(self.keys)
     return self._enc
 
+# %% ../nbs/05_nested.ipynb #bac935bb
+@numba_kernel
+def _k_vocab(ko, kd, kb, kb0, vo, vd):
+    """Per key: its position in a small vocabulary of strings (`vo`, `vd`: its `str_parts`; the first equal one), or
+    the vocabulary's size for a null key or one outside it: a few byte comparisons per key, no hashing."""
+    V = len(vo) - 1
+    out = np.full(len(ko) - 1, V, np.int64)
+    for j in range(len(ko) - 1):
+        if _valid(kb, kb0, j):
+            for q in range(V):
+                if _same(vo, vd, q, ko, kd, j):
+                    out[j] = q
+                    break
+    return out
+
 # %% ../nbs/05_nested.ipynb #f13fce58
+SMALL_VOCAB = 64        # up to this many names, keys are compared with each (`_k_vocab`) instead of hashed
+
 @patch
 def key_codes(self: Segments, vocab: pa.Array | None = None) -> tuple[np.ndarray, int]:
-    """Integer code of every key: its index in `vocab` (len(vocab) if absent), or its own dictionary's when vocab is
-    None."""
+    """Integer code of every key: its index in `vocab` (len(vocab) if absent, or null), or its own dictionary's when
+    vocab is None."""
+    if vocab is not None and len(vocab) <= SMALL_VOCAB and not vocab.null_count:
+        try: k, v = str_parts(self.keys), str_parts(vocab)
+        except TypeError: k = None                                   # keys that are not strings: the dictionary
+        if k is not None: return _k_vocab(*k, *v[:2]), len(vocab) + 1
     e = self.encoded()
     if vocab is None:
         return e.codes, len(e.dictionary)
@@ -503,32 +673,25 @@ def key_codes(self: Segments, vocab: pa.Array | None = None) -> tuple[np.ndarray
     )
     return np.append(pos, len(vocab))[e.codes], len(vocab) + 1  # looked up once per distinct key; a null key -> absent
 
+# %% ../nbs/05_nested.ipynb #8d4d4bbe
+@patch
+def keyhash(self: Segments) -> tuple | None:
+    """(hashes, offsets, bytes) of string keys (`_k_keyhash`, `str_parts`), computed once and kept; None for keys that
+    are not strings (numbers: `distinct` then counts dictionary codes)."""
+    if getattr(self, '_kh', None) is None:
+        try: o, d, b, b0 = str_parts(self.keys)
+        except TypeError: return None
+        self._kh = (_k_keyhash(o, d, b, b0), o, d)
+    return self._kh
+
 # %% ../nbs/05_nested.ipynb #8eddcd73
 @patch
 def distinct(self: Segments) -> np.ndarray:
-    "Per row: number of distinct keys (NaN for a null row)."
+    "Per row: number of distinct keys (NaN for a null row); a null element is one distinct value, as in `set()`."
+    k = self.keyhash()
+    if k is not None: return _k_distinct_keys(self.starts, self.null, *k)
     codes, K = self.key_codes()
-    return _k_distinct(self.starts, self.null, codes, K)  # a null element (code -1) is one distinct value, as in set()
-
-# %% ../nbs/05_nested.ipynb #97d94244
-def encode_together(segs: list) -> None:
-    """Encode the keys of several list columns with one dictionary, shared by all of them (kept as each one's
-    `encoded()`): one hashing pass instead of one per column, and lists compared with each other (`_overlap`) then
-    share their codes, with no lookup of one dictionary in the other. Missing columns (None) are skipped."""
-    segs = [s for s in segs if s is not None]
-    if len(segs) < 2: return
-    keys = [k.cast(pa.string()) if not pa.types.is_string(k.type) else k for k in (s.keys for s in segs)]
-    d = pc.dictionary_encode(pa.chunked_array(keys, pa.string()))      # (Arrow drops the empty chunks)
-    shared = d.chunk(d.num_chunks - 1).dictionary if d.num_chunks else pa.array([], pa.string())  # every chunk's
-    codes = np.concatenate([np.zeros(0, np.int64)] + [                              # dictionary is the whole one
-        (pc.fill_null(ch.indices, -1) if ch.indices.null_count else ch.indices).to_numpy(zero_copy_only=False)
-        for ch in d.chunks]).astype(np.int64)
-    ends = np.cumsum([len(k) for k in keys])
-    for s, lo, hi in zip(segs, ends - [len(k) for k in keys], ends):
-        e = Encoded.__new__(Encoded)
-        e.dictionary, e.strings, e.codes = shared, s.keys, codes[lo:hi]
-        s._enc = e
-
+    return _k_distinct(self.starts, self.null, codes, K)
 
 # %% ../nbs/05_nested.ipynb #4b1358c8
 STATS = ('count', 'sum', 'mean', 'max', 'min', 'std')
@@ -612,6 +775,11 @@ def _parse_number(a: pa.Array) -> np.ndarray:
     m = pc.extract_regex(a, r'^(?P<v>-?\d+(?:\.\d+)?)$')
     return pc.fill_null(pc.cast(pc.struct_field(m, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
+# %% ../nbs/05_nested.ipynb #2b607909
+def _hour_seconds(d: pa.Array) -> np.ndarray:
+    "Partition hours ('YYYY-MM-DD-HH-00' strings) as Unix seconds (int64); an Arrow error on any other string."
+    return pc.cast(pc.strptime(d, format='%Y-%m-%d-%H-%M', unit='s'), pa.int64()).to_numpy(zero_copy_only=False)
+
 # %% ../nbs/05_nested.ipynb #ce05c6f0
 def partition_time(t: pa.Table, enc: dict | None = None) -> np.ndarray:
     """Unix seconds of each row's partition hour, from the `datetime` column ('YYYY-MM-DD-HH-00'), parsed once per
@@ -624,10 +792,7 @@ def partition_time(t: pa.Table, enc: dict | None = None) -> np.ndarray:
     if pa.types.is_null(t.schema.field('datetime').type):
         if t.num_rows: raise SchemaError("column 'datetime' is entirely null: every row needs its partition hour")
         return np.zeros(0)
-    parse = lambda d: pc.cast(pc.strptime(d, format='%Y-%m-%d-%H-%M', unit='s'), pa.int64()).to_numpy(
-        zero_copy_only=False
-    )
-    try: return _per_value(encode_column(t, 'datetime', {} if enc is None else enc), parse)
+    try: return _per_value(encode_column(t, 'datetime', {} if enc is None else enc), _hour_seconds)
     except pa.ArrowInvalid as e:
         raise SchemaError(f"column 'datetime' holds a value that is not a partition hour 'YYYY-MM-DD-HH-00' "
                           f"({e})") from None
@@ -663,6 +828,14 @@ class _Block:
             raise RuntimeError(f'feature {k!r} was not produced at fit time: the features differ from the fitted ones')
         self.block[self.idx[k]] = v
         self.seen += 1
+
+    def rows(self, names: list) -> np.ndarray | None:
+        """The block's rows of `names` as one writable view when they are consecutive and in this order (a kernel then
+        writes them in place), else None. The caller fills them: they count as written."""
+        i = [self.idx.get(k, -1) for k in names]
+        if not i or i[0] < 0 or i != list(range(i[0], i[0] + len(i))): return None
+        self.seen += len(i)
+        return self.block[i[0]:i[0] + len(i)]
 
 # %% ../nbs/05_nested.ipynb #5b661e09
 class NestedFeatureParser:
@@ -703,9 +876,10 @@ class NestedFeatureParser:
         "Per row: number of distinct keys of list a that are also in list b (NaN when either is null)."
         if a is None or b is None:
             return np.full(n, np.nan)
+        ka, kb = a.keyhash(), b.keyhash()
+        if ka is not None and kb is not None:         # string lists: compared within each row, by hash then bytes
+            return _k_overlap_keys(a.starts, *ka, b.starts, *kb, a.null | b.null)
         ea, eb = a.encoded(), b.encoded()  # b's codes + 1; 0 is a null element
-        if ea.dictionary is eb.dictionary:            # encoded together: a's codes are already b's
-            return _k_overlap(a.starts, ea.codes + 1, b.starts, eb.codes + 1, len(eb.dictionary) + 1, a.null | b.null)
         to_b = pc.fill_null(pc.index_in(ea.dictionary, value_set=eb.dictionary), -2).to_numpy(zero_copy_only=False)
         ca = np.append(to_b.astype(np.int64) + 1, 0)[ea.codes]  # a's elements in b's codes; -1: not in b at all
         return _k_overlap(a.starts, ca, b.starts, eb.codes + 1, len(eb.dictionary) + 1, a.null | b.null)
@@ -713,43 +887,54 @@ class NestedFeatureParser:
 # %% ../nbs/05_nested.ipynb #d299d89f
 @patch
 def _fill_value(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
-    stats = s.stats() if s is not None else None
-    for st in STATS: out[f'{c}__{st}'] = nan if s is None else stats[st]
+    names, block = [f'{c}__{st}' for st in STATS], isinstance(out, _Block)
+    if s is None:
+        for k in names: out[k] = nan
+    elif (rows := out.rows(names) if block else None) is not None:
+        _k_stats(s.starts, s.null, s.values, rows)                     # straight into the block's float32 rows
+    else:
+        for k, v in zip(names, s.stats().values()): out[k] = v
     for k in spec.get('keys', ()):
         out[f'{c}__{k}'] = nan if s is None else s.at_key(k)
     if spec.get('own'):
-        if s is None: out[f'{c}__has_own'] = out[f'{c}__own'] = nan
-        else:
-            out[f'{c}__has_own'], out[f'{c}__own'] = s.own(own[spec['own']])
+        two = [f'{c}__has_own', f'{c}__own']
+        if s is None: out[two[0]] = out[two[1]] = nan
+        elif (rows := out.rows(two) if block else None) is not None: s.own(own[spec['own']], out=rows)
+        else: out[two[0]], out[two[1]] = s.own(own[spec['own']])
 
 # %% ../nbs/05_nested.ipynb #a290db71
 @patch
 def _fill_time(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
+    names = [f'{c}__{k}' for k in ('count', 'days_since_latest', 'days_since_earliest', 'recency')]
     if s is None:
-        for k in ('count', 'days_since_latest', 'days_since_earliest', 'recency'): out[f'{c}__{k}'] = nan
+        for k in names: out[k] = nan
         if spec.get('own'): out[f'{c}__days_since_own'] = nan
         return
-    age = _k_rowwise(s.starts, T, s.values) / DAY              # each entry's age in days at its row's partition hour
-    out[f'{c}__count'] = s.count()
-    out[f'{c}__days_since_latest'] = s.min(age)
-    out[f'{c}__days_since_earliest'] = s.max(age)
-    out[f'{c}__recency'] = s.sum(np.exp(-np.clip(age, 0, None) / RECENCY_DAYS))
+    rows = out.rows(names) if isinstance(out, _Block) else None
+    r = np.empty((4, s.n)) if rows is None else rows
+    age = _k_time(s.starts, s.null, T, s.values, r)            # each entry's age in days at its row's partition hour
+    w = np.clip(age, 0, None)                                   # recency: the sum of exp(-age / 7), in place
+    np.negative(w, out=w)
+    np.divide(w, RECENCY_DAYS, out=w)
+    r[3] = s.sum(np.exp(w, out=w))
+    if rows is None:
+        for k, x in zip(names, r): out[k] = x
     if spec.get('own'): out[f'{c}__days_since_own'] = s.own(own[spec['own']], age)[1]
 
 # %% ../nbs/05_nested.ipynb #cfaee114
 @patch
 def _fill_hist(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
-    names = ('total', 'nkeys', 'top1_share', 'entropy') + (('own_share',) if spec.get('own') else ())
+    names = [f'{c}__{k}' for k in ('total', 'nkeys', 'top1_share', 'entropy')]
     if s is None:
-        for k in names: out[f'{c}__{k}'] = nan
+        for k in names + ([f'{c}__own_share'] if spec.get('own') else []): out[k] = nan
         return
     v = s.values
     v = np.where(v > 0, v, np.nan)                         # shares of non-positive counts are undefined
-    tot, top, ent, p = _k_hist(s.starts, s.null, v)
-    out[f'{c}__total'] = tot
-    out[f'{c}__nkeys'] = s.count()
-    with np.errstate(invalid='ignore', divide='ignore'): out[f'{c}__top1_share'] = top / tot
-    out[f'{c}__entropy'] = ent
+    rows = out.rows(names) if isinstance(out, _Block) else None
+    r = np.empty((4, s.n)) if rows is None else rows
+    p = _k_hist(s.starts, s.null, v, r)
+    if rows is None:
+        for k, x in zip(names, r): out[k] = x
     if spec.get('own'): out[f'{c}__own_share'] = np.where(s.null, np.nan, np.nan_to_num(s.own(own[spec['own']], p)[1]))
 
 # %% ../nbs/05_nested.ipynb #6b81c641
@@ -816,9 +1001,10 @@ def _scalars(self: NestedFeatureParser, t, T, out, enc: dict | None = None):
                 pc.index_in(pc.struct_field(parts, [1]), value_set=pa.array(MONTHS))
             )
 
-        ok = np.isfinite(T)
-        req = np.full(n, np.nan)  # months since 1970-01 of each row's request hour
-        req[ok] = (T[ok] // DAY).astype(np.int64).astype('datetime64[D]').astype('datetime64[M]').astype(np.int64)
+        # months since 1970-01 of each row's request hour, once per distinct partition hour (`partition_time` checked
+        # them; with a shared `enc` the hours are not encoded again)
+        month = lambda d: (_hour_seconds(d) // 86_400).astype('datetime64[D]').astype('datetime64[M]').astype(np.int64)
+        req = _per_value(encode_column(t, 'datetime', enc), month)
         out['months_since_release'] = req - _per_value(encode_column(t, 'release_date', enc), months)
     else:
         out['months_since_release'] = np.full(n, np.nan)
@@ -850,7 +1036,6 @@ def _fill(self: NestedFeatureParser, t: pa.Table, out, enc: dict | None = None):
     own = {c: self._target(t, c) for c in (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
     nan = np.full(n, np.nan)
     segs = {c: None if (a := self._column(t, c)) is None else Segments(a) for c in CATALOGUE}
-    encode_together([segs[c] for c, spec in CATALOGUE.items() if spec['kind'] == 'list'])   # distinct and overlaps
     for c, spec in CATALOGUE.items():
         s = segs[c]
         out[f'{c}__isnull'] = np.ones(n) if s is None else s.null             # bool: cast on write
