@@ -484,37 +484,60 @@ def _in_row(h, o, d, e, hb, ob, db, order, a, b, srt) -> bool:
 @numba_kernel
 def _k_distinct_keys(starts, null, h, o, d):
     """Per row: the number of distinct string keys (a null element is one, as in `set()`), NaN for a null row. Keys
-    are compared within their row only (`_repeat`), by hash then bytes: no table of every key of the column."""
+    are compared within their row only, by hash then bytes (`_eq`): each with the ones before it in a short row, with
+    its equal-hash neighbours in a longer one (`_row_order`, `_repeat`). No table of every key of the column."""
     n = len(starts) - 1
     out, order = np.empty(n), np.empty(len(h), np.int64)
     for i in range(n):
         if null[i]:
             out[i] = np.nan
             continue
-        a, b = starts[i], starts[i + 1]
-        srt, c = _row_order(h, a, b, order), 0
-        for x in range(a, b):
-            if not _repeat(h, o, d, order, a, x, srt): c += 1
+        a, b, c = starts[i], starts[i + 1], 0
+        if b - a <= SHORT_ROW:
+            for x in range(a, b):
+                new = 1
+                for y in range(a, x):
+                    if _eq(h, o, d, y, h, o, d, x):
+                        new = 0
+                        break
+                c += new
+        else:
+            _row_order(h, a, b, order)
+            for x in range(a, b):
+                if not _repeat(h, o, d, order, a, x, True): c += 1
         out[i] = c
     return out
 
 # %% ../nbs/05_nested.ipynb #82109ff7
 @numba_kernel
 def _k_overlap_keys(sa, ha, oa, da, sb, hb, ob, db, null):
-    """Per row: how many distinct string keys of list a are also in list b (NaN where `null`): each key of a row of a
-    that is not a repeat (`_repeat`) looked up in the same row of b (`_in_row`)."""
+    """Per row: how many distinct string keys of list a are also in list b (NaN where `null`): each key of the row of a
+    that is not a repeat looked up in the same row of b, pairwise when both rows are short, else through `_row_order`,
+    `_repeat` and `_in_row`."""
     n = len(sa) - 1
     out, order_a, order_b = np.empty(n), np.empty(len(ha), np.int64), np.empty(len(hb), np.int64)
     for i in range(n):
         if null[i]:
             out[i] = np.nan
             continue
-        a0, a1, b0, b1 = sa[i], sa[i + 1], sb[i], sb[i + 1]
-        sra, srb, c = _row_order(ha, a0, a1, order_a), _row_order(hb, b0, b1, order_b), 0
-        for x in range(a0, a1):
-            if not _repeat(ha, oa, da, order_a, a0, x, sra) and _in_row(ha, oa, da, order_a[x], hb, ob, db, order_b,
-                                                                        b0, b1, srb):
-                c += 1
+        a0, a1, b0, b1, c = sa[i], sa[i + 1], sb[i], sb[i + 1], 0
+        if a1 - a0 <= SHORT_ROW and b1 - b0 <= SHORT_ROW:
+            for x in range(a0, a1):
+                new = True
+                for y in range(a0, x):
+                    if _eq(ha, oa, da, y, ha, oa, da, x):
+                        new = False
+                        break
+                for y in range(b0, b1 if new else b0):
+                    if _eq(ha, oa, da, x, hb, ob, db, y):
+                        c += 1
+                        break
+        else:
+            sra, srb = _row_order(ha, a0, a1, order_a), _row_order(hb, b0, b1, order_b)
+            for x in range(a0, a1):
+                if not _repeat(ha, oa, da, order_a, a0, x, sra) and _in_row(ha, oa, da, order_a[x], hb, ob, db,
+                                                                            order_b, b0, b1, srb):
+                    c += 1
         out[i] = c
     return out
 
