@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 import yaml
 from .schema import LABELS, schema_hash, TEST_ORDER, PARTITION_KEY
 from fastcore.basics import patch
-from .nested import (NestedFeatureParser, Encoded, string_array, encode_column, numba_kernel, reference_row,
-                               partition_time, CATALOGUE, log)
+from .nested import (NestedFeatureParser, StringIndex, string_array, strings_or_null, numba_kernel,
+                               reference_row, partition_time, CATALOGUE, log)
 from .core import atomic_write_text, member
 
 # %% auto #0
@@ -55,22 +55,17 @@ def _log1p_pos(x) -> np.ndarray:
 def _value_set(names) -> pa.Array: return pa.array(list(names), pa.string())
 
 # %% ../nbs/06_features.ipynb #3c26a942
-def _gather(enc: Encoded, vs: pa.Array, vals: np.ndarray, null=None) -> np.ndarray:
-    """Per row: `vals[i]` where `i` is the position of the row's value in the value set `vs`; `vals[-1]` for a value
-    not in it, `null` (default: `vals[-1]`) for a null. The lookup runs once per distinct value of the column (its
-    dictionary), then one gather by the rows' dictionary codes: no per-row hashing, no Python objects. The positions
-    are kept on `enc` for this `vs`: tables that share a value set (`_prepare` gives every table of a column the same
-    one) hash it once per chunk, not once per table."""
-    memo = enc.__dict__.setdefault('_pos', {})
-    hit = memo.get(id(vs))
-    if hit is not None and hit[0] is vs: pos = hit[1]
-    else:
-        d = len(enc.dictionary)
-        pos = (pc.fill_null(pc.index_in(enc.dictionary, value_set=vs), len(vs)).to_numpy(zero_copy_only=False)
-               .astype(np.int64) if d and len(vs) else np.full(d, len(vs), np.int64))
-        memo[id(vs)] = (vs, pos)
-    out = np.append(vals[pos], vals[-1] if null is None else null)    # code -1 (null) takes the last slot
-    return out[enc.codes]
+def _gather(pos: np.ndarray, vals: np.ndarray, null=None) -> np.ndarray:
+    """Per row: `vals[i]`, `i` the row's position in a value set (`pos`, from `StringIndex.find`); `vals[-1]` for a
+    value not in it, `null` (default: `vals[-1]`) for a null. One gather: no hashing, no Python objects."""
+    return np.append(vals, vals[-1] if null is None else null)[pos]             # position -1 (null): the last slot
+
+# %% ../nbs/06_features.ipynb #105bdf72
+def _positions(t: pa.Table, c: str, index: StringIndex, enc: dict) -> np.ndarray:
+    """Each row's position in column `c`'s fitted value set (`index.find`; all null when `t` lacks the column), looked
+    up once per table: kept in `enc`, the per-table cache, for the column's other tables."""
+    if ('pos', c) not in enc: enc[('pos', c)] = index.find(strings_or_null(t, c))
+    return enc[('pos', c)]
 
 # %% ../nbs/06_features.ipynb #68c5d0c1
 def _aligned(union: pa.Array, keys: list, vals: np.ndarray) -> np.ndarray:
@@ -128,7 +123,8 @@ class FeatureEngineer:
 def _prepare(self: FeatureEngineer) -> dict:
     """The fitted tables as (Arrow value set, NumPy values; the last value for a value not in the set), built once (not
     per `transform` call). Every table of one column shares one value set, the union of the column's fitted values (a
-    value a table lacks takes that table's last value): `_gather` then looks each column up once per chunk."""
+    value a table lacks takes that table's last value), hashed once here (`index`: a `StringIndex` per column): each
+    column is then looked up once per chunk (`_positions`)."""
     if self._lk is None:
         st = self.state_
         codes = lambda v: np.r_[np.arange(2, len(v) + 2), 1].astype(np.float64)    # 2+ known, 1 unseen
@@ -149,16 +145,17 @@ def _prepare(self: FeatureEngineer) -> dict:
                     'freq': {c: put(*t) for c, t in lk['freq'].items()},
                     'group': {k: {**g, 'mean': put(*g['mean']), 'quant': put(*g['quant']),
                                        'ascending': _ascending(g['grid'])}
-                              for k, g in lk['group'].items()}}
+                              for k, g in lk['group'].items()},
+                    'index': {c: StringIndex(u) for c, u in union.items()}}
     return self._lk
 
 # %% ../nbs/06_features.ipynb #293661bd
 @patch
 def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put, enc: dict | None = None):
-    """Every feature beyond the nested ones, in catalogue order, handed to `put(name, values)`. `enc`: the string
-    columns the parser already encoded for this table (each column is hashed once per table, not once per feature)."""
+    """Every feature beyond the nested ones, in catalogue order, handed to `put(name, values)`. `enc`: the per-table
+    cache shared with the parser (each column is looked up in its value set once per table, not once per feature)."""
     n, lk, enc = t.num_rows, self._prepare(), {} if enc is None else enc
-    E = lambda c: encode_column(t, c, enc)
+    P = lambda c: _positions(t, c, lk['index'][c], enc)
     b = lambda c: self._base_value(c, base, bidx, n)
     if self.on('interactions'):
         # log1p at or below -1 (a net refund) is NaN, a missing value, as in the per-row `_log1p`
@@ -174,11 +171,11 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
         for key in self.state_['group']:
             by, f = key.split('|')
             g = lk['group'][key]
-            x, gm = b(f), _gather(E(by), *g['mean'])
+            x, gm = b(f), _gather(P(by), g['mean'][1])
             if self.on('group_local'):
                 put(f'gl_{by}_mean_{f}', gm)
                 put(f'gl_{by}_dev_{f}', x - gm)
-                gi = _gather(E(by), *g['quant'])                   # each row's group grid (the overall one if none)
+                gi = _gather(P(by), g['quant'][1])                   # each row's group grid (the overall one if none)
                 put(f'gl_{by}_rank_{f}', _grid_rank(x, gi, g['grid'], g['ascending']))
             if self.on('interactions') and by == 'country' and f == 'release_msrp':
                 put('ix_price_vs_country', _safe_div(x, gm))
@@ -197,9 +194,9 @@ def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put
         put('bh_session_consistency', _safe_div(b('avg_daily_sessions__std'), b('avg_daily_sessions__mean')))
         put('bh_wifi_engagement', b('wifi_ratio') * b('avg_act_days'))
     if self.on('categorical'):
-        for c in self.state_['freq']: put(f'freq_{c}', _gather(E(c), *lk['freq'][c]))
+        for c in self.state_['freq']: put(f'freq_{c}', _gather(P(c), lk['freq'][c][1]))
         for c in self.state_['vocab']:
-            put(f'cat_{c}', _gather(E(c), *lk['vocab'][c], null=0.0))   # 0 null, 1 unseen, 2+ known
+            put(f'cat_{c}', _gather(P(c), lk['vocab'][c][1], null=0.0))   # 0 null, 1 unseen, 2+ known
 
 # %% ../nbs/06_features.ipynb #0a8342cb
 @patch

@@ -19,8 +19,9 @@ from .schema import COLUMN_GROUP, COLUMN_TYPE, STRING_FIX, SchemaError, types_ma
 # %% auto #0
 __all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'NO_BYTES', 'SHORT_ROW', 'SMALL_VOCAB', 'STATS', 'OWN_BUNDLE', 'OWN_CAT',
            'OWN_BOTTOM', 'CATALOGUE', 'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'one_array', 'Encoded',
-           'str_parts', 'Segments', 'string_array', 'encode_column', 'partition_time', 'NestedFeatureParser',
-           'reference_row', 'reference_features', 'feature_table', 'bench_parse', 'peak_rss_one_partition']
+           'str_parts', 'Segments', 'StringIndex', 'string_array', 'strings_or_null', 'encode_column', 'partition_time',
+           'NestedFeatureParser', 'reference_row', 'reference_features', 'feature_table', 'bench_parse',
+           'peak_rss_one_partition']
 
 # %% ../nbs/05_nested.ipynb #11ea6e43
 log = logging.getLogger('smadex_ltv')
@@ -410,24 +411,28 @@ def _word(d, a, L):
     for q in range(L): w |= np.uint64(d[a + q]) << np.uint64(8 * q)
     return w
 
+# %% ../nbs/05_nested.ipynb #25ec6530
+@numba_kernel
+def _key_hash(o, d, i):
+    """A 64-bit hash of string `i`'s length and its first and last 8 bytes: two loads whatever its length. Equal
+    strings hash equal; unequal ones rarely do (the same length and the same ends), and whoever compares hashes
+    confirms an equal one byte for byte."""
+    a, L = o[i], o[i + 1] - o[i]
+    m = np.uint64(0x9E3779B97F4A7C15)
+    x = (np.uint64(L) * m) ^ _word(d, a, L)
+    x *= m
+    x ^= x >> np.uint64(29)
+    x = (x ^ _word(d, a + max(L - 8, 0), L)) * m
+    return x ^ (x >> np.uint64(32))
+
 # %% ../nbs/05_nested.ipynb #39817c01
 @numba_kernel
 def _k_keyhash(o, d, b, b0):
-    """Per string: a 64-bit hash of its length and its first and last 8 bytes, never 0; 0 for a null. Equal strings
-    hash equal; unequal ones rarely do (the same length and the same ends), and every kernel that compares hashes
-    confirms an equal hash byte for byte (`_eq`)."""
-    n = len(o) - 1
-    h = np.zeros(n, np.uint64)
-    m = np.uint64(0x9E3779B97F4A7C15)
-    for i in range(n):
-        if not _valid(b, b0, i): continue
-        a, L = o[i], o[i + 1] - o[i]
-        x = (np.uint64(L) * m) ^ _word(d, a, L)
-        x *= m
-        x ^= x >> np.uint64(29)
-        x = (x ^ _word(d, a + max(L - 8, 0), L)) * m
-        x ^= x >> np.uint64(32)
-        h[i] = x | np.uint64(1)
+    """Per string: `_key_hash`, never 0; 0 for a null. The kernels that compare these confirm an equal hash byte for
+    byte (`_eq`)."""
+    h = np.zeros(len(o) - 1, np.uint64)
+    for i in range(len(o) - 1):
+        if _valid(b, b0, i): h[i] = _key_hash(o, d, i) | np.uint64(1)
     return h
 
 # %% ../nbs/05_nested.ipynb #82b54dd7
@@ -540,6 +545,54 @@ def _k_overlap_keys(sa, ha, oa, da, sb, hb, ob, db, null):
                     c += 1
         out[i] = c
     return out
+
+# %% ../nbs/05_nested.ipynb #aa80f297
+@numba_kernel
+def _k_index(o, d, b, b0):
+    """An open-addressing table of strings' positions (`str_parts` of a value set): a power of two at least twice their
+    number, -1 for an empty slot; a null is left out, and of equal strings the first is kept."""
+    size = 16
+    while size < 2 * (len(o) - 1): size *= 2
+    slots, mask = np.full(size, -1, np.int64), np.uint64(size - 1)
+    for i in range(len(o) - 1):
+        if not _valid(b, b0, i): continue
+        s = _key_hash(o, d, i) & mask
+        while slots[s] >= 0 and not _same(o, d, slots[s], o, d, i): s = (s + np.uint64(1)) & mask
+        if slots[s] < 0: slots[s] = i
+    return slots
+
+# %% ../nbs/05_nested.ipynb #1af0046c
+@numba_kernel
+def _k_find(slots, vo, vd, o, d, b, b0):
+    """Per string of (`o`, `d`, `b`, `b0`): its position among the indexed strings (`slots` of `vo`, `vd`), their number
+    when it is not one of them, -1 when it is null."""
+    n, mask = len(vo) - 1, np.uint64(len(slots) - 1)
+    out = np.empty(len(o) - 1, np.int64)
+    for i in range(len(o) - 1):
+        r = -1
+        if _valid(b, b0, i):
+            s, r = _key_hash(o, d, i) & mask, n
+            while slots[s] >= 0:
+                if _same(vo, vd, slots[s], o, d, i):
+                    r = slots[s]
+                    break
+                s = (s + np.uint64(1)) & mask
+        out[i] = r
+    return out
+
+# %% ../nbs/05_nested.ipynb #2c06bee7
+class StringIndex:
+    "A fixed set of strings, hashed once (`_k_index`), that string columns are looked up in (`find`)."
+    def __init__(self, values: pa.Array):
+        self.values = values
+        o, d, b, b0 = str_parts(values)
+        self._o, self._d, self.slots = o, d, _k_index(o, d, b, b0)
+
+    def __len__(self): return len(self.values)
+
+    def find(self, a) -> np.ndarray:
+        "Per string of `a`: its position in the set (the first, if repeated), `len(self)` when absent, -1 when null."
+        return _k_find(self.slots, self._o, self._d, *str_parts(a))
 
 # %% ../nbs/05_nested.ipynb #cbf1626b
 @patch
@@ -780,10 +833,15 @@ def string_array(t: pa.Table, c: str) -> pa.Array:
     a = one_array(t[c])
     return a.cast(pa.string()) if pa.types.is_dictionary(a.type) or pa.types.is_string_view(a.type) else a
 
+# %% ../nbs/05_nested.ipynb #33a9825f
+def strings_or_null(t: pa.Table, c: str) -> pa.Array:
+    "Column `c` of `t` as one string array (`string_array`); all null when the table lacks it."
+    return string_array(t, c) if _has(t, c) else pa.nulls(t.num_rows, pa.string())
+
 # %% ../nbs/05_nested.ipynb #825da27c
 def encode_column(t: pa.Table, c: str, enc: dict) -> Encoded:
     "Column `c` of `t` as dictionary codes (all null when absent), hashed once per table: `enc` is the per-table cache."
-    if c not in enc: enc[c] = Encoded(string_array(t, c) if _has(t, c) else pa.nulls(t.num_rows, pa.string()))
+    if c not in enc: enc[c] = Encoded(strings_or_null(t, c))
     return enc[c]
 
 # %% ../nbs/05_nested.ipynb #83423050
