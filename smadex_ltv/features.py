@@ -152,8 +152,8 @@ def _prepare(self: FeatureEngineer) -> dict:
 # %% ../nbs/06_features.ipynb #293661bd
 @patch
 def _added(self: FeatureEngineer, t: pa.Table, base: np.ndarray, bidx: dict, put, enc: dict | None = None):
-    """Every feature beyond the nested ones, in catalogue order, handed to `put(name, values)`. `enc`: the per-table
-    cache shared with the parser (each column is looked up in its value set once per table, not once per feature)."""
+    """Every feature beyond the nested ones, in catalogue order, handed to `put(name, values)`. `enc`: a per-table
+    cache (each column is looked up in its value set once per table, not once per feature)."""
     n, lk, enc = t.num_rows, self._prepare(), {} if enc is None else enc
     P = lambda c: _positions(t, c, lk['index'][c], enc)
     b = lambda c: self._base_value(c, base, bidx, n)
@@ -266,8 +266,7 @@ def transform_block(self: FeatureEngineer, t: pa.Table, buf: np.ndarray | None =
     miss = absent_columns(t)
     if miss: log.warning('column(s) %s absent: the features made from them are missing on every row', ', '.join(miss))
     nested, n_parser, n = self.on('nested'), len(self.parser.feature_names_), t.num_rows
-    enc = {}                                                  # string columns encoded once, by the parser, reused below
-    base = self.parser.transform_block(t, extra=len(self.feature_names_) - n_parser if nested else 0, enc=enc, buf=buf)
+    base = self.parser.transform_block(t, extra=len(self.feature_names_) - n_parser if nested else 0, buf=buf)
     out, pos = (base, n_parser) if nested else (np.empty((len(self.feature_names_), n), np.float32), 0)
     names = self.feature_names_
     def put(k, v):
@@ -277,7 +276,7 @@ def transform_block(self: FeatureEngineer, t: pa.Table, buf: np.ndarray | None =
                                'the features differ from the fitted ones')
         out[pos] = v
         pos += 1
-    self._added(t, base, self.parser.index_, put, enc)
+    self._added(t, base, self.parser.index_, put)
     if pos != len(names): raise RuntimeError('the features differ from the fitted ones')
     return out.T
 

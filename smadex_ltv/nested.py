@@ -13,15 +13,15 @@ from fastcore.basics import patch
 from numba import njit, types as nbtypes
 from numba.extending import intrinsic
 from llvmlite import ir as llir
-import math, datetime as _dt
+import math, sys, datetime as _dt
 from .schema import COLUMN_GROUP, COLUMN_TYPE, STRING_FIX, SchemaError, types_match, type_kind
 
 # %% auto #0
-__all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'NO_BYTES', 'SHORT_ROW', 'SMALL_VOCAB', 'STATS', 'OWN_BUNDLE', 'OWN_CAT',
-           'OWN_BOTTOM', 'CATALOGUE', 'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'one_array', 'Encoded',
-           'str_parts', 'Segments', 'StringIndex', 'string_array', 'strings_or_null', 'encode_column', 'partition_time',
-           'NestedFeatureParser', 'reference_row', 'reference_features', 'feature_table', 'bench_parse',
-           'peak_rss_one_partition']
+__all__ = ['log', 'DAY', 'BIG', 'numba_kernel', 'NO_BYTES', 'LITTLE', 'SHORT_ROW', 'SMALL_VOCAB', 'STATS', 'OWN_BUNDLE',
+           'OWN_CAT', 'OWN_BOTTOM', 'CATALOGUE', 'SCALAR_NUMERIC', 'SCALAR_TIME', 'MONTHS', 'RECENCY_DAYS', 'one_array',
+           'Encoded', 'str_parts', 'Segments', 'StringIndex', 'string_array', 'strings_or_null', 'ParseMemo', 'parsed',
+           'partition_time', 'NestedFeatureParser', 'reference_row', 'reference_features', 'feature_table',
+           'bench_parse', 'peak_rss_one_partition']
 
 # %% ../nbs/05_nested.ipynb #11ea6e43
 log = logging.getLogger('smadex_ltv')
@@ -90,21 +90,33 @@ def _load8(typingctx, arr, i):
         return builder.load(builder.bitcast(p, llir.IntType(64).as_pointer()), align=1)
     return nbtypes.uint64(arr, i), codegen
 
+# %% ../nbs/05_nested.ipynb #3088a6fa
+LITTLE = sys.byteorder == 'little'    # where a short string's bytes can be one masked 8-byte load
+
+@numba_kernel
+def _word(d, a, L):
+    """The up to 8 bytes `d[a:a+L]` as one integer: one load when there are 8 (`_load8`); fewer, on a little-endian
+    machine, one load masked to them where 8 bytes can be read from `a` (the same integer as byte by byte), else byte
+    by byte. No branch per byte: short keys (countries, OS names) cost what long ones do."""
+    if L >= 8: return _load8(d, a)
+    if LITTLE and a + 8 <= len(d): return _load8(d, a) & ((np.uint64(1) << np.uint64(8 * L)) - np.uint64(1))
+    w = np.uint64(0)
+    for q in range(L): w |= np.uint64(d[a + q]) << np.uint64(8 * q)
+    return w
+
 # %% ../nbs/05_nested.ipynb #a1ee62df
 @numba_kernel
 def _same(o, d, i, to, td, k) -> bool:
     """Are string `i` of (`o`, `d`) and string `k` of (`to`, `td`) the same bytes? Compared from the end, 8 bytes at a
-    time (`_load8`), then the first `len % 8` one by one: keys sharing a prefix, as bundle ids ('com.…') and taxonomy
-    paths do, differ sooner there."""
+    time (`_load8`), then the first `len % 8` as one word (`_word`): keys sharing a prefix, as bundle ids ('com.…') and
+    taxonomy paths do, differ sooner there."""
     L = o[i + 1] - o[i]
     if to[k + 1] - to[k] != L: return False
     a, b, q = o[i], to[k], L
     while q >= 8:
         q -= 8
         if _load8(d, a + q) != _load8(td, b + q): return False
-    for r in range(q - 1, -1, -1):
-        if d[a + r] != td[b + r]: return False
-    return True
+    return q == 0 or _word(d, a, q) == _word(td, b, q)
 
 # %% ../nbs/05_nested.ipynb #986b6bfa
 @numba_kernel
@@ -402,27 +414,18 @@ def _k_overlap(sa, ca, sb, cb, K, null):
         out[i] = c
     return out
 
-# %% ../nbs/05_nested.ipynb #3088a6fa
-@numba_kernel
-def _word(d, a, L):
-    "The up to 8 bytes `d[a:a+L]` as one integer: one load when there are 8 (`_load8`), else byte by byte."
-    if L >= 8: return _load8(d, a)
-    w = np.uint64(0)
-    for q in range(L): w |= np.uint64(d[a + q]) << np.uint64(8 * q)
-    return w
-
 # %% ../nbs/05_nested.ipynb #25ec6530
 @numba_kernel
 def _key_hash(o, d, i):
-    """A 64-bit hash of string `i`'s length and its first and last 8 bytes: two loads whatever its length. Equal
-    strings hash equal; unequal ones rarely do (the same length and the same ends), and whoever compares hashes
+    """A 64-bit hash of string `i`'s length and its first and last 8 bytes (`_word`): two loads whatever its length.
+    Equal strings hash equal; unequal ones rarely do (the same length and the same ends), and whoever compares hashes
     confirms an equal one byte for byte."""
     a, L = o[i], o[i + 1] - o[i]
-    m = np.uint64(0x9E3779B97F4A7C15)
-    x = (np.uint64(L) * m) ^ _word(d, a, L)
+    m, w = np.uint64(0x9E3779B97F4A7C15), _word(d, a, L)
+    x = (np.uint64(L) * m) ^ w
     x *= m
     x ^= x >> np.uint64(29)
-    x = (x ^ _word(d, a + max(L - 8, 0), L)) * m
+    x = (x ^ (_load8(d, a + L - 8) if L > 8 else w)) * m
     return x ^ (x >> np.uint64(32))
 
 # %% ../nbs/05_nested.ipynb #39817c01
@@ -838,17 +841,31 @@ def strings_or_null(t: pa.Table, c: str) -> pa.Array:
     "Column `c` of `t` as one string array (`string_array`); all null when the table lacks it."
     return string_array(t, c) if _has(t, c) else pa.nulls(t.num_rows, pa.string())
 
-# %% ../nbs/05_nested.ipynb #825da27c
-def encode_column(t: pa.Table, c: str, enc: dict) -> Encoded:
-    "Column `c` of `t` as dictionary codes (all null when absent), hashed once per table: `enc` is the per-table cache."
-    if c not in enc: enc[c] = Encoded(strings_or_null(t, c))
-    return enc[c]
-
 # %% ../nbs/05_nested.ipynb #83423050
-def _per_value(e: Encoded, fn) -> np.ndarray:
-    """`fn` (strings -> float64 array) run once per distinct value of an encoded column, then gathered to the rows
-    (null -> NaN)."""
-    return np.append(np.asarray(fn(e.dictionary), np.float64), np.nan)[e.codes]
+class ParseMemo:
+    """A parser of strings (`fn`: a string array -> float64 array) with its results kept across calls, for every
+    distinct string it has seen (at most `limit`, then it starts over): each call hashes its rows into the known
+    strings (`StringIndex`) and runs `fn` on the new ones only. A thread that finds new strings replaces the kept ones
+    in one assignment, so threads may share a memo (at worst parsing a string twice)."""
+    def __init__(self, fn, limit: int = 100_000):
+        self.fn, self.limit = fn, limit
+        self.known = (StringIndex(pa.array([], pa.string())), np.zeros(0))
+
+    def __call__(self, a: pa.Array) -> np.ndarray:
+        "`fn` of every string of `a`; NaN for a null."
+        index, vals = self.known
+        pos = index.find(a)
+        new = pos == len(vals)
+        if new.any():
+            fresh = pc.unique(one_array(a).filter(pa.array(new))).cast(pa.string())
+            if len(vals) + len(fresh) > self.limit:                       # start over, from this call's strings
+                fresh, index, vals = pc.unique(one_array(a).drop_null()).cast(pa.string()), None, np.zeros(0)
+            got = np.asarray(self.fn(fresh), np.float64)
+            index = StringIndex(fresh if index is None else pa.concat_arrays([index.values, fresh]))
+            vals = np.concatenate([vals, got])
+            self.known = (index, vals)
+            pos = index.find(a)
+        return np.append(vals, np.nan)[pos]
 
 # %% ../nbs/05_nested.ipynb #d0bae4cc
 def _parse_number(a: pa.Array) -> np.ndarray:
@@ -856,15 +873,24 @@ def _parse_number(a: pa.Array) -> np.ndarray:
     m = pc.extract_regex(a, r'^(?P<v>-?\d+(?:\.\d+)?)$')
     return pc.fill_null(pc.cast(pc.struct_field(m, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
+# %% ../nbs/05_nested.ipynb #8406ced6
+_MEMOS: dict = {}
+
+def parsed(a: pa.Array, fn) -> np.ndarray:
+    "`fn` (strings -> float64) of every string of `a`, NaN for a null, through this process's `ParseMemo` of `fn`."
+    m = _MEMOS.get(fn)
+    if m is None: m = _MEMOS.setdefault(fn, ParseMemo(fn))
+    return m(a)
+
 # %% ../nbs/05_nested.ipynb #2b607909
 def _hour_seconds(d: pa.Array) -> np.ndarray:
     "Partition hours ('YYYY-MM-DD-HH-00' strings) as Unix seconds (int64); an Arrow error on any other string."
     return pc.cast(pc.strptime(d, format='%Y-%m-%d-%H-%M', unit='s'), pa.int64()).to_numpy(zero_copy_only=False)
 
 # %% ../nbs/05_nested.ipynb #ce05c6f0
-def partition_time(t: pa.Table, enc: dict | None = None) -> np.ndarray:
+def partition_time(t: pa.Table) -> np.ndarray:
     """Unix seconds of each row's partition hour, from the `datetime` column ('YYYY-MM-DD-HH-00'), parsed once per
-    distinct hour."""
+    distinct hour (`parsed`)."""
     if not _has(t, 'datetime'):
         raise SchemaError(
             "the nested parser needs the `datetime` column (the partition key) to measure ages; "
@@ -873,10 +899,37 @@ def partition_time(t: pa.Table, enc: dict | None = None) -> np.ndarray:
     if pa.types.is_null(t.schema.field('datetime').type):
         if t.num_rows: raise SchemaError("column 'datetime' is entirely null: every row needs its partition hour")
         return np.zeros(0)
-    try: return _per_value(encode_column(t, 'datetime', {} if enc is None else enc), _hour_seconds)
+    try: return parsed(strings_or_null(t, 'datetime'), _hour_seconds)
     except pa.ArrowInvalid as e:
         raise SchemaError(f"column 'datetime' holds a value that is not a partition hour 'YYYY-MM-DD-HH-00' "
                           f"({e})") from None
+
+# %% ../nbs/05_nested.ipynb #38d1571b
+def _request_month(d: pa.Array) -> np.ndarray:
+    "Partition hours ('YYYY-MM-DD-HH-00') as months since 1970-01, the month of the request."
+    return (_hour_seconds(d) // 86_400).astype('datetime64[D]').astype('datetime64[M]').astype(np.int64)
+
+# %% ../nbs/05_nested.ipynb #b94ed478
+def _release_months(d: pa.Array) -> np.ndarray:
+    "Release dates 'YYYY_month' as months since 1970-01; NaN when malformed."
+    num = lambda a: pc.fill_null(pc.cast(a, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+    parts = pc.extract_regex(d, r'^(?P<y>\d{4})_(?P<m>[a-z]+)$')
+    return ((num(pc.struct_field(parts, [0])) - 1970) * 12
+            + num(pc.index_in(pc.struct_field(parts, [1]), value_set=pa.array(MONTHS))))
+
+# %% ../nbs/05_nested.ipynb #05a13d02
+def _osv_major(d: pa.Array) -> np.ndarray:
+    "OS versions ('16.4.1', '13') as their major number; NaN when they do not start with digits."
+    m = pc.extract_regex(d, r'^(?P<major>\d+)')
+    return pc.fill_null(pc.cast(pc.struct_field(m, [0]), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+
+# %% ../nbs/05_nested.ipynb #9e3d881d
+def _isnull(t: pa.Table, c: str) -> np.ndarray:
+    "Per row: is column `c` null? Unpacked from its validity bitmap; all False when no value is."
+    a = one_array(t[c])
+    if not a.null_count: return np.zeros(len(a), bool)
+    if a.buffers()[0] is None: return np.ones(len(a), bool)               # a null-typed column
+    return np.unpackbits(np.frombuffer(a.buffers()[0], np.uint8), bitorder='little')[a.offset:a.offset + len(a)] == 0
 
 # %% ../nbs/05_nested.ipynb #08c0fbbf
 def _num(t: pa.Table, c: str) -> np.ndarray:
@@ -1060,41 +1113,22 @@ def _fill_mapmap(self: NestedFeatureParser, c, spec, s, own, T, out, nan):
 
 # %% ../nbs/05_nested.ipynb #7a4d4c30
 @patch
-def _scalars(self: NestedFeatureParser, t, T, out, enc: dict | None = None):
-    "Scalar columns; the string ones (hour, release_date, dev_osv) parsed once per distinct value, not once per row."
-    n, enc = t.num_rows, {} if enc is None else enc
+def _scalars(self: NestedFeatureParser, t, T, out):
+    "Scalar columns; the string ones (hour, release_date, dev_osv) parsed once per distinct string (`parsed`)."
+    n = t.num_rows
     for c in SCALAR_NUMERIC + SCALAR_TIME + ['hour', 'release_date', 'dev_osv']:
-        if _has(t, c):
-            out[f'{c}__isnull'] = t[c].is_null().to_numpy(zero_copy_only=False)
-        else:
-            out[f'{c}__isnull'] = np.ones(n)
+        out[f'{c}__isnull'] = _isnull(t, c) if _has(t, c) else np.ones(n)
     for c in SCALAR_NUMERIC:
         out[c] = _num(t, c) if _has(t, c) else np.full(n, np.nan)
     for c in SCALAR_TIME:
         out[f'{c}__days_since'] = (T - _num(t, c)) / DAY if _has(t, c) else np.full(n, np.nan)
-    out['hour'] = _per_value(encode_column(t, 'hour', enc), _parse_number)
-    if _has(t, 'release_date'):
-        num = lambda a: pc.fill_null(pc.cast(a, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-
-        def months(d):  # 'YYYY_month' -> months since 1970-01; NaN when malformed
-            parts = pc.extract_regex(d, r'^(?P<y>\d{4})_(?P<m>[a-z]+)$')
-            return (num(pc.struct_field(parts, [0])) - 1970) * 12 + num(
-                pc.index_in(pc.struct_field(parts, [1]), value_set=pa.array(MONTHS))
-            )
-
-        # months since 1970-01 of each row's request hour, once per distinct partition hour (`partition_time` checked
-        # them; with a shared `enc` the hours are not encoded again)
-        month = lambda d: (_hour_seconds(d) // 86_400).astype('datetime64[D]').astype('datetime64[M]').astype(np.int64)
-        req = _per_value(encode_column(t, 'datetime', enc), month)
-        out['months_since_release'] = req - _per_value(encode_column(t, 'release_date', enc), months)
-    else:
-        out['months_since_release'] = np.full(n, np.nan)
-    major = lambda d: pc.fill_null(
-        pc.cast(pc.struct_field(pc.extract_regex(d, r'^(?P<major>\d+)'), [0]), pa.float64()), np.nan
-    ).to_numpy(zero_copy_only=False)
-    out['dev_osv_major'] = (
-        _per_value(encode_column(t, 'dev_osv', enc), major) if _has(t, 'dev_osv') else np.full(n, np.nan)
-    )
+    out['hour'] = parsed(strings_or_null(t, 'hour'), _parse_number)
+    out['months_since_release'] = (
+        parsed(strings_or_null(t, 'datetime'), _request_month) - parsed(strings_or_null(t, 'release_date'),
+                                                                        _release_months)
+        if _has(t, 'release_date') else np.full(n, np.nan))
+    out['dev_osv_major'] = (parsed(strings_or_null(t, 'dev_osv'), _osv_major) if _has(t, 'dev_osv')
+                            else np.full(n, np.nan))
 
 # %% ../nbs/05_nested.ipynb #1b247790
 @patch
@@ -1109,11 +1143,10 @@ def _target(self: NestedFeatureParser, t: pa.Table, c: str) -> pa.Array:
 
 # %% ../nbs/05_nested.ipynb #af931386
 @patch
-def _fill(self: NestedFeatureParser, t: pa.Table, out, enc: dict | None = None):
-    """Compute every feature of `t` into `out` (a `_Block`, or a dict while fitting); `enc`: per-table encodings, shared
-    with the caller."""
-    n, enc = t.num_rows, {} if enc is None else enc
-    T = partition_time(t, enc)
+def _fill(self: NestedFeatureParser, t: pa.Table, out):
+    "Compute every feature of `t` into `out` (a `_Block`, or a dict while fitting)."
+    n = t.num_rows
+    T = partition_time(t)
     own = {c: self._target(t, c) for c in (OWN_BUNDLE, OWN_CAT, OWN_BOTTOM, 'country', 'dev_osv', 'hour', 'region')}
     nan = np.full(n, np.nan)
     segs = {c: None if (a := self._column(t, c)) is None else Segments(a) for c in CATALOGUE}
@@ -1124,7 +1157,7 @@ def _fill(self: NestedFeatureParser, t: pa.Table, out, enc: dict | None = None):
     for c, spec in CATALOGUE.items():  # overlaps between lists
         if spec.get('overlap'):
             out[f'{c}__overlap_{spec["overlap"]}'] = self._overlap(segs[c], segs[spec['overlap']], n)
-    self._scalars(t, T, out, enc)
+    self._scalars(t, T, out)
 
 # %% ../nbs/05_nested.ipynb #3da8049b
 @patch
@@ -1168,18 +1201,16 @@ def fit(self: NestedFeatureParser, t: pa.Table) -> 'NestedFeatureParser':
 
 # %% ../nbs/05_nested.ipynb #49a1690f
 @patch
-def transform_block(
-    self: NestedFeatureParser, t: pa.Table, extra: int = 0, enc: dict | None = None, buf: np.ndarray | None = None
-) -> np.ndarray:
+def transform_block(self: NestedFeatureParser, t: pa.Table, extra: int = 0,
+                    buf: np.ndarray | None = None) -> np.ndarray:
     """Features × rows, float32, in `feature_names_` order, with `extra` uninitialised rows below them for a caller
-    that appends its own features (`FeatureEngineer`): one block, no frame, no copy. Needs a fitted parser. `enc`: a
-    dict that receives the string columns' dictionary codes, for a caller that encodes the same columns again. `buf`: a
+    that appends its own features (`FeatureEngineer`): one block, no frame, no copy. Needs a fitted parser. `buf`: a
     flat float32 scratch array the block may live in (when large enough), for a caller that copies the block out
     anyway."""
     if self.feature_names_ is None:
         raise RuntimeError('NestedFeatureParser is not fitted: call fit(train_table) first')
     out = _Block(self.feature_names_, t.num_rows, extra, self.index_, buf)
-    self._fill(t, out, enc)
+    self._fill(t, out)
     if out.seen != len(self.feature_names_):
         raise RuntimeError('the features differ from the fitted ones')
     return out.block
