@@ -417,15 +417,18 @@ def _k_overlap(sa, ca, sb, cb, K, null):
 # %% ../nbs/05_nested.ipynb #25ec6530
 @numba_kernel
 def _key_hash(o, d, i):
-    """A 64-bit hash of string `i`'s length and its first and last 8 bytes (`_word`): two loads whatever its length.
-    Equal strings hash equal; unequal ones rarely do (the same length and the same ends), and whoever compares hashes
-    confirms an equal one byte for byte."""
+    """A 64-bit hash of string `i`: its length, then every 8 bytes (`_load8`, the last 1 to 8 as one `_word`), each
+    mixed in with one multiply. Equal strings hash equal; whoever compares hashes confirms an equal one byte for byte.
+    (Hashing the two ends only was cheaper, but keys that differ in their middle, as numbered bundle ids do, then all
+    collide, and every lookup among them turns into byte comparisons.)"""
     a, L = o[i], o[i + 1] - o[i]
-    m, w = np.uint64(0x9E3779B97F4A7C15), _word(d, a, L)
-    x = (np.uint64(L) * m) ^ w
-    x *= m
-    x ^= x >> np.uint64(29)
-    x = (x ^ (_load8(d, a + L - 8) if L > 8 else w)) * m
+    m, e = np.uint64(0x9E3779B97F4A7C15), a + L
+    x = np.uint64(L) * m
+    while a + 8 < e:
+        x = (x ^ _load8(d, a)) * m
+        x ^= x >> np.uint64(29)
+        a += 8
+    x = (x ^ _word(d, a, e - a)) * m
     return x ^ (x >> np.uint64(32))
 
 # %% ../nbs/05_nested.ipynb #39817c01
@@ -838,16 +841,17 @@ def string_array(t: pa.Table, c: str) -> pa.Array:
 
 # %% ../nbs/05_nested.ipynb #33a9825f
 def strings_or_null(t: pa.Table, c: str) -> pa.Array:
-    "Column `c` of `t` as one string array (`string_array`); all null when the table lacks it."
-    return string_array(t, c) if _has(t, c) else pa.nulls(t.num_rows, pa.string())
+    "Column `c` of `t` as one string array (`string_array`); all null when the table lacks it or it is null-typed."
+    if not _has(t, c) or pa.types.is_null(t.schema.field(c).type): return pa.nulls(t.num_rows, pa.string())
+    return string_array(t, c)
 
 # %% ../nbs/05_nested.ipynb #83423050
 class ParseMemo:
     """A parser of strings (`fn`: a string array -> float64 array) with its results kept across calls, for every
-    distinct string it has seen (at most `limit`, then it starts over): each call hashes its rows into the known
+    distinct string it has seen (past `limit`, it starts over from the strings of the call at hand): each call hashes its rows into the known
     strings (`StringIndex`) and runs `fn` on the new ones only. A thread that finds new strings replaces the kept ones
     in one assignment, so threads may share a memo (at worst parsing a string twice)."""
-    def __init__(self, fn, limit: int = 100_000):
+    def __init__(self, fn, limit: int = 20_000):
         self.fn, self.limit = fn, limit
         self.known = (StringIndex(pa.array([], pa.string())), np.zeros(0))
 
@@ -925,8 +929,10 @@ def _osv_major(d: pa.Array) -> np.ndarray:
 
 # %% ../nbs/05_nested.ipynb #9e3d881d
 def _isnull(t: pa.Table, c: str) -> np.ndarray:
-    "Per row: is column `c` null? Unpacked from its validity bitmap; all False when no value is."
+    """Per row: is column `c` null? Unpacked from its validity bitmap; all False when no value is. (A dictionary column
+    may also hold nulls among its values: Arrow answers for it.)"""
     a = one_array(t[c])
+    if pa.types.is_dictionary(a.type): return a.is_null().to_numpy(zero_copy_only=False)   # nulls among its values
     if not a.null_count: return np.zeros(len(a), bool)
     if a.buffers()[0] is None: return np.ones(len(a), bool)               # a null-typed column
     return np.unpackbits(np.frombuffer(a.buffers()[0], np.uint8), bitorder='little')[a.offset:a.offset + len(a)] == 0
@@ -1374,15 +1380,16 @@ def _ref_scalars(f, r, T):
         f[c] = np.nan if r.get(c) is None else float(r[c])
     for c in SCALAR_TIME:
         f[f'{c}__days_since'] = np.nan if r.get(c) is None else (T - r[c]) / DAY
-    f['hour'] = float(r['hour']) if r.get('hour') is not None and _re.fullmatch(r'-?\d+(\.\d+)?', r['hour']) else np.nan
+    asc = _re.ASCII                                # digits are 0-9, as in the parser's regular expressions (RE2)
+    f['hour'] = float(r['hour']) if r.get('hour') is not None and _re.fullmatch(r'-?\d+(\.\d+)?', r['hour'], asc) else np.nan
     rd = r.get('release_date')
-    if rd is None or rd[5:] not in MONTHS or not rd[:4].isdigit():
+    if rd is None or not _re.fullmatch(r'\d{4}_[a-z]+', rd, asc) or rd[5:] not in MONTHS:
         f['months_since_release'] = np.nan
     else:
         req = _dt.datetime.fromtimestamp(T, _dt.timezone.utc)
         f['months_since_release'] = (req.year - int(rd[:4])) * 12 + (req.month - 1 - MONTHS.index(rd[5:]))
     osv = r.get('dev_osv')
-    mm = _re.match(r'^(\d+)', osv) if osv is not None else None
+    mm = _re.match(r'^(\d+)', osv, asc) if osv is not None else None
     f['dev_osv_major'] = float(mm.group(1)) if mm else np.nan
 
 # %% ../nbs/05_nested.ipynb #b8d4e0e2
