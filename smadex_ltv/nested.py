@@ -848,9 +848,9 @@ def strings_or_null(t: pa.Table, c: str) -> pa.Array:
 # %% ../nbs/05_nested.ipynb #83423050
 class ParseMemo:
     """A parser of strings (`fn`: a string array -> float64 array) with its results kept across calls, for every
-    distinct string it has seen (past `limit`, it starts over from the strings of the call at hand): each call hashes its rows into the known
-    strings (`StringIndex`) and runs `fn` on the new ones only. A thread that finds new strings replaces the kept ones
-    in one assignment, so threads may share a memo (at worst parsing a string twice)."""
+    distinct string it has seen (past `limit`, it starts over from the strings of the call at hand): each call hashes
+    its rows into the known strings (`StringIndex`) and runs `fn` on the new ones only. A thread that finds new
+    strings replaces the kept ones in one assignment, so threads may share a memo (at worst parsing a string twice)."""
     def __init__(self, fn, limit: int = 20_000):
         self.fn, self.limit = fn, limit
         self.known = (StringIndex(pa.array([], pa.string())), np.zeros(0))
@@ -1381,7 +1381,8 @@ def _ref_scalars(f, r, T):
     for c in SCALAR_TIME:
         f[f'{c}__days_since'] = np.nan if r.get(c) is None else (T - r[c]) / DAY
     asc = _re.ASCII                                # digits are 0-9, as in the parser's regular expressions (RE2)
-    f['hour'] = float(r['hour']) if r.get('hour') is not None and _re.fullmatch(r'-?\d+(\.\d+)?', r['hour'], asc) else np.nan
+    h = r.get('hour')
+    f['hour'] = float(h) if h is not None and _re.fullmatch(r'-?\d+(\.\d+)?', h, asc) else np.nan
     rd = r.get('release_date')
     if rd is None or not _re.fullmatch(r'\d{4}_[a-z]+', rd, asc) or rd[5:] not in MONTHS:
         f['months_since_release'] = np.nan
