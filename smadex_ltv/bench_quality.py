@@ -131,8 +131,8 @@ def oracle_law_scores(y, law: dict) -> dict:
     y = np.asarray(y, np.float64)
     paid = y > 0
     qo = law_quantiles({k: v[paid] for k, v in law.items()}, np.array([0.1, 0.9]))
-    crps = M.crps_zero_inflated(y, law['p_pay_d7'], lambda u, *c: law_quantiles(dict(zip(law, [x[:, 0] for x in c])), u),
-                                args=tuple(law.values()))
+    quant = lambda u, *c: law_quantiles(dict(zip(law, [x[:, 0] for x in c])), u)
+    crps = M.crps_zero_inflated(y, law['p_pay_d7'], quant, args=tuple(law.values()))
     return {'coverage_80_buyers': M.interval_coverage(y[paid], qo[:, 0], qo[:, 1]), 'crps': crps}
 
 # %% ../nbs/91_bench_quality.ipynb #18d72983
@@ -184,6 +184,7 @@ def _median_call(fn, repeats: int) -> tuple[float, object]:
         ts.append(time.perf_counter() - t0)
     return float(np.median(ts)), r
 
+# %% ../nbs/91_bench_quality.ipynb #73aa72d3
 def _median_rate(fn, rows: int, repeats: int) -> float: return rows / _median_call(fn, repeats)[0]
 
 # %% ../nbs/91_bench_quality.ipynb #dfedc711
