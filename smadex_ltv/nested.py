@@ -841,9 +841,13 @@ def string_array(t: pa.Table, c: str) -> pa.Array:
 
 # %% ../nbs/05_nested.ipynb #33a9825f
 def strings_or_null(t: pa.Table, c: str) -> pa.Array:
-    "Column `c` of `t` as one string array (`string_array`); all null when the table lacks it or it is null-typed."
+    """Column `c` of `t` as one string array (`string_array`); all null when the table lacks it or it is null-typed; a
+    clear error naming it when it is not a string column."""
     if not _has(t, c) or pa.types.is_null(t.schema.field(c).type): return pa.nulls(t.num_rows, pa.string())
-    return string_array(t, c)
+    a = string_array(t, c)
+    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        raise SchemaError(f"column '{c}' has type {a.type}, expected string")
+    return a
 
 # %% ../nbs/05_nested.ipynb #83423050
 class ParseMemo:
@@ -1139,13 +1143,9 @@ def _scalars(self: NestedFeatureParser, t, T, out):
 # %% ../nbs/05_nested.ipynb #1b247790
 @patch
 def _target(self: NestedFeatureParser, t: pa.Table, c: str) -> pa.Array:
-    """Column `c` as the per-row strings that keys are compared with (`Segments.own`): all null where absent; a clear
-    error where it is not a string column."""
-    if not _has(t, c) or pa.types.is_null(t.schema.field(c).type): return pa.nulls(t.num_rows, pa.string())
-    a = string_array(t, c)
-    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
-        raise SchemaError(f"column '{c}' has type {a.type}, expected string")
-    return a
+    """Column `c` as the per-row strings that keys are compared with (`Segments.own`): `strings_or_null` (all null where
+    absent, a clear error where it is not a string column)."""
+    return strings_or_null(t, c)
 
 # %% ../nbs/05_nested.ipynb #af931386
 @patch
