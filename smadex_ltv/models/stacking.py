@@ -304,7 +304,8 @@ def _expected_inputs(self: StackingEnsemble, F, A, names) -> np.ndarray:
 
 # %% ../../nbs/11_stacking.ipynb #3abdb0d9
 @patch
-def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold: bool) -> np.ndarray:
+def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold: bool,
+                     meta: bool | None = None) -> np.ndarray:
     """Which forecast `pred_expected` ranks rows by, chosen by out-of-fold normalized Gini against the labels. The plain
     LightGBM base (expm1 of its log1p forecast: the model a user would otherwise have) comes first; the two-stage amount
     P7·expm1(m7), then the expected-revenue meta-learner (`base`, a model on top of both) each replace the one chosen
@@ -312,12 +313,14 @@ def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold
     `GINI_Z` standard errors of the paired difference (`gini_bootstrap`, 100 resamples): on small or whale-heavy data
     the out-of-fold Ginis differ by chance. One standard error for the amount (the one-standard-error rule; it runs no
     model beyond those of `pred_rmsle`), two for the meta-learner (one more model on every row). In-sample predictions
-    cannot be compared fairly, so without out-of-fold ones the meta-learner stays. Returns the chosen forecast's
+    cannot be compared fairly, so without out-of-fold ones the meta-learner stays. `meta`: whether `base` comes from
+    a meta-learner (None: whether one is fitted, `meta_expected_`). Returns the chosen forecast's
     out-of-fold values."""
     cands, cols = {}, getattr(F, 'columns', F)
+    if meta is None: meta = getattr(self, 'meta_expected_', None) is not None
     if out_of_fold and 'base_lightgbm' in cols:
         cands['lightgbm'] = np.expm1(np.maximum(np.asarray(F['base_lightgbm'], np.float64), 0.0))
-    if getattr(self, 'meta_expected_', None) is None: cands['meta'] = base    # no meta-learner: `base` is the amount
+    if not meta: cands['meta'] = base                  # no meta-learner: `base` is the amount
     elif out_of_fold and 'amount' in cols: cands['amount'] = np.asarray(F['amount'], np.float64)
     cands.setdefault('meta', base)
     margin = getattr(self, 'cfg', {}).get('margin', 0.002)
@@ -327,7 +330,7 @@ def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold
         d = boot[k] - boot[pick]
         se = float(np.nanstd(d))
         z[f'{k} vs {pick}'] = round((scores[k] - scores[pick]) / se, 2) if se > 0 else None
-        need = GINI_Z['meta'] if k == 'meta' and getattr(self, 'meta_expected_', None) is not None else GINI_Z['amount']
+        need = GINI_Z['meta'] if k == 'meta' and meta else GINI_Z['amount']
         if scores[k] > scores[pick] * (1 + margin) and scores[k] - scores[pick] > need * se: pick = k
     self.expected_ = {'source': pick, 'oof_gini': scores, 'z': z}
     log.info('stage 3: pred_expected ranks by %s (out-of-fold normalized Gini %s; differences in standard errors: %s)',
@@ -353,7 +356,9 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
     these models fits on `cap_rows` of its rows (every payer, a weighted sample of the zeros; each half on half the
     cap): the out-of-fold predictions and the factor still cover every row. `F` and `y` are rows `idx` of `tm` (None:
     all). `label_mean`, when given, is the mean label the factor matches instead of the mean of `y` (the holdout: the
-    mean over every training row, since a tenth of them holds too few whales to pin a total down)."""
+    mean over every training row, since a tenth of them holds too few whales to pin a total down). With the two
+    halves, the meta-learner on every row is fitted only when it is the source chosen: the halves alone make the choice
+    and the factor."""
     c = self.cfg
     if c['expected'] == 'tweedie':
         # read in bounded chunks, not as columns of the block (`apply`'s function must pickle: no matrix inside)
@@ -369,16 +374,20 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
             r, w = cap_rows(np.arange(len(ym)) if rows is None else rows, ym if rows is None else ym[rows], cap,
                             c['seed'])
             return lgb.train(pe, lgb.Dataset(Fe[r], ym[r], weight=w), num_boost_round=c['n_estimators'])
-        cap = c.get('max_fit_rows')
-        self.meta_expected_ = fit(None, cap)
-        if buyers is None: base = self.meta_expected_.predict(Fe)
+        cap, self.meta_expected_ = c.get('max_fit_rows'), None
+        if buyers is None:
+            self.meta_expected_ = fit(None, cap)
+            base = self.meta_expected_.predict(Fe)
         else:                     # two halves (each model on half the rows: together the cost of one more fit)
             half, base = stratified_folds(buyers, 2, c['seed'] + 5), np.zeros(len(y))
             for k in (0, 1):
                 m_k = fit(np.nonzero(half != k)[0], None if cap is None else cap // 2)
                 base[half == k] = m_k.predict(Fe[half == k])
-    else: self.meta_expected_, base = None, F.amount.to_numpy()      # already out of fold
-    base = self._choose_expected(F, y, base, out_of_fold=buyers is not None or self.meta_expected_ is None)
+        base = self._choose_expected(F, y, base, out_of_fold=buyers is not None, meta=True)
+        if self.expected_['source'] == 'meta' and self.meta_expected_ is None: self.meta_expected_ = fit(None, cap)
+    else:
+        self.meta_expected_ = None
+        base = self._choose_expected(F, y, F.amount.to_numpy(), out_of_fold=True)      # already out of fold
     s, n = float(np.sum(base)), max(len(base), 1)
     total = float(np.maximum(y, 0).sum()) if label_mean is None else float(label_mean) * n
     self.smear_ = total / s if s > 0 else 1.0
