@@ -115,16 +115,11 @@ def take(self: TrainMatrix, rows, step: int = 2_048) -> np.ndarray:
 def _dataset(self: TrainMatrix, idx, label, weight, reference):
     idx = np.asarray(idx)
     o = np.argsort(idx, kind='stable')
-    label, weight = np.asarray(label, np.float32)[o], None if weight is None else np.asarray(weight, np.float32)[o]
-    if reference is not None and reference is self._ds and len(self) <= self.bin_rows:
-        # the shared bins hold every row: LightGBM copies the rows' bins (no float row read, nothing binned again)
-        ds = reference.subset(idx[o]).construct()
-        ds.set_label(label)
-        return ds if weight is None else ds.set_weight(weight)
     # streamed only against the shared bins: a row stream binned against a *weighted* Dataset (a small weighted fit
     # set's early-stopping rows) gets weights of 0 from LightGBM 4.7, so every validation loss is NaN
     data = _Rows(self.X, idx[o]) if reference is not None and reference is self._ds else self.take(idx[o])
-    ds = lgb.Dataset(data, label=label, reference=reference, weight=weight, feature_name=self.names,
+    ds = lgb.Dataset(data, label=np.asarray(label, np.float32)[o], reference=reference,
+                     weight=None if weight is None else np.asarray(weight, np.float32)[o], feature_name=self.names,
                      categorical_feature=self.categorical or 'auto', free_raw_data=True,
                      params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1,
                              'num_threads': self.n_jobs}).construct()
