@@ -75,7 +75,7 @@ class TrainMatrix:
         self.X, self.names = X, list(names)
         self.categorical = [c for c in (categorical or []) if c in self.names]
         self.max_bin, self.n_jobs, self.seed, self.bin_rows = max_bin, n_jobs, seed, bin_rows
-        self._ds = None
+        self._ds, self.bin_s = None, None
 
     def __len__(self): return self.X.shape[0]
 
@@ -84,9 +84,9 @@ class TrainMatrix:
         """The binned `Dataset` whose bin mappers every large row set shares (built once; LightGBM keeps no reference
         to the float block): of every row up to `bin_rows` rows, of a seeded sample of `bin_rows` rows above (LightGBM
         draws its bin boundaries from 200,000 rows either way; binning millions more rows only costs time and
-        memory)."""
+        memory). `bin_s`: the seconds building it took (None before)."""
         if self._ds is None:
-            n = len(self)
+            t0, n = time.perf_counter(), len(self)
             rows = (self.X if n <= self.bin_rows else
                     _Rows64(self.X, np.sort(np.random.default_rng(self.seed).choice(n, self.bin_rows, replace=False))))
             self._ds = lgb.Dataset(rows, label=np.zeros(min(n, self.bin_rows), np.float32), feature_name=self.names,
@@ -94,6 +94,7 @@ class TrainMatrix:
                                    params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1,
                                            'num_threads': self.n_jobs, 'seed': self.seed}).construct()
             release_pages(self.X)
+            self.bin_s = time.perf_counter() - t0
         return self._ds
 
 # %% ../../nbs/09_buyer.ipynb #537e9e5a
