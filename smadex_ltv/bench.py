@@ -30,16 +30,17 @@ from smadex_ltv.bench_full import (
 from .bench_distributed import featurise_rate, distributed_bench, distributed_markdown
 
 # %% auto #0
-__all__ = ['smadex_bench_main', 'bench_markdown', 'run_bench', 'results_table', 'readme_from_index', 'smadex_bench', 'log',
-           'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT',
-           'FULL_COMMANDS', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table', 'oracle_law_scores',
-           'distribution_scores', 'label_total_scores', 'read_rate', 'predict_figures', 'worker_profile',
-           'predict_profile', 'profile_markdown', 'features_at_scale', 'speed_figures', 'predict_in_subprocess',
-           'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows', 'growth_point', 'growth_plot',
-           'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config', 'rmsle_gap_se',
-           'expected_candidates_gini', 'robustness_cell', 'robustness_markdown', 'robustness_head', 'run_robustness',
-           'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds', 'full_markdown', 'write_full_report',
-           'generation_commit', 'run_full', 'full_line', 'featurise_rate', 'distributed_bench', 'distributed_markdown']
+__all__ = ['smadex_bench_main', 'bench_markdown', 'train_seconds', 'run_bench', 'results_table', 'readme_from_index',
+           'smadex_bench', 'log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES',
+           'ROBUST_HOLDOUT', 'FULL_COMMANDS', 'quality', 'scalar_features', 'baseline_predictions', 'quality_table',
+           'oracle_law_scores', 'distribution_scores', 'label_total_scores', 'read_rate', 'predict_figures',
+           'worker_profile', 'predict_profile', 'profile_markdown', 'features_at_scale', 'speed_figures',
+           'predict_in_subprocess', 'submission_models', 'engine_comparison', 'engines_markdown', 'labelled_rows',
+           'growth_point', 'growth_plot', 'growth_exponents', 'growth_markdown', 'run_growth', 'bench_config',
+           'rmsle_gap_se', 'expected_candidates_gini', 'robustness_cell', 'robustness_markdown', 'robustness_head',
+           'run_robustness', 'predict_scale', 'time_v', 'training_peak_mb', 'compile_seconds', 'full_markdown',
+           'write_full_report', 'generation_commit', 'run_full', 'full_line', 'featurise_rate', 'distributed_bench',
+           'distributed_markdown']
 
 # %% ../nbs/90_benchmarks.ipynb #3137e93b
 _all_ = ['log', 'QUALITY_ROWS', 'FEATURE_ROWS', 'GROWTH_STEPS', 'ROBUST_SIZES', 'FULL_GRID_SIZES', 'ROBUST_HOLDOUT',
@@ -103,6 +104,17 @@ def _write_bench(out: Path, res: dict, g: list) -> dict:
         fig.savefig(out/'growth.png', dpi=80, bbox_inches='tight')
     return res
 
+# %% ../nbs/90_benchmarks.ipynb #b4148440
+def train_seconds(timings: dict, baselines: dict, bin_s: float | None) -> dict:
+    """`speed.train_s`: the three stages' seconds (the pipeline report's `timings_s`), their total, each baseline's
+    (`baseline_<name>`), and `binning`: binning the training rows once (LightGBM's `Dataset`), which is inside stage 1's
+    time (its first model builds the bins). The `lgbm_log1p` and `lgbm_tweedie` baselines train on those same bins, so
+    their times leave it out (`lgbm_log1p_scalar` bins its own columns and counts it)."""
+    t = timings
+    return {'stage1': t.get('stage1'), 'stage2': t.get('stage2'), 'stage3': t.get('stage3'),
+            'total': round(sum(t.get(k, 0) for k in ('stage1', 'stage2', 'stage3')), 2),
+            **{f'baseline_{k}': v for k, v in baselines.items()}, 'binning': None if bin_s is None else round(bin_s, 2)}
+
 # %% ../nbs/90_benchmarks.ipynb #710b812a
 def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, growth: list | None = None,
               n_jobs: int | None = None, repeats: int = 3, growth_timeout_s: float | None = None) -> dict:
@@ -132,13 +144,7 @@ def run_bench(preset: str = 'small', out='bench', seed: int = 0, data_dir=None, 
                                'reference_features_rows_per_s', 'train_s', 'predict_rows_per_s',
                                'single_row_latency_ms', 'predict_peak_rss_mb')}
     t = pipe.report['timings_s']
-    speed['train_s'] = {'stage1': t.get('stage1'), 'stage2': t.get('stage2'), 'stage3': t.get('stage3'),
-                        'total': round(sum(t.get(k, 0) for k in ('stage1', 'stage2', 'stage3')), 2),
-                        **{f'baseline_{k}': v for k, v in base_s.items()}}
-    # binning the training rows once (LightGBM's Dataset): inside stage 1's time (its first model builds the bins);
-    # lgbm_log1p and lgbm_tweedie train on those bins, so their times leave it out (lgbm_log1p_scalar bins its own)
-    b = getattr(pipe.train_matrix, 'bin_s', None)
-    speed['train_s']['binning'] = None if b is None else round(b, 2)
+    speed['train_s'] = train_seconds(t, base_s, getattr(pipe.train_matrix, 'bin_s', None))
     try: speed.update({k: v for k, v in speed_figures(cfg, pipe.artifacts_, repeats).items()})
     except Exception as e: notes.append(f'speed figures failed: {type(e).__name__}: {e}')
     rows_main = len(pipe.X_train) + len(pipe.X_val)
