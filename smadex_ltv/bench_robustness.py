@@ -37,19 +37,21 @@ ROBUST_HOLDOUT = 50_000
 # %% ../nbs/93_bench_robustness.ipynb #7fb92e61
 def expected_candidates_gini(pipe) -> dict:
     """Holdout normalized Gini of each source `pred_expected` can rank by (`11_stacking`), the one not chosen included:
-    what the out-of-fold choice is judged against."""
+    what the out-of-fold choice is judged against. The meta-learner on every row is fitted for it when `fit` left
+    it out (`fit_meta_expected`), and dropped again after."""
     from smadex_ltv.metrics import normalized_gini
 
     e, y = pipe.ensemble, pipe.labels_val.iap_revenue_d7.to_numpy()
-    chosen, out = dict(e.expected_ or {}), {}
+    chosen, fitted, out = dict(e.expected_ or {}), e.meta_expected_, {}
     try:
+        e.fit_meta_expected(pipe.train_matrix, pipe.labels_train)   # skipped by `fit` when another source was chosen
         for src in ('lightgbm', 'amount', 'meta'):
             e.expected_ = {**chosen, 'source': src}
             out[src] = normalized_gini(
                 y, pipe._val_chunks(lambda X: e.predict(X, outputs=('pred_expected',))).pred_expected.to_numpy()
             )
     finally:
-        e.expected_ = chosen
+        e.expected_, e.meta_expected_ = chosen, fitted
     return out
 
 # %% ../nbs/93_bench_robustness.ipynb #2f2845e5

@@ -345,6 +345,30 @@ def _expected_source(self: StackingEnsemble) -> str:
     'meta')."""
     return (getattr(self, 'expected_', None) or {}).get('source', 'meta')
 
+# %% ../../nbs/11_stacking.ipynb #efaad06e
+@patch
+def _expected_data(self: StackingEnsemble, F, tm: TrainMatrix, y: np.ndarray, idx=None) -> tuple:
+    """(inputs, labels) of the expected-revenue meta-learner for the rows `idx` of `tm` (None: all): the meta-features
+    `F` of those rows with their segment codes (`_expected_inputs`), and `y` clipped at 0."""
+    segs = [s for s in EXPECTED_SEGMENTS if s in tm.names]
+    at = [tm.names.index(s) for s in segs]
+    # read in bounded chunks, not as columns of the block (`apply`'s function must pickle: no matrix inside)
+    S = tm.apply(lambda A: A[:, at], idx) if segs else np.empty((len(y), 0), np.float32)
+    return self._expected_inputs(F, S, segs), np.maximum(y, 0)
+
+# %% ../../nbs/11_stacking.ipynb #541deadf
+@patch
+def _tweedie(self: StackingEnsemble, Fe: np.ndarray, ym: np.ndarray, rows=None, cap: int | None = None) -> lgb.Booster:
+    """The expected-revenue meta-learner, a Tweedie LightGBM, on the rows `rows` of `Fe` (None: all); above `cap` rows
+    on `cap_rows` of them (every payer, a weighted sample of the zeros)."""
+    c = self.cfg
+    pe = {'objective': 'tweedie', 'tweedie_variance_power': 1.5, 'learning_rate': 0.03, 'num_leaves': 15,
+          'min_data_in_leaf': 200, 'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1}
+    if rows is None and (cap is None or len(ym) <= cap):       # every row: the block as is, no indexed copy
+        return lgb.train(pe, lgb.Dataset(Fe, ym), num_boost_round=c['n_estimators'])
+    r, w = cap_rows(np.arange(len(ym)) if rows is None else rows, ym if rows is None else ym[rows], cap, c['seed'])
+    return lgb.train(pe, lgb.Dataset(Fe[r], ym[r], weight=w), num_boost_round=c['n_estimators'])
+
 # %% ../../nbs/11_stacking.ipynb #638e277d
 @patch
 def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: np.ndarray,
@@ -361,30 +385,19 @@ def _fit_expected(self: StackingEnsemble, F: pd.DataFrame, tm: TrainMatrix, y: n
     and the factor."""
     c = self.cfg
     if c['expected'] == 'tweedie':
-        # read in bounded chunks, not as columns of the block (`apply`'s function must pickle: no matrix inside)
-        segs = [s for s in EXPECTED_SEGMENTS if s in tm.names]
-        at = [tm.names.index(s) for s in segs]
-        S = tm.apply(lambda A: A[:, at], idx) if segs else np.empty((len(y), 0), np.float32)
-        Fe, ym = self._expected_inputs(F, S, segs), np.maximum(y, 0)
-        pe = {'objective': 'tweedie', 'tweedie_variance_power': 1.5, 'learning_rate': 0.03, 'num_leaves': 15,
-              'min_data_in_leaf': 200, 'seed': c['seed'], 'num_threads': c['n_jobs'], 'verbose': -1}
-        def fit(rows, cap):
-            if rows is None and (cap is None or len(ym) <= cap):       # every row: the block as is, no indexed copy
-                return lgb.train(pe, lgb.Dataset(Fe, ym), num_boost_round=c['n_estimators'])
-            r, w = cap_rows(np.arange(len(ym)) if rows is None else rows, ym if rows is None else ym[rows], cap,
-                            c['seed'])
-            return lgb.train(pe, lgb.Dataset(Fe[r], ym[r], weight=w), num_boost_round=c['n_estimators'])
+        Fe, ym = self._expected_data(F, tm, y, idx)
         cap, self.meta_expected_ = c.get('max_fit_rows'), None
         if buyers is None:
-            self.meta_expected_ = fit(None, cap)
+            self.meta_expected_ = self._tweedie(Fe, ym, None, cap)
             base = self.meta_expected_.predict(Fe)
         else:                     # two halves (each model on half the rows: together the cost of one more fit)
             half, base = stratified_folds(buyers, 2, c['seed'] + 5), np.zeros(len(y))
             for k in (0, 1):
-                m_k = fit(np.nonzero(half != k)[0], None if cap is None else cap // 2)
+                m_k = self._tweedie(Fe, ym, np.nonzero(half != k)[0], None if cap is None else cap // 2)
                 base[half == k] = m_k.predict(Fe[half == k])
         base = self._choose_expected(F, y, base, out_of_fold=buyers is not None, meta=True)
-        if self.expected_['source'] == 'meta' and self.meta_expected_ is None: self.meta_expected_ = fit(None, cap)
+        if self.expected_['source'] == 'meta' and self.meta_expected_ is None:
+            self.meta_expected_ = self._tweedie(Fe, ym, None, cap)
     else:
         self.meta_expected_ = None
         base = self._choose_expected(F, y, F.amount.to_numpy(), out_of_fold=True)      # already out of fold
@@ -485,8 +498,20 @@ def fit(self: StackingEnsemble, X, labels: pd.DataFrame, categorical: list | Non
     log.info('stage 3: shipped %s: %s', self.selection_['choice'], self.selection_['reason'])
     self._fit_expected(F, tm, y, b, rows, label_mean)
     self._fit_law(F, y, b)
-    self.oof_ = F
+    self.oof_, self.oof_rows_ = F, rows
     log.info('stage 3: done (%.0f s, peak RSS %.0f MB)', time.perf_counter() - t0, peak_rss_mb())
+    return self
+
+# %% ../../nbs/11_stacking.ipynb #6dcce34a
+@patch
+def fit_meta_expected(self: StackingEnsemble, tm: TrainMatrix, labels: pd.DataFrame) -> StackingEnsemble:
+    """The expected-revenue meta-learner on every out-of-fold row (`oof_`, rows `oof_rows_` of `tm`), fitted now when
+    `fit` left it out because another source was chosen: for diagnostics that score every source on new rows (the
+    robustness grid). `pred_expected` keeps the source `fit` chose. `tm`, `labels`: the training rows `fit` saw."""
+    if self.meta_expected_ is not None or self.cfg['expected'] != 'tweedie': return self
+    y = labels.iap_revenue_d7.to_numpy(np.float64)[self.oof_rows_]
+    Fe, ym = self._expected_data(self.oof_, tm, y, self.oof_rows_)
+    self.meta_expected_ = self._tweedie(Fe, ym, None, self.cfg.get('max_fit_rows'))
     return self
 
 # %% ../../nbs/11_stacking.ipynb #917b756f
