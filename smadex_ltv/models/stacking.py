@@ -509,6 +509,9 @@ def fit_meta_expected(self: StackingEnsemble, tm: TrainMatrix, labels: pd.DataFr
     `fit` left it out because another source was chosen: for diagnostics that score every source on new rows (the
     robustness grid). `pred_expected` keeps the source `fit` chose. `tm`, `labels`: the training rows `fit` saw."""
     if self.meta_expected_ is not None or self.cfg['expected'] != 'tweedie': return self
+    if getattr(self, 'oof_rows_', None) is None:
+        raise ValueError('fit_meta_expected needs the out-of-fold rows of a fit in this process: a loaded model keeps '
+                         'none')
     y = labels.iap_revenue_d7.to_numpy(np.float64)[self.oof_rows_]
     Fe, ym = self._expected_data(self.oof_, tm, y, self.oof_rows_)
     self.meta_expected_ = self._tweedie(Fe, ym, None, self.cfg.get('max_fit_rows'))
