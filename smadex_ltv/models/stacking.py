@@ -512,6 +512,9 @@ def fit_meta_expected(self: StackingEnsemble, tm: TrainMatrix, labels: pd.DataFr
     if getattr(self, 'oof_rows_', None) is None:
         raise ValueError('fit_meta_expected needs the out-of-fold rows of a fit in this process: a loaded model keeps '
                          'none')
+    if len(labels) != len(tm):
+        raise ValueError(f'fit_meta_expected: {len(labels):,} label rows for {len(tm):,} training rows (give the rows '
+                         'fit saw)')
     y = labels.iap_revenue_d7.to_numpy(np.float64)[self.oof_rows_]
     Fe, ym = self._expected_data(self.oof_, tm, y, self.oof_rows_)
     self.meta_expected_ = self._tweedie(Fe, ym, None, self.cfg.get('max_fit_rows'))
