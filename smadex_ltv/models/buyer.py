@@ -84,7 +84,9 @@ class TrainMatrix:
         """The binned `Dataset` whose bin mappers every large row set shares (built once; LightGBM keeps no reference
         to the float block): of every row up to `bin_rows` rows, of a seeded sample of `bin_rows` rows above (LightGBM
         draws its bin boundaries from 200,000 rows either way; binning millions more rows only costs time and
-        memory). `bin_s`: the seconds building it took (None before)."""
+        memory). Without feature bundles (`enable_bundle: False`): no model trains on it, and a model's rows copied
+        out of it (`_dataset`) then have the layout of rows binned against it. `bin_s`: the seconds building it took
+        (None before)."""
         if self._ds is None:
             t0, n = time.perf_counter(), len(self)
             rows = (self.X if n <= self.bin_rows else
@@ -92,7 +94,8 @@ class TrainMatrix:
             self._ds = lgb.Dataset(rows, label=np.zeros(min(n, self.bin_rows), np.float32), feature_name=self.names,
                                    categorical_feature=self.categorical or 'auto', free_raw_data=True,
                                    params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1,
-                                           'num_threads': self.n_jobs, 'seed': self.seed}).construct()
+                                           'num_threads': self.n_jobs, 'seed': self.seed,
+                                           'enable_bundle': False}).construct()
             release_pages(self.X)
             self.bin_s = time.perf_counter() - t0
         return self._ds
@@ -116,16 +119,23 @@ def take(self: TrainMatrix, rows, step: int = 2_048) -> np.ndarray:
 def _dataset(self: TrainMatrix, idx, label, weight, reference):
     idx = np.asarray(idx)
     o = np.argsort(idx, kind='stable')
+    y, w = np.asarray(label, np.float32)[o], None if weight is None else np.asarray(weight, np.float32)[o]
+    shared = reference is not None and reference is self._ds
+    if shared and reference.num_data() == len(self):         # the shared bins hold every row: copy the rows' bins
+        ds = reference.subset(idx[o]).construct()
+        ds.set_label(y)
+        if w is not None: ds.set_weight(w)
+        return ds
     # streamed only against the shared bins: a row stream binned against a *weighted* Dataset (a small weighted fit
     # set's early-stopping rows) gets weights of 0 from LightGBM 4.7, so every validation loss is NaN
-    data = _Rows(self.X, idx[o]) if reference is not None and reference is self._ds else self.take(idx[o])
-    ds = lgb.Dataset(data, label=np.asarray(label, np.float32)[o], reference=reference,
-                     weight=None if weight is None else np.asarray(weight, np.float32)[o], feature_name=self.names,
+    data = _Rows(self.X, idx[o]) if shared else self.take(idx[o])
+    ds = lgb.Dataset(data, label=y, reference=reference, weight=w, feature_name=self.names,
                      categorical_feature=self.categorical or 'auto', free_raw_data=True,
                      params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1,
                              'num_threads': self.n_jobs}).construct()
     release_pages(self.X)
     return ds
+
 
 # %% ../../nbs/09_buyer.ipynb #a05ff081
 @patch
