@@ -132,17 +132,17 @@ def _dataset(self: TrainMatrix, idx, label, weight, reference):
     ds = lgb.Dataset(data, label=y, reference=reference, weight=w, feature_name=self.names,
                      categorical_feature=self.categorical or 'auto', free_raw_data=True,
                      params={'max_bin': self.max_bin, 'feature_pre_filter': False, 'verbose': -1,
-                             'num_threads': self.n_jobs}).construct()
+                             'num_threads': self.n_jobs, **({'enable_bundle': False} if shared else {})}).construct()
     release_pages(self.X)
     return ds
-
 
 # %% ../../nbs/09_buyer.ipynb #a05ff081
 @patch
 def datasets(self: TrainMatrix, fit_idx, y_fit, es_idx=None, y_es=None, weight=None, small: int = 50_000) -> tuple:
     """(training `Dataset`, early-stopping `Dataset` or None) for rows `fit_idx` / `es_idx`, each with its own labels.
-    Large row sets are binned with the shared bin mappers (`reference=binned`) and streamed from the float block in
-    batches (an `lgb.Sequence`: no copy of the rows). A small one (under `small` rows or 5% of the matrix: stage 2's
+    Large row sets are binned with the shared bin mappers (`reference=binned`): copied out of the shared `Dataset`
+    where it holds every row, else streamed from the float block in batches (an `lgb.Sequence`: no copy of the
+    floats). A small one (under `small` rows or 5% of the matrix: stage 2's
     buyers, the d1 horizon) is binned on its own rows: with the whole matrix's bins most of its bins are empty, and
     LightGBM 4.7 then fails ('Check failed: best_split_info.right_count > 0') or corrupts memory ('malloc(): invalid
     size'), as seen on stage-2 fold models of 370 buyers. (`Dataset.subset` showed the same failures.)"""
