@@ -148,9 +148,10 @@ SPEC.update({
                                       'Base learners of stage 3 beside stages 1-2: `lightgbm` (LightGBM on log1p y, '
                                       'every training row) and/or `xgboost` (on at most `base_max_rows` rows).'),
     'models.stacking.meta_learner': ('enum:auto|nnls',
-                                     '`auto`: the non-negative blend ships unless a single forecast, the constant, '
-                                     'or (by more than `margin`) a LightGBM Huber meta-learner scores better out of '
-                                     'fold; `nnls`: the Huber candidate is not tried (faster).'),
+                                     '`nnls` (default): the non-negative blend ships unless a single forecast or the '
+                                     'constant scores better out of fold; `auto`: a LightGBM Huber meta-learner is a '
+                                     'candidate too, shipped when it beats that choice by more than `margin` (three '
+                                     'more fits to score it; it never shipped in the robustness grids).'),
     'models.stacking.margin': ('float',
                                'Relative out-of-fold RMSLE gain the LightGBM Huber meta-learner needs over the '
                                'blend to be shipped.'),
@@ -160,8 +161,10 @@ SPEC.update({
                                      'expected revenue).'),
     'models.stacking.params': ('dict', 'Further Huber meta-learner parameters, passed through.'),
     'models.stacking.expected': ('enum:tweedie|smearing',
-                                 '`pred_expected` from a Tweedie meta-learner (default) or from P(buyer)·expm1(m7) '
-                                 'with one smearing factor.'),
+                                 '`smearing` (default): `pred_expected` ranks rows by the plain LightGBM base or by '
+                                 'the two-stage amount P(buyer)·expm1(m7), chosen out of fold, times one factor; '
+                                 '`tweedie`: a Tweedie meta-learner on the forecasts is a third source (two more '
+                                 'fits to choose; it never ranked above the amount in the robustness grids).'),
     'models.stacking.base_max_rows': ('int?',
                                       'The `xgboost` base learner is fitted on at most this many rows of each fold '
                                       '(seeded sample); null = all.'),

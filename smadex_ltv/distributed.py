@@ -17,7 +17,7 @@ from .data import DataLoader
 from .features import FeatureEngineer
 from .models.buyer import TrainMatrix
 from .pipeline import TrainingPipeline, features_in_batches, MODEL_LABELS, META_COLS
-from .inference import FastPredictor, OUTPUTS, CLUSTER_PREDICTORS
+from .inference import FastPredictor, OUTPUTS, CLUSTER_PREDICTORS, progress_bar
 
 # %% auto #0
 __all__ = ['log', 'dask_client', 'worker_threads', 'session_client', 'portable', 'partition_plan', 'fit_rows', 'DaskTrainMatrix',
@@ -455,7 +455,6 @@ def predict_dask(fp: FastPredictor, client, loader: DataLoader, split: str = 'te
     it."""
     from collections import deque
     from distributed import KilledWorker
-    from tqdm.auto import tqdm
     from smadex_ltv import distributed as lib
     loader = portable(loader)
     parts = loader.partitions(split, start, end, max_partitions)
@@ -466,7 +465,7 @@ def predict_dask(fp: FastPredictor, client, loader: DataLoader, split: str = 'te
     sub = lambda p: (p, client.submit(lib._predict_part, loader, p, split, frac, key, batch_size, outputs, pure=False))
     q, it = deque(sub(p) for p in parts[:ahead]), iter(parts[ahead:])
     total = int(sum(p.num_rows for p in parts) * (frac or 1))
-    with tqdm(total=total, unit='rows', disable=not progress, desc='predict') as bar:
+    with progress_bar(total, progress) as bar:
         while q:
             p, f = q.popleft()
             nxt = next(it, None)

@@ -26,9 +26,9 @@ import threading
 
 # %% auto #0
 __all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'PRECISIONS', 'MODEL_ROWS', 'UNITS_PER_WORKER', 'CLUSTER_PREDICTORS',
-           'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch', 'write_rows', 'compile_cache', 'resolve_engine',
-           'float32_splits', 'CompiledBooster', 'model_threads', 'FastPredictor', 'plan_units', 'unit_rows',
-           'protected_data', 'submission_path', 'expected_ids', 'check_submission', 'submission_problems']
+           'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch', 'progress_bar', 'write_rows', 'compile_cache',
+           'resolve_engine', 'float32_splits', 'CompiledBooster', 'model_threads', 'FastPredictor', 'plan_units',
+           'unit_rows', 'protected_data', 'submission_path', 'expected_ids', 'check_submission', 'submission_problems']
 
 # %% ../nbs/13_inference.ipynb #2ff36721
 log = logging.getLogger('smadex_ltv')
@@ -114,6 +114,22 @@ def prefetch(it, depth: int = 1):
         if err is not None: raise err
         if x is done: return
         yield x
+
+# %% ../nbs/13_inference.ipynb #87afb23c
+class _NoBar:
+    "The progress bar of a run that shows none: counts nothing, prints nothing."
+    def update(self, n=1): pass
+    def __enter__(self): return self
+    def __exit__(self, *exc): return False
+
+def progress_bar(total: int, progress: bool, desc: str = 'predict'):
+    """A `tqdm` bar of `total` rows when `progress`, else a bar that does nothing. Without progress tqdm is neither
+    imported nor started: in a fresh process the two cost about 20 ms (the import, then its first bar's lock), inside
+    the clock of a prediction job that may itself last half a second."""
+    if not progress: return _NoBar()
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit='rows', desc=desc)
+
 
 # %% ../nbs/13_inference.ipynb #2aa0a3c5
 def write_rows(fh, row_id, values):
@@ -477,8 +493,7 @@ def predict_chunks(self: FastPredictor, loader: DataLoader, split: str = 'test',
     total = sum(p.num_rows
                 for p in loader.partitions(split, window.get('start'), window.get('end'), window.get('max_partitions')))
     if window.get('frac') is not None: total = int(total * window['frac'])
-    from tqdm.auto import tqdm
-    with tqdm(total=total, unit='rows', disable=not progress, desc='predict') as bar:
+    with progress_bar(total, progress) as bar:
         for ch in prefetch(loader.iter_chunks(split, chunk_size, **window)):
             p = self.predict_table(ch, batch_size, outputs) if as_table else self.predict(ch, batch_size, outputs)
             bar.update(len(p))
@@ -514,12 +529,11 @@ def predict_units(self: FastPredictor, loader: DataLoader, split: str = 'test', 
     each unit read with `read_partition` (Arrow's multi-threaded reader) while the one before is predicted
     (`prefetch`). What `predict_test_set` runs with one process and no row limit; a partition bigger than
     `chunk_size` is a unit alone."""
-    from tqdm.auto import tqdm
     parts = loader.partitions(split, start, end, max_partitions)
     rows = [p.num_rows for p in parts]
     units = plan_units(parts, rows, unit_rows(sum(rows), chunk_size))
     read = lambda u: pa.concat_tables([loader.read_partition(p, split, frac=frac) for p in u])
-    with tqdm(total=int(sum(rows) * (frac or 1)), unit='rows', disable=not progress, desc='predict') as bar:
+    with progress_bar(int(sum(rows) * (frac or 1)), progress) as bar:
         for t in prefetch(map(read, units)):
             p = self.predict_table(t, batch_size, outputs) if as_table else self.predict(t, batch_size, outputs)
             bar.update(len(p))
@@ -623,7 +637,6 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
     three units for two workers, one worker would idle a third of the job. `as_table`: Arrow tables, as the workers
     send them, instead of DataFrames."""
     from concurrent.futures.process import BrokenProcessPool
-    from tqdm.auto import tqdm
     from smadex_ltv import inference as lib          # the workers import these by name (not this notebook's copies)
     parts = loader.partitions(split, start, end, max_partitions)
     rows = [p.num_rows for p in parts]
@@ -635,7 +648,7 @@ def predict_parallel(self: FastPredictor, loader: DataLoader, split: str = 'test
         pool = self.start_workers(loader, workers, sample, outputs)
     jobs = [(u, split, frac, batch_size, outputs) for u in units]
     try:
-        with tqdm(total=int(sum(rows) * (frac or 1)), unit='rows', disable=not progress, desc='predict') as bar:
+        with progress_bar(int(sum(rows) * (frac or 1)), progress) as bar:
             for job, p in _in_order(pool, lib._worker_unit, jobs, ahead=2 * workers):
                 bar.update(len(p))
                 yield p if as_table else p.to_pandas()

@@ -125,10 +125,11 @@ def choose_blend(F: pd.DataFrame, blend_cols: list, ly: np.ndarray, folds: np.nd
 # %% ../../nbs/11_stacking.ipynb #dabb8e42
 class StackingEnsemble:
     """Stage 3: out-of-fold forecasts of stage 1, stage 2 and base learners on log1p y, combined by the candidate that
-    wins out of fold (`choose_blend`); plus the calibrated expected revenue from a Tweedie meta-learner."""
+    wins out of fold (`choose_blend`); plus the calibrated expected revenue (`pred_expected`). The defaults try neither
+    meta-learner: `meta_learner='auto'` adds the LightGBM Huber candidate, `expected='tweedie'` the Tweedie source."""
     def __init__(self, n_folds: int = 3, base_learners=('lightgbm',), n_estimators: int = 500, huber_alpha: float = 3.0,
                  params: dict | None = None, stage1: dict | None = None, stage2: dict | None = None,
-                 base_max_rows: int | None = 200_000, expected: str = 'tweedie', meta_learner: str = 'auto',
+                 base_max_rows: int | None = 200_000, expected: str = 'smearing', meta_learner: str = 'nnls',
                  margin: float = 0.002, seed: int = 0, n_jobs: int = 2, max_fit_rows: int | None = None,
                  early_stopping_rounds: int = 100, fold_max_rows: int | None = None, oof: str = 'auto',
                  holdout_min_payers: int = 2_000):
@@ -314,15 +315,16 @@ def _choose_expected(self: StackingEnsemble, F, y, base: np.ndarray, out_of_fold
     the out-of-fold Ginis differ by chance. One standard error for the amount (the one-standard-error rule; it runs no
     model beyond those of `pred_rmsle`), two for the meta-learner (one more model on every row). In-sample predictions
     cannot be compared fairly, so without out-of-fold ones the meta-learner stays. `meta`: whether `base` comes from
-    a meta-learner (None: whether one is fitted, `meta_expected_`). Returns the chosen forecast's
-    out-of-fold values."""
+    a meta-learner (None: whether one is fitted, `meta_expected_`); without one, `base` is the amount and is named so.
+    Returns the chosen forecast's out-of-fold values."""
     cands, cols = {}, getattr(F, 'columns', F)
     if meta is None: meta = getattr(self, 'meta_expected_', None) is not None
     if out_of_fold and 'base_lightgbm' in cols:
         cands['lightgbm'] = np.expm1(np.maximum(np.asarray(F['base_lightgbm'], np.float64), 0.0))
-    if not meta: cands['meta'] = base                  # no meta-learner: `base` is the amount
-    elif out_of_fold and 'amount' in cols: cands['amount'] = np.asarray(F['amount'], np.float64)
-    cands.setdefault('meta', base)
+    if not meta: cands['amount'] = base                # no meta-learner: `base` is the amount
+    else:
+        if out_of_fold and 'amount' in cols: cands['amount'] = np.asarray(F['amount'], np.float64)
+        cands['meta'] = base
     margin = getattr(self, 'cfg', {}).get('margin', 0.002)
     scores, pick, z = {k: normalized_gini(y, v) for k, v in cands.items()}, next(iter(cands)), {}
     boot = gini_bootstrap(y, cands, 100, getattr(self, 'cfg', {}).get('seed', 0)) if len(cands) > 1 else {}
