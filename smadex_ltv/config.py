@@ -150,11 +150,13 @@ SPEC.update({
     'models.stacking.meta_learner': ('enum:auto|nnls',
                                      '`nnls` (default): the non-negative blend ships unless a single forecast or the '
                                      'constant scores better out of fold; `auto`: a LightGBM Huber meta-learner is a '
-                                     'candidate too, shipped when it beats that choice by more than `margin` (three '
-                                     'more fits to score it; it never shipped in the robustness grids).'),
+                                     'candidate too, shipped when it beats that choice by more than `margin` (one '
+                                     'more fit per fold to score it; it never shipped in the robustness grids).'),
     'models.stacking.margin': ('float',
-                               'Relative out-of-fold RMSLE gain the LightGBM Huber meta-learner needs over the '
-                               'blend to be shipped.'),
+                               'Relative out-of-fold gain a candidate needs over the one chosen before it: a single '
+                               'forecast or the Huber meta-learner over the blend (RMSLE); the amount over the '
+                               'LightGBM base, or the Tweedie source over either, for `pred_expected` (normalized '
+                               'Gini).'),
     'models.stacking.huber_alpha': ('float', 'Huber loss threshold of the Huber meta-learner candidate.'),
     'models.stacking.n_estimators': ('int',
                                      'Boosting rounds of the meta-learners (the Huber candidate, the Tweedie '
@@ -164,7 +166,8 @@ SPEC.update({
                                  '`smearing` (default): `pred_expected` ranks rows by the plain LightGBM base or by '
                                  'the two-stage amount P(buyer)·expm1(m7), chosen out of fold, times one factor; '
                                  '`tweedie`: a Tweedie meta-learner on the forecasts is a third source (two more '
-                                 'fits to choose; it never ranked above the amount in the robustness grids).'),
+                                 'fits to choose; on the holdout it never ranked above the amount in the robustness '
+                                 'grids).'),
     'models.stacking.base_max_rows': ('int?',
                                       'The `xgboost` base learner is fitted on at most this many rows of each fold '
                                       '(seeded sample); null = all.'),

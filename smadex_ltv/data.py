@@ -27,18 +27,22 @@ log = logging.getLogger('smadex_ltv')
 
 # %% ../nbs/03_data.ipynb #4dccf9fd
 @functools.lru_cache(maxsize=1 << 16)
-def _footer_rows(path: str, mtime_ns: int, size: int) -> int:
-    "Rows in the footer of the parquet file `path` as it was at (`mtime_ns`, `size`): read once per version of a file."
+def _footer_rows(path: str, version: tuple) -> int:
+    "Rows in the footer of the parquet file `path` as it was at `version` (`_file_version`): read once per version."
     return pq.ParquetFile(path).metadata.num_rows
+
+def _file_version(st: os.stat_result) -> tuple:
+    """What tells one version of a file from another: inode, size, modification and change times. The change time is
+    set by the system on every write, rename or copy, and no program can set it back (a copy that keeps the old
+    modification time and size, `cp -p`, still gets a new one)."""
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 def _file_rows(f) -> int:
     """Rows of one parquet file from its footer; a file that is not readable parquet is a `SchemaError` naming it.
-    The footer is read once per version of the file (its path, size and modification time: a file rewritten since is
-    read again): a prediction job counts its window's rows to plan its work, and the footers cost about a millisecond
-    each where a `stat` costs microseconds."""
-    try:
-        st = os.stat(f)
-        return _footer_rows(str(f), st.st_mtime_ns, st.st_size)
+    The footer is read once per version of the file (`_file_version`: a file rewritten since is read again): a
+    prediction job counts its window's rows to plan its work, and the footers cost about a millisecond each where a
+    `stat` costs microseconds."""
+    try: return _footer_rows(str(f), _file_version(os.stat(f)))
     except Exception as e: raise SchemaError(f'{f}: not a readable parquet file ({type(e).__name__}: {e})') from None
 
 
