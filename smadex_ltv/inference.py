@@ -124,8 +124,8 @@ class _NoBar:
 
 def progress_bar(total: int, progress: bool, desc: str = 'predict'):
     """A `tqdm` bar of `total` rows when `progress`, else a bar that does nothing. Without progress tqdm is neither
-    imported nor started: in a fresh process the two cost about 20 ms (the import, then its first bar's lock), inside
-    the clock of a prediction job that may itself last half a second."""
+    imported nor started: in a fresh process both the import and its first bar's lock take time, inside the clock of
+    a prediction job that may itself last under a second."""
     if not progress: return _NoBar()
     from tqdm.auto import tqdm
     return tqdm(total=total, unit='rows', desc=desc)
