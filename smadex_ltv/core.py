@@ -15,7 +15,7 @@ import pandas as pd
 __all__ = ['RUN_NAME_RE', 'friendly_errors', 'normalise_argv', 'join_repeated', 'cli_entry', 'setup_logging', 'log_messages',
            'peak_rss_mb', 'machine', 'library_versions', 'pid_alive', 'thread_params', 'l1p', 'json_safe',
            'atomic_write', 'atomic_write_text', 'sha256_file', 'UnsafePathError', 'plain_name', 'member', 'inside',
-           'check_run_name', 'guard_output']
+           'check_run_name', 'mark_written', 'written_here', 'guard_output']
 
 # %% ../nbs/00_core.ipynb #72eea5119410473aa328ad9291626812
 @contextmanager
@@ -231,13 +231,40 @@ def check_run_name(name) -> str:
                               f"starting with a letter or digit (no '/', no space, not hidden)")
     return name
 
+# %% ../nbs/00_core.ipynb #b5336dcc
+def _record(p: Path) -> Path: return p.with_name(f'.{p.name}.smadex_ltv')
+
+def _stamp(p: Path) -> list:
+    st = p.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+def mark_written(path) -> Path:
+    """Record that this project wrote the file `path` as it now is (its inode, size, modification and change times), in
+    a small hidden file beside it, `.<name>.smadex_ltv`: what `written_here` checks before the file is replaced."""
+    import json
+    p = Path(path)
+    atomic_write_text(_record(p), json.dumps({'file': p.name, 'stamp': _stamp(p)}))
+    return p
+
+def written_here(path) -> bool:
+    """Whether `path` is the very file `mark_written` recorded, unchanged since. Any edit, copy over it or replacement
+    changes its inode or its change time, which no program can set back."""
+    import json
+    p = Path(path)
+    try: rec, now = json.loads(_record(p).read_text()), _stamp(p)
+    except (OSError, ValueError, RecursionError): return False
+    return isinstance(rec, dict) and rec.get('file') == p.name and rec.get('stamp') == now
+
+
 # %% ../nbs/00_core.ipynb #db7b79bc585a40fcaf58bf750017e135
-def guard_output(path, protected: dict | None = None, header=None, what: str = 'output', follow: bool = True) -> Path:
+def guard_output(path, protected: dict | None = None, header=None, what: str = 'output', follow: bool = True,
+                 proof: bool = False) -> Path:
     """`path` as a file this project may write: not a folder, not inside a `protected` folder or equal to a protected
     file ({name: path}, e.g. the raw data and the sample submission), and, when it exists and `header` is given (bytes,
     or a compiled bytes regex), a file whose start matches it (one this project wrote). `follow=False`: a symlink is
-    refused (for files opened in place, such as a log, whose writer would follow it). `UnsafePathError` naming the path
-    and the reason otherwise; checked before any work is spent."""
+    refused (for files opened in place, such as a log, whose writer would follow it). `proof`: an existing file must
+    also be one `mark_written` recorded, unchanged (for a header anybody's file may start with, as a submission's).
+    `UnsafePathError` naming the path and the reason otherwise; checked before any work is spent."""
     p = Path(path)
     if p.is_dir(): raise UnsafePathError(f'{what} {p} is a folder: give the path of a file')
     if not follow and p.is_symlink(): raise UnsafePathError(f'{what} {p} is a symlink: refusing to write through it')
@@ -256,4 +283,8 @@ def guard_output(path, protected: dict | None = None, header=None, what: str = '
                     else header.pattern.decode(errors='replace'))
             raise UnsafePathError(f'{what} {p} exists and is not a file this project wrote (it does not start with '
                                   f'{want!r}): refusing to overwrite it; move it or choose another path')
+        if proof and not written_here(p):
+            raise UnsafePathError(f'{what} {p} exists and this project has no record of writing it, or it changed since '
+                                  f'(a file of yours with the same header?): refusing to overwrite it; move it or choose '
+                                  f'another path')
     return p

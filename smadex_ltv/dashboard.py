@@ -462,7 +462,8 @@ def dashboard_command(config: str, run: str | None, port: int, sets: list, headl
 # %% ../nbs/15_dashboard.ipynb #357bf0d1
 @call_parse
 def smadex_dashboard(config: Param('config name or YAML path', str) = 'default',
-                     run: Param('trained run to open first (default: the newest)', str) = None,
+                     run: Param('trained run to open first (default: the run named like the config, else the newest)',
+                                str) = None,
                      port: Param('localhost port', int) = 8501,
                      set: Param('dotted config override key=value (repeatable)', str, nargs='*') = None):
     "Start the analyst dashboard (Streamlit) on localhost (this process becomes the server: stopping it stops the app)."

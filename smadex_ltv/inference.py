@@ -14,10 +14,10 @@ import pyarrow.csv as pacsv
 import lightgbm as lgb
 from fastcore.basics import patch
 from .config import Config, load_config
-from .core import atomic_write, atomic_write_text, guard_output, inside, UnsafePathError
+from .core import atomic_write, atomic_write_text, guard_output, inside, UnsafePathError, mark_written
 from .data import DataLoader
-from .schema import arrow_schema, PARTITION_KEY
-from .pipeline import load_artifacts, run_folder
+from .schema import arrow_schema, PARTITION_KEY, TEST_ORDER, SchemaError
+from .pipeline import load_artifacts, run_folder, owned_folder, PARTIAL
 from .core import pid_alive, sha256_file
 from .models.stacking import OUTPUTS
 from .core import thread_params
@@ -26,9 +26,10 @@ import threading
 
 # %% auto #0
 __all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'PRECISIONS', 'MODEL_ROWS', 'UNITS_PER_WORKER', 'CLUSTER_PREDICTORS',
-           'to_arrow', 'check_row_ids', 'check_window_ids', 'prefetch', 'progress_bar', 'write_rows', 'compile_cache',
-           'resolve_engine', 'float32_splits', 'CompiledBooster', 'model_threads', 'FastPredictor', 'plan_units',
-           'unit_rows', 'protected_data', 'submission_path', 'expected_ids', 'check_submission', 'submission_problems']
+           'to_arrow', 'check_columns', 'check_row_ids', 'check_window_ids', 'prefetch', 'progress_bar', 'write_rows',
+           'compile_cache', 'resolve_engine', 'float32_splits', 'CompiledBooster', 'model_threads', 'FastPredictor',
+           'plan_units', 'unit_rows', 'protected_data', 'check_not_in_model', 'submission_path', 'expected_ids',
+           'check_submission', 'submission_problems']
 
 # %% ../nbs/13_inference.ipynb #2ff36721
 log = logging.getLogger('smadex_ltv')
@@ -49,6 +50,19 @@ def to_arrow(df) -> pa.Table:
     if PARTITION_KEY in df.columns and PARTITION_KEY not in t.column_names:
         t = t.append_column(PARTITION_KEY, pa.array(df[PARTITION_KEY].astype(str).to_numpy(), pa.string()))
     return t
+
+# %% ../nbs/13_inference.ipynb #1773fe34
+def check_columns(t: pa.Table, source: str = 'the rows to predict') -> pa.Table:
+    """`t` when it has every column of the test schema (`row_id` may be absent: the predictions then carry no ids); a
+    `SchemaError` naming the missing ones otherwise. A missing column would not fail by itself: the features made from
+    it would be missing on every row and the forecasts silently worse."""
+    missing = [c for c in TEST_ORDER if c != 'row_id' and c not in t.column_names]
+    if missing:
+        raise SchemaError(f'{source}: missing column(s) {missing}: the features made from them would be missing on '
+                          'every row, the forecasts silently worse (every column of the test schema but row_id is '
+                          'needed)')
+    return t
+
 
 # %% ../nbs/13_inference.ipynb #95c8ef89
 def check_row_ids(ids, source: str = 'the input'):
@@ -401,19 +415,23 @@ def _outputs(self: FastPredictor, t: pa.Table, outputs) -> dict:
 # %% ../nbs/13_inference.ipynb #447ca1d0
 @patch
 def predict(self: FastPredictor, df, batch_size: int | None = None, outputs=None) -> pd.DataFrame:
-    """Predictions of every row of `df` (Arrow table or DataFrame), in order; `batch_size` bounds the memory of one
-    call. `outputs`: any of 'pred_rmsle', 'pred_expected', 'horizons', 'distribution' (the last: the predictive
-    distribution's columns, `10a_predictive`); None: every output the model has (a model saved before the
-    distribution existed: all but that one). Only the models they need run."""
-    t = to_arrow(df)
-    if t.schema.get_field_index('row_id') >= 0: check_row_ids(t['row_id'])
+    """Predictions of every row of `df` (Arrow table or DataFrame, every column of the test schema: `check_columns`),
+    in order, with its `row_id`; rows without one get no made-up ids (a DataFrame's index is kept instead).
+    `batch_size` bounds the memory of one call. `outputs`: any of 'pred_rmsle', 'pred_expected', 'horizons',
+    'distribution' (the last: the predictive distribution's columns, `10a_predictive`); None: every output the model
+    has (a model saved before the distribution existed: all but that one). Only the models they need run."""
+    t = check_columns(to_arrow(df))
+    has_ids = t.schema.get_field_index('row_id') >= 0
+    if has_ids: check_row_ids(t['row_id'])
     if batch_size and t.num_rows > batch_size:
-        return pd.concat([self.predict(t.slice(i, batch_size), outputs=outputs)
-                          for i in range(0, t.num_rows, batch_size)], ignore_index=True)
-    out = self._outputs(t, outputs)
-    ids = (t['row_id'].to_numpy(zero_copy_only=False) if t.schema.get_field_index('row_id') >= 0
-           else np.arange(t.num_rows))
-    return pd.DataFrame({'row_id': ids, **out})                      # one frame, built once
+        res = pd.concat([self.predict(t.slice(i, batch_size), outputs=outputs)
+                         for i in range(0, t.num_rows, batch_size)], ignore_index=True)
+    else:
+        ids = {'row_id': t['row_id'].to_numpy(zero_copy_only=False)} if has_ids else {}
+        res = pd.DataFrame({**ids, **self._outputs(t, outputs)})        # one frame, built once
+    if not has_ids and isinstance(df, pd.DataFrame): res.index = df.index
+    return res
+
 
 # %% ../nbs/13_inference.ipynb #e081a87c
 @patch
@@ -421,16 +439,16 @@ def predict_table(self: FastPredictor, t, batch_size: int | None = None, outputs
     """`predict` as an Arrow table, for the paths that only pass the rows on (worker processes, the submission
     writer): the `row_id` column is the input's own Arrow column, never a Python string per row to build, pickle
     between processes and convert back."""
-    t = to_arrow(t)
+    t = check_columns(to_arrow(t))
     has_ids = t.schema.get_field_index('row_id') >= 0
     if has_ids: check_row_ids(t['row_id'])
     step = batch_size if batch_size and t.num_rows > batch_size else max(t.num_rows, 1)
     parts = []
     for i in range(0, max(t.num_rows, 1), step):
         s = t.slice(i, step)
-        ids = s['row_id'].combine_chunks() if has_ids else pa.array(np.arange(i, i + s.num_rows))
+        ids = {'row_id': s['row_id'].combine_chunks()} if has_ids else {}          # no made-up ids
         cols = {k: pa.array(np.asarray(v)) for k, v in self._outputs(s, outputs).items()}
-        parts.append(pa.table({'row_id': ids, **cols}))
+        parts.append(pa.table({**ids, **cols}))
     return pa.concat_tables(parts)
 
 # %% ../nbs/13_inference.ipynb #ef75f574
@@ -667,6 +685,19 @@ def protected_data(cfg: Config) -> dict:
     return {'data.raw_dir': cfg.data.raw_dir,
             'data.sample_submission': Path(cfg.data.raw_dir)/cfg.data.sample_submission}
 
+# %% ../nbs/13_inference.ipynb #17cbfb12
+def check_not_in_model(path, what: str = 'output') -> Path:
+    """`path` unless it lies inside a model folder (one of this project's, finished or being written): such a folder
+    holds the files its manifest lists and nothing else, so a file written there would make it refuse to load. An
+    `UnsafePathError` naming the folder otherwise."""
+    p = Path(path).absolute()
+    for q in p.parents:
+        if owned_folder(q) or (q/PARTIAL).is_file():
+            raise UnsafePathError(f'{what} {path} is inside the model folder {q}: a model folder holds only the files '
+                                  'its manifest lists (one more would make it refuse to load); choose another path')
+    return Path(path)
+
+
 # %% ../nbs/13_inference.ipynb #d51a37fc
 CLUSTER_PREDICTORS: dict = {}      # 'dask' -> predict_dask, registered when smadex_ltv.distributed is imported
 
@@ -695,8 +726,8 @@ def _clear_stale_tmp(out: Path):
 # %% ../nbs/13_inference.ipynb #63978367
 def _write_submission(stream, tmp: Path, out: Path, limit_rows: int | None = None) -> int:
     """The predictions of `stream` written as a submission: header and rows to `tmp`, renamed to `out` at the end
-    (`limit_rows`: stop after that many rows); the number of rows written. `stream` is closed and `tmp` removed
-    whatever happens, so a failed run leaves no file."""
+    (`limit_rows`: stop after that many rows) and recorded as this project's (`mark_written`); the number of rows
+    written. `stream` is closed and `tmp` removed whatever happens, so a failed run leaves no file."""
     n = 0
     try:
         with open(tmp, 'wb') as fh:
@@ -710,6 +741,7 @@ def _write_submission(stream, tmp: Path, out: Path, limit_rows: int | None = Non
                 n += len(p)
                 if limit_rows is not None and n >= limit_rows: break
         os.replace(tmp, out)
+        mark_written(out)                                     # this file, as written: `guard_output(proof=True)`
     except OSError as e:      # a full disk, a read-only folder: one line naming the file (the old one is untouched)
         raise OSError(e.errno, f'could not write the submission {out}: {e.strerror or e}') from None
     finally:
@@ -774,7 +806,8 @@ def predict_test_set(self: FastPredictor, cfg: Config | str = 'default', out=Non
     for k, v in (('limit_rows', limit_rows), ('chunk_size', chunk_size)):    # before any file or folder is touched
         if v is not None and v < 1: raise ValueError(f'{k} must be >= 1, got {v}')
     out = guard_output(out or submission_path(cfg, self.folder.name), protected_data(cfg), SUBMISSION_HEADER,
-                       'submission')
+                       'submission', proof=True)
+    check_not_in_model(out, 'submission')
     out.parent.mkdir(parents=True, exist_ok=True)
     _clear_stale_tmp(out)
     tmp, dl = out.with_name(f'.{out.name}.{os.getpid()}.tmp'), DataLoader.from_config(cfg)   # per process

@@ -14,15 +14,15 @@ import pyarrow.csv as pacsv
 import pyarrow.compute as pc
 from .schema import COLUMN_TYPE, TRAIN_ORDER, TEST_ORDER, PARTITION_KEY
 from fastcore.script import call_parse, Param, store_true
-from .core import atomic_write, atomic_write_text, cli_entry
+from .core import atomic_write, atomic_write_text, cli_entry, pid_alive
 from .synth_world import TRAIN_START, TEST_START, PRESETS, WORLDS, hour_rows, world_params
 from .synth_observables import observables, uuid4_array
 from .synth_labels import World, labels, oracle, oracle_law, LAW_COLS
 
 # %% auto #0
-__all__ = ['MANIFEST', 'SPLIT_DIRS', 'ORACLE_COLS', 'SYNTH_VERSION', 'smadex_synth_main', 'REAL_MISSING', 'REAL_LABELS',
-           'partition_name', 'generate_partition', 'synth_config', 'generate', 'smadex_synth', 'sample_table',
-           'marginals']
+__all__ = ['MANIFEST', 'SPLIT_DIRS', 'ORACLE_COLS', 'SYNTH_VERSION', 'SYNTH_PARTIAL', 'smadex_synth_main', 'REAL_MISSING',
+           'REAL_LABELS', 'partition_name', 'generate_partition', 'synth_config', 'generate', 'smadex_synth',
+           'sample_table', 'marginals']
 
 # %% ../nbs/02_synth.ipynb #9355360a
 MANIFEST = '_SYNTH.json'
@@ -138,49 +138,58 @@ def _in_process(jobs):
             yield split, n, ids, None
         if pending is not None: pending.result()
 
+# %% ../nbs/02_synth.ipynb #6817d986
+SYNTH_PARTIAL = '.smadex_ltv-synth-partial'    # marks a dataset this generator is writing (removed once it is whole)
+
+def _synth_state(out: Path) -> tuple[str, object]:
+    """What `out` holds, as this generator can prove it: ('none', None) nothing of a dataset; ('partial', pid) one it
+    began and did not finish (its marker names the writing process); ('ours', manifest) one it finished; ('foreign',
+    reason) anything else, which it never replaces."""
+    marker, man_path = out/SYNTH_PARTIAL, out/MANIFEST
+    if marker.is_file() and not marker.is_symlink():
+        try: return 'partial', int(json.loads(marker.read_text())['pid'])
+        except (OSError, ValueError, KeyError, TypeError, RecursionError): return 'partial', None
+    if man_path.exists() or man_path.is_symlink():
+        try: man = json.loads(man_path.read_text())
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e: man = e
+        if isinstance(man, dict) and not man_path.is_symlink() and 'preset' in man and 'seed' in man: return 'ours', man
+        return 'foreign', f'{man_path} is not a manifest this generator wrote ({man!r:.60})'
+    held = [d for d in ('train', 'test', 'oracle', 'sample_submission.csv') if (out/d).exists() or (out/d).is_symlink()]
+    return ('foreign', f'{out} holds {", ".join(held)} that this generator did not write') if held else ('none', None)
+
+
 # %% ../nbs/02_synth.ipynb #10c06e4d
 def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
-    """The manifest of `out` when it already holds this dataset (reused, not regenerated); else None, after
-    removing what the new dataset replaces. Refuses to mix datasets unless `overwrite`."""
-    man_path = out / MANIFEST
-    if man_path.exists():
-        try:
-            old = json.loads(man_path.read_text())
-        except (ValueError, UnicodeDecodeError, RecursionError) as e:
-            old = e
-        if not isinstance(old, dict):
-            if not overwrite:
-                raise FileExistsError(
-                    f'{man_path} is not a manifest this generator wrote ({old!r:.80}); '
-                    f'pass --overwrite or another --out'
-                )
-            old = {}
-        if {k: old.get(k) for k in cfg} == cfg and not overwrite:
-            return dict(old, seconds=0.0, rows_per_s=0, reused=True)
+    """The manifest of `out` when it already holds this dataset (reused, not regenerated); else None, after removing
+    the dataset of this generator's that the new one replaces: one it did not finish (its writer gone) always, another
+    finished one only with `overwrite`. A folder holding anything else is never replaced, `overwrite` or not."""
+    if out.exists() and not out.is_dir(): raise FileExistsError(f'{out} is a file, not a folder: give --out a folder')
+    state, what = _synth_state(out)
+    if state == 'foreign':
+        raise FileExistsError(f'{what}: it is never replaced, --overwrite or not; choose another --out '
+                              '(or remove it yourself if it is yours to lose)')
+    if state == 'partial' and what is not None and what != os.getpid() and pid_alive(what):
+        raise FileExistsError(f'{out} is being written by another smadex_synth (process {what}): wait for it or choose '
+                              f'another --out (if no such run is going on, remove {out/SYNTH_PARTIAL})')
+    if state == 'ours':
+        if {k: what.get(k) for k in cfg} == cfg and not overwrite: return dict(what, seconds=0.0, rows_per_s=0, reused=True)
         if not overwrite:
-            raise FileExistsError(
-                f'{out} holds another synthetic dataset ({old.get("preset")}, seed {old.get("seed")}); '
-                f'pass overwrite=True (--overwrite) or another --out'
-            )
-    elif any((out / d).exists() for d in ('train', 'test', 'oracle', 'sample_submission.csv')) and not overwrite:
-        raise FileExistsError(
-            f'{out} already holds data this generator did not write (or did not finish): '
-            f'it is never replaced; pass overwrite=True (--overwrite) or another --out'
-        )
-    for d in ('train', 'test', 'oracle', 'sample_submission.csv', MANIFEST):
+            raise FileExistsError(f'{out} holds another synthetic dataset ({what.get("preset")}, seed '
+                                  f'{what.get("seed")}); pass overwrite=True (--overwrite) or another --out')
+    for d in ('train', 'test', 'oracle', 'sample_submission.csv', '.sample_submission.csv.tmp', MANIFEST, SYNTH_PARTIAL):
         p = out / d
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+        elif p.exists() or p.is_symlink(): p.unlink()
     return None
+
 
 # %% ../nbs/02_synth.ipynb #f57babf8
 def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_hours=None, rows_per_hour=None,
              test_rows_per_hour=None, progress: bool = True, overwrite: bool = False, workers: int | None = None,
              world: str = 'default') -> dict:
     """Write a synthetic dataset in the Smadex layout under `out`; returns its manifest.
-    Reuses `out` when it already holds the same dataset (same manifest); refuses to mix datasets unless `overwrite`.
+    Reuses `out` when it already holds the same dataset (same manifest); replaces another dataset of its own only with
+    `overwrite`, and a folder holding data it did not write never (`_prepare_out`).
     `workers` processes generate partitions in parallel (default 1); the bytes do not depend on it."""
     from tqdm.auto import tqdm
     out = Path(out)
@@ -197,6 +206,7 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     rows = {'train': 0, 'test': 0}
     t0 = time.time()
     out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out/SYNTH_PARTIAL, json.dumps({'pid': os.getpid(), **cfg}))   # ours from the first byte
     sub_tmp = out/'.sample_submission.csv.tmp'
     pool = None
     if workers > 1:
@@ -222,6 +232,7 @@ def generate(out, preset: str = 'tiny', seed: int = 0, train_hours=None, test_ho
     w = _WORLDS.get((seed, world)) or World(seed, world)
     man = dict(cfg, rows_train=rows['train'], rows_test=rows['test'], intercepts=w.intercepts, horizon_c=w.horizon_c)
     atomic_write_text(man_path, json.dumps(man, indent=1))
+    (out/SYNTH_PARTIAL).unlink()
     secs = time.time() - t0     # timings are returned, not written: the same seed gives the same bytes
     return dict(man, seconds=round(secs, 2), rows_per_s=round((rows['train'] + rows['test']) / max(secs, 1e-9)))
 
@@ -236,7 +247,7 @@ def smadex_synth(preset: Param('tiny, small, medium or full', str) = 'small',
                  test_rows_per_hour: Param('mean rows per test hour', int) = None,
                  workers: Param('worker processes', int) = 1,
                  world: Param(f'label model: {", ".join(WORLDS)}', str) = 'default',
-                 overwrite: Param('replace a different dataset already in --out', store_true) = False):
+                 overwrite: Param('replace another dataset this generator wrote in --out (never data it did not write)', store_true) = False):
     "Generate synthetic Smadex-format data with its Bayes-optimal oracle."
     from smadex_ltv.core import friendly_errors
     with friendly_errors('smadex_synth'):

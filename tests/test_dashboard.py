@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
-SHOT = Path(__file__).parent/'dashboard.png'       # the last rendered page, kept with the test
+SHOT = Path(__file__).parent/'out'/'dashboard.png'  # the last rendered page (git-ignored: a test run changes no tracked file)
 pytest.importorskip('streamlit', reason='the dashboard extra is not installed: pip install -e ".[dashboard]"')
 
 def browser():
@@ -79,7 +79,7 @@ def test_dashboard_in_a_browser(tmp_path):
             b.call('Page.navigate', url=f'http://localhost:{port}/')
             text = b.wait_for('Row of the slice', 180)           # the last widget of the page: everything above it rendered
             time.sleep(4)                                        # the last table (drawn on a canvas) and the images settle
-            shot = SHOT; b.screenshot(shot)                      # kept beside this test: what the page looked like
+            shot = SHOT; shot.parent.mkdir(exist_ok=True); b.screenshot(shot)   # what the page looked like
         finally: b.close()
         assert 'Smadex LTV: revenue d7 forecasts' in text, text[-3000:]
         for t in ('Headline', 'oracle', 'constant', 'By country', 'Feature importance (gain), stages 1-3', 'One row explained',
