@@ -11,6 +11,7 @@ import pandas as pd
 from fastcore.script import call_parse, Param, store_true
 from .config import load_config, ConfigError, parse_sets
 from .core import friendly_errors, cli_entry, guard_output, atomic_write_text, setup_logging
+from .core import check_not_in_model
 from .data import DataLoader, oracle_frame
 from . import metrics as M
 
@@ -27,11 +28,15 @@ def run_main(config: str = 'test', progress: bool | None = None, run_name: str |
     a summary dict. On a Dask cluster when `scheduler` is given or `training.distributed.enabled` is true
     (nbs/16_distributed). `progress`: progress bars (default: `inference.show_progress`)."""
     from smadex_ltv.distributed import cluster_for, pipeline_for
-    from smadex_ltv.inference import FastPredictor, submission_problems
+    from smadex_ltv.inference import (FastPredictor, submission_problems, submission_path, protected_data,
+                                      SUBMISSION_HEADER)
     cfg = load_config(config)
     progress = cfg.inference.show_progress if progress is None else progress
     with cluster_for(cfg, scheduler) as client:
         pipe = pipeline_for(cfg, client, run_name=run_name, n_jobs=n_jobs, progress=progress)
+        sub = submission_path(cfg, pipe.run_name)          # refused before training, not after it
+        check_not_in_model(guard_output(sub, protected_data(cfg), SUBMISSION_HEADER, 'submission', proof=True),
+                           'submission')
         rep = pipe.run()
         art, name = pipe.artifacts_, pipe.run_name
         # the training block (8.6 GB for the full config) is not kept while the test set is predicted
@@ -78,7 +83,8 @@ def smadex_run(config: Param('a shipped config name (default, test, full) or a Y
     setup_logging()
     with friendly_errors('smadex_run'):
         cfg = load_config(config, **parse_sets(set))
-        if json_out: guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{\n "config": ', '--json-out')
+        if json_out: check_not_in_model(guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{\n "config": ',
+                                                  '--json-out'), '--json-out')
         s = run_main(cfg, run_name=run_name, scheduler=scheduler)
         print(format_summary(s))
         if json_out: atomic_write_text(json_out, json.dumps(s, indent=1, default=str))
@@ -234,7 +240,8 @@ def smadex_evaluate(config: Param('a shipped config name or a YAML path', str) =
     setup_logging()
     with friendly_errors('smadex_evaluate'):
         cfg = load_config(config, **parse_sets(set))
-        if json_out: guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{\n "split": ', '--json-out')
+        if json_out: check_not_in_model(guard_output(json_out, {'data.raw_dir': cfg.data.raw_dir}, b'{\n "split": ',
+                                                  '--json-out'), '--json-out')
         e = evaluate_main(cfg, split, run_name, start_dt, end_dt, sample_frac, max_partitions, limit_rows, chunk_size)
         print(format_evaluation(e))
         if json_out: atomic_write_text(json_out, json.dumps(e, indent=1, default=str))

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['RUN_NAME_RE', 'friendly_errors', 'normalise_argv', 'join_repeated', 'cli_entry', 'setup_logging', 'log_messages',
-           'peak_rss_mb', 'machine', 'library_versions', 'pid_alive', 'thread_params', 'l1p', 'json_safe',
-           'atomic_write', 'atomic_write_text', 'sha256_file', 'UnsafePathError', 'plain_name', 'member', 'inside',
-           'check_run_name', 'mark_written', 'written_here', 'guard_output']
+__all__ = ['RUN_NAME_RE', 'MODEL_KIND', 'MODEL_PARTIAL', 'friendly_errors', 'normalise_argv', 'join_repeated', 'cli_entry',
+           'setup_logging', 'log_messages', 'peak_rss_mb', 'machine', 'library_versions', 'pid_alive', 'thread_params',
+           'l1p', 'json_safe', 'atomic_write', 'atomic_write_text', 'sha256_file', 'UnsafePathError', 'plain_name',
+           'member', 'inside', 'check_run_name', 'mark_written', 'written_here', 'guard_output', 'check_not_in_model']
 
 # %% ../nbs/00_core.ipynb #72eea5119410473aa328ad9291626812
 @contextmanager
@@ -288,3 +288,26 @@ def guard_output(path, protected: dict | None = None, header=None, what: str = '
                                   f'(a file of yours with the same header?): refusing to overwrite it; move it or choose '
                                   f'another path')
     return p
+
+# %% ../nbs/00_core.ipynb #f8baf522
+MODEL_KIND, MODEL_PARTIAL = 'smadex_ltv.TrainingPipeline', '.smadex_ltv-partial'  # as 12_pipeline writes a model folder
+
+def _model_folder(q: Path) -> bool:
+    "Whether `q` is a model folder of this project's: its manifest names this project's kind, or it is being written."
+    import json
+    if (q/MODEL_PARTIAL).is_file(): return True
+    try: man = json.loads((q/'manifest.json').read_text())
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError): return False
+    return isinstance(man, dict) and man.get('kind') == MODEL_KIND
+
+def check_not_in_model(path, what: str = 'output') -> Path:
+    """`path` unless it is, or lies inside, a model folder of this project's (finished or being written), symlinks
+    followed or not: such a folder holds the files its manifest lists and nothing else, so one more file would make it
+    refuse to load. An `UnsafePathError` naming the folder otherwise."""
+    p = Path(path)
+    for q in dict.fromkeys([p.resolve(), *p.resolve().parents, p.absolute(), *p.absolute().parents]):
+        if _model_folder(q):
+            raise UnsafePathError(f'{what} {path} is inside the model folder {q}: a model folder holds only the files '
+                                  'its manifest lists (one more would make it refuse to load); choose another path')
+    return p
+

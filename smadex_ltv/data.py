@@ -517,17 +517,19 @@ def synthetic_asked(cfg: Config) -> bool:
 # %% ../nbs/03_data.ipynb #9d6687e9
 def ensure_data(cfg: Config, progress: bool = True) -> Path:
     """Make sure the config's train and test partitions exist. The synthetic preset is generated only into a folder that
-    holds no partition and only when the config asks for it (`synthetic_asked`); otherwise a `FileNotFoundError` names
-    the folders and the windows it looked for."""
+    holds no partition, or the generator's own dataset that a killed run left unfinished (never used as it is), and
+    only when the config asks for it (`synthetic_asked`); otherwise a `FileNotFoundError` names the folders and the
+    windows it looked for."""
+    from smadex_ltv.synth import generate, SYNTH_PARTIAL
     d = cfg.data
     raw = Path(d.raw_dir)
     tr, te = raw / d.train_dir, raw / d.test_dir
-    if has_partitions(tr) and has_partitions(te):
+    unfinished = (raw/SYNTH_PARTIAL).is_file()
+    if has_partitions(tr) and has_partitions(te) and not unfinished:
         return raw
-    where = (
-        f'no partitions under {tr} (train window {d.train_start or "start"}..{d.train_end or "end"}) and/or {te} '
-        f'(test window {d.test_start or "start"}..{d.test_end or "end"})'
-    )
+    where = (f'{raw} holds a synthetic dataset whose generation did not finish' if unfinished else
+             f'no partitions under {tr} (train window {d.train_start or "start"}..{d.train_end or "end"}) and/or {te} '
+             f'(test window {d.test_start or "start"}..{d.test_end or "end"})')
     if d.synth_preset is None:
         raise FileNotFoundError(f'{where}, and data.synth_preset is null: point data.raw_dir at the data')
     if not synthetic_asked(cfg):
@@ -537,17 +539,12 @@ def ensure_data(cfg: Config, progress: bool = True) -> Path:
             f'{cfg.source("data.synth_preset")}, not from where raw_dir was set (set both together, e.g. '
             f'--set data.synth_preset={d.synth_preset}, to generate there)'
         )
-    if has_partitions(tr) or has_partitions(te):
+    if (has_partitions(tr) or has_partitions(te)) and not unfinished:
         raise FileNotFoundError(f'{where}: {raw} holds some partitions, so nothing is generated there')
-    from smadex_ltv.synth import generate
-
-    log.info(
-        '%s holds no partitions: generating the synthetic %r preset (seed %d) there',
-        raw,
-        cfg.data.synth_preset,
-        cfg.seed,
-    )
-    print(f'{raw} holds no partitions: generating the synthetic {cfg.data.synth_preset!r} preset (seed {cfg.seed})')
+    what = 'an unfinished generated dataset' if unfinished else 'no partitions'
+    log.info('%s holds %s: generating the synthetic %r preset (seed %d) there', raw, what, cfg.data.synth_preset,
+             cfg.seed)
+    print(f'{raw} holds {what}: generating the synthetic {cfg.data.synth_preset!r} preset (seed {cfg.seed})')
     generate(raw, cfg.data.synth_preset, seed=cfg.seed, progress=progress, world=cfg.data.synth_world)
     return raw
 

@@ -15,9 +15,10 @@ import lightgbm as lgb
 from fastcore.basics import patch
 from .config import Config, load_config
 from .core import atomic_write, atomic_write_text, guard_output, inside, UnsafePathError, mark_written
+from .core import check_not_in_model, written_here
 from .data import DataLoader
 from .schema import arrow_schema, PARTITION_KEY, TEST_ORDER, SchemaError
-from .pipeline import load_artifacts, run_folder, owned_folder, PARTIAL
+from .pipeline import load_artifacts, run_folder
 from .core import pid_alive, sha256_file
 from .models.stacking import OUTPUTS
 from .core import thread_params
@@ -28,8 +29,8 @@ import threading
 __all__ = ['log', 'SUBMISSION_COLUMNS', 'SUBMISSION_HEADER', 'PRECISIONS', 'MODEL_ROWS', 'UNITS_PER_WORKER', 'CLUSTER_PREDICTORS',
            'to_arrow', 'check_columns', 'check_row_ids', 'check_window_ids', 'prefetch', 'progress_bar', 'write_rows',
            'compile_cache', 'resolve_engine', 'float32_splits', 'CompiledBooster', 'model_threads', 'FastPredictor',
-           'plan_units', 'unit_rows', 'protected_data', 'check_not_in_model', 'submission_path', 'expected_ids',
-           'check_submission', 'submission_problems']
+           'plan_units', 'unit_rows', 'protected_data', 'submission_path', 'expected_ids', 'check_submission',
+           'submission_problems']
 
 # %% ../nbs/13_inference.ipynb #2ff36721
 log = logging.getLogger('smadex_ltv')
@@ -58,9 +59,11 @@ def check_columns(t: pa.Table, source: str = 'the rows to predict') -> pa.Table:
     it would be missing on every row and the forecasts silently worse."""
     missing = [c for c in TEST_ORDER if c != 'row_id' and c not in t.column_names]
     if missing:
+        hint = (f'; {PARTITION_KEY} is the partition folder\'s value ({PARTITION_KEY}=YYYY-MM-DD-HH-00), which a single '
+                'part file lacks: read it with DataLoader.read_partition' if PARTITION_KEY in missing else '')
         raise SchemaError(f'{source}: missing column(s) {missing}: the features made from them would be missing on '
                           'every row, the forecasts silently worse (every column of the test schema but row_id is '
-                          'needed)')
+                          f'needed){hint}')
     return t
 
 
@@ -685,19 +688,6 @@ def protected_data(cfg: Config) -> dict:
     return {'data.raw_dir': cfg.data.raw_dir,
             'data.sample_submission': Path(cfg.data.raw_dir)/cfg.data.sample_submission}
 
-# %% ../nbs/13_inference.ipynb #17cbfb12
-def check_not_in_model(path, what: str = 'output') -> Path:
-    """`path` unless it lies inside a model folder (one of this project's, finished or being written): such a folder
-    holds the files its manifest lists and nothing else, so a file written there would make it refuse to load. An
-    `UnsafePathError` naming the folder otherwise."""
-    p = Path(path).absolute()
-    for q in p.parents:
-        if owned_folder(q) or (q/PARTIAL).is_file():
-            raise UnsafePathError(f'{what} {path} is inside the model folder {q}: a model folder holds only the files '
-                                  'its manifest lists (one more would make it refuse to load); choose another path')
-    return Path(path)
-
-
 # %% ../nbs/13_inference.ipynb #d51a37fc
 CLUSTER_PREDICTORS: dict = {}      # 'dask' -> predict_dask, registered when smadex_ltv.distributed is imported
 
@@ -884,7 +874,8 @@ def _as_strings(ids) -> pa.Array:
 # %% ../nbs/13_inference.ipynb #6413f251
 def check_submission(path, ids=None, source: str = 'the expected ids', align_order: bool = False) -> list[str]:
     """Problems of a submission file (empty list = valid). `ids`: the row_ids it must hold exactly once each.
-    `align_order` rewrites a valid file in the order of `ids` (atomically)."""
+    `align_order` rewrites a valid file in the order of `ids` (atomically; a submission this project wrote stays
+    recorded as its own, `mark_written`)."""
     path = Path(path)
     if not path.exists(): return [f'{path}: no such file']
     try: rid, v = _read_submission(path)
@@ -909,7 +900,9 @@ def check_submission(path, ids=None, source: str = 'the expected ids', align_ord
         s = pd.read_csv(path, dtype={'row_id': str})
         pos = pd.Series(np.arange(len(ids)), index=pd.Series(ids).astype(str))
         s = s.iloc[np.argsort(pos.loc[s.row_id.astype(str)].to_numpy(), kind='stable')]
+        ours = written_here(path)
         atomic_write(path, lambda p: s.to_csv(p, index=False))
+        if ours: mark_written(path)                  # still this project's submission: the same rows, reordered
     return probs
 
 # %% ../nbs/13_inference.ipynb #4b902a5f

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_synth.ipynb #2e7a547f
 from __future__ import annotations
-import json, os, shutil, time, uuid
+import json, os, re, shutil, time, uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.compute as pc
 from .schema import COLUMN_TYPE, TRAIN_ORDER, TEST_ORDER, PARTITION_KEY
 from fastcore.script import call_parse, Param, store_true
-from .core import atomic_write, atomic_write_text, cli_entry, pid_alive
+from .core import atomic_write, atomic_write_text, cli_entry, pid_alive, check_not_in_model
 from .synth_world import TRAIN_START, TEST_START, PRESETS, WORLDS, hour_rows, world_params
 from .synth_observables import observables, uuid4_array
 from .synth_labels import World, labels, oracle, oracle_law, LAW_COLS
@@ -153,22 +153,33 @@ def _synth_state(out: Path) -> tuple[str, object]:
         try: man = json.loads(man_path.read_text())
         except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e: man = e
         if isinstance(man, dict) and not man_path.is_symlink() and 'preset' in man and 'seed' in man: return 'ours', man
-        return 'foreign', f'{man_path} is not a manifest this generator wrote ({man!r:.60})'
+        return 'foreign', (f'{man_path} is not a manifest this generator wrote ('
+                           f'{"not JSON" if isinstance(man, Exception) else "no preset and seed in it"})')
     held = [d for d in ('train', 'test', 'oracle', 'sample_submission.csv') if (out/d).exists() or (out/d).is_symlink()]
     return ('foreign', f'{out} holds {", ".join(held)} that this generator did not write') if held else ('none', None)
+
+_OWN_FILE = re.compile(r'(train/train|test/test|oracle/(train|test))/datetime=\d{4}-\d\d-\d\d-\d\d-00/\.?'
+                       r'(part-00000-[0-9a-f-]{36}\.c000\.snappy\.parquet|oracle\.parquet)(\.\d+\.tmp)?')
+
+def _strays(out: Path) -> list[str]:
+    "Files under `out`'s train/, test/ and oracle/ that are not of the shape this generator writes (a user's, added)."
+    return sorted(p.relative_to(out).as_posix() for d in ('train', 'test', 'oracle') if (out/d).is_dir()
+                  for p in (out/d).rglob('*') if not p.is_dir() and not _OWN_FILE.fullmatch(p.relative_to(out).as_posix()))
 
 
 # %% ../nbs/02_synth.ipynb #10c06e4d
 def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
     """The manifest of `out` when it already holds this dataset (reused, not regenerated); else None, after removing
     the dataset of this generator's that the new one replaces: one it did not finish (its writer gone) always, another
-    finished one only with `overwrite`. A folder holding anything else is never replaced, `overwrite` or not."""
+    finished one only with `overwrite`. A folder holding anything else, or files of the user's among the dataset's
+    (`_strays`), is never replaced, `overwrite` or not; nor is anything written inside a model folder."""
     if out.exists() and not out.is_dir(): raise FileExistsError(f'{out} is a file, not a folder: give --out a folder')
+    check_not_in_model(out, 'synthetic data')
     state, what = _synth_state(out)
     if state == 'foreign':
         raise FileExistsError(f'{what}: it is never replaced, --overwrite or not; choose another --out '
                               '(or remove it yourself if it is yours to lose)')
-    if state == 'partial' and what is not None and what != os.getpid() and pid_alive(what):
+    if state == 'partial' and what is not None and 0 < what != os.getpid() and pid_alive(what):
         raise FileExistsError(f'{out} is being written by another smadex_synth (process {what}): wait for it or choose '
                               f'another --out (if no such run is going on, remove {out/SYNTH_PARTIAL})')
     if state == 'ours':
@@ -176,6 +187,10 @@ def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
         if not overwrite:
             raise FileExistsError(f'{out} holds another synthetic dataset ({what.get("preset")}, seed '
                                   f'{what.get("seed")}); pass overwrite=True (--overwrite) or another --out')
+    strays = _strays(out)
+    if strays:
+        raise FileExistsError(f'{out} holds {len(strays)} file(s) this generator did not write, e.g. {strays[0]}: they '
+                              'would go with the dataset it replaces; move them out or choose another --out')
     for d in ('train', 'test', 'oracle', 'sample_submission.csv', '.sample_submission.csv.tmp', MANIFEST, SYNTH_PARTIAL):
         p = out / d
         if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)

@@ -66,7 +66,7 @@ def test_sigkill_keeps_the_previous_run_and_submission(tmp_path):
     run('smadex_train', '--config', str(cfg), '--run-name', 'r', cwd=tmp_path)
     run('smadex_predict', '--config', str(cfg), '--run-name', 'r', cwd=tmp_path)
     assert sorted(p.name for p in (tmp_path/'models_dir').iterdir()) == ['r']
-    assert sorted(p.name for p in (tmp_path/'sub').iterdir()) == ['submission.csv']
+    assert sorted(p.name for p in (tmp_path/'sub').iterdir()) == ['.submission.csv.smadex_ltv', 'submission.csv']   # and its record
     assert set(json.loads((art/'manifest.json').read_text())['files']) | {'manifest.json'} == set(snapshot(art))
     assert sub.read_bytes() == sub_before                                # same config and seed: the same submission
 
