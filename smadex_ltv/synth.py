@@ -141,10 +141,17 @@ def _in_process(jobs):
 # %% ../nbs/02_synth.ipynb #6817d986
 SYNTH_PARTIAL = '.smadex_ltv-synth-partial'    # marks a dataset this generator is writing (removed once it is whole)
 
+def _complete(out: Path, man: dict) -> bool:
+    "Whether a finished dataset still holds every partition its manifest counts, and its sample submission."
+    n = lambda split: sum(1 for _ in (out/SPLIT_DIRS[split]).glob('datetime=*/part-*.parquet'))
+    return (n('train') == man.get('train_hours') and n('test') == man.get('test_hours')
+            and (out/'sample_submission.csv').is_file())
+
 def _synth_state(out: Path) -> tuple[str, object]:
     """What `out` holds, as this generator can prove it: ('none', None) nothing of a dataset; ('partial', pid) one it
-    began and did not finish (its marker names the writing process); ('ours', manifest) one it finished; ('foreign',
-    reason) anything else, which it never replaces."""
+    began and did not finish (its marker names the writing process); ('ours', manifest) one it finished, whole;
+    ('damaged', manifest) one it finished that has since lost files (`_complete`); ('foreign', reason) anything else,
+    which it never replaces."""
     marker, man_path = out/SYNTH_PARTIAL, out/MANIFEST
     if marker.is_file() and not marker.is_symlink():
         try: return 'partial', int(json.loads(marker.read_text())['pid'])
@@ -152,7 +159,8 @@ def _synth_state(out: Path) -> tuple[str, object]:
     if man_path.exists() or man_path.is_symlink():
         try: man = json.loads(man_path.read_text())
         except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e: man = e
-        if isinstance(man, dict) and not man_path.is_symlink() and 'preset' in man and 'seed' in man: return 'ours', man
+        if isinstance(man, dict) and not man_path.is_symlink() and 'preset' in man and 'seed' in man:
+            return ('ours' if _complete(out, man) else 'damaged'), man
         return 'foreign', (f'{man_path} is not a manifest this generator wrote ('
                            f'{"not JSON" if isinstance(man, Exception) else "no preset and seed in it"})')
     held = [d for d in ('train', 'test', 'oracle', 'sample_submission.csv') if (out/d).exists() or (out/d).is_symlink()]
@@ -170,8 +178,8 @@ def _strays(out: Path) -> list[str]:
 # %% ../nbs/02_synth.ipynb #10c06e4d
 def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
     """The manifest of `out` when it already holds this dataset (reused, not regenerated); else None, after removing
-    the dataset of this generator's that the new one replaces: one it did not finish (its writer gone) always, another
-    finished one only with `overwrite`. A folder holding anything else, or files of the user's among the dataset's
+    the dataset of this generator's that the new one replaces: one it did not finish (its writer gone), or this one
+    with files gone since, always; another finished one only with `overwrite`. A folder holding anything else, or files of the user's among the dataset's
     (`_strays`), is never replaced, `overwrite` or not; nor is anything written inside a model folder."""
     if out.exists() and not out.is_dir(): raise FileExistsError(f'{out} is a file, not a folder: give --out a folder')
     check_not_in_model(out, 'synthetic data')
@@ -182,11 +190,11 @@ def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
     if state == 'partial' and what is not None and 0 < what != os.getpid() and pid_alive(what):
         raise FileExistsError(f'{out} is being written by another smadex_synth (process {what}): wait for it or choose '
                               f'another --out (if no such run is going on, remove {out/SYNTH_PARTIAL})')
-    if state == 'ours':
-        if {k: what.get(k) for k in cfg} == cfg and not overwrite: return dict(what, seconds=0.0, rows_per_s=0, reused=True)
-        if not overwrite:
-            raise FileExistsError(f'{out} holds another synthetic dataset ({what.get("preset")}, seed '
-                                  f'{what.get("seed")}); pass overwrite=True (--overwrite) or another --out')
+    same = state in ('ours', 'damaged') and {k: what.get(k) for k in cfg} == cfg
+    if state == 'ours' and same and not overwrite: return dict(what, seconds=0.0, rows_per_s=0, reused=True)
+    if state in ('ours', 'damaged') and not same and not overwrite:
+        raise FileExistsError(f'{out} holds another synthetic dataset ({what.get("preset")}, seed '
+                              f'{what.get("seed")}); pass --overwrite (overwrite=True) or another --out')
     strays = _strays(out)
     if strays:
         raise FileExistsError(f'{out} holds {len(strays)} file(s) this generator did not write, e.g. {strays[0]}: they '
