@@ -520,11 +520,11 @@ def ensure_data(cfg: Config, progress: bool = True) -> Path:
     holds no partition, or the generator's own dataset left unfinished by a killed run or missing files since (never
     used as it is), and only when the config asks for it (`synthetic_asked`); otherwise a `FileNotFoundError` names
     the folders and the windows it looked for."""
-    from smadex_ltv.synth import generate, _synth_state
+    from smadex_ltv.synth import generate, synth_state
     d = cfg.data
     raw = Path(d.raw_dir)
     tr, te = raw / d.train_dir, raw / d.test_dir
-    broken = _synth_state(raw)[0] in ('partial', 'damaged')      # the generator's own, unfinished or with files gone
+    broken = synth_state(raw)[0] in ('partial', 'damaged')      # the generator's own, unfinished or with files gone
     if has_partitions(tr) and has_partitions(te) and not broken:
         return raw
     where = (f'{raw} holds a synthetic dataset that did not finish or has lost files' if broken else

@@ -21,8 +21,8 @@ from .synth_labels import World, labels, oracle, oracle_law, LAW_COLS
 
 # %% auto #0
 __all__ = ['MANIFEST', 'SPLIT_DIRS', 'ORACLE_COLS', 'SYNTH_VERSION', 'SYNTH_PARTIAL', 'smadex_synth_main', 'REAL_MISSING',
-           'REAL_LABELS', 'partition_name', 'generate_partition', 'synth_config', 'generate', 'smadex_synth',
-           'sample_table', 'marginals']
+           'REAL_LABELS', 'partition_name', 'generate_partition', 'synth_config', 'synth_state', 'generate',
+           'smadex_synth', 'sample_table', 'marginals']
 
 # %% ../nbs/02_synth.ipynb #9355360a
 MANIFEST = '_SYNTH.json'
@@ -147,7 +147,7 @@ def _complete(out: Path, man: dict) -> bool:
     return (n('train') == man.get('train_hours') and n('test') == man.get('test_hours')
             and (out/'sample_submission.csv').is_file())
 
-def _synth_state(out: Path) -> tuple[str, object]:
+def synth_state(out: Path) -> tuple[str, object]:
     """What `out` holds, as this generator can prove it: ('none', None) nothing of a dataset; ('partial', pid) one it
     began and did not finish (its marker names the writing process); ('ours', manifest) one it finished, whole;
     ('damaged', manifest) one it finished that has since lost files (`_complete`); ('foreign', reason) anything else,
@@ -183,7 +183,7 @@ def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
     (`_strays`), is never replaced, `overwrite` or not; nor is anything written inside a model folder."""
     if out.exists() and not out.is_dir(): raise FileExistsError(f'{out} is a file, not a folder: give --out a folder')
     check_not_in_model(out, 'synthetic data')
-    state, what = _synth_state(out)
+    state, what = synth_state(out)
     if state == 'foreign':
         raise FileExistsError(f'{what}: it is never replaced, --overwrite or not; choose another --out '
                               '(or remove it yourself if it is yours to lose)')
