@@ -267,6 +267,8 @@ def guard_output(path, protected: dict | None = None, header=None, what: str = '
     `UnsafePathError` naming the path and the reason otherwise; checked before any work is spent."""
     p = Path(path)
     if p.is_dir(): raise UnsafePathError(f'{what} {p} is a folder: give the path of a file')
+    if (p.parent.exists() or p.parent.is_symlink()) and not p.parent.is_dir():
+        raise UnsafePathError(f'{what} {p}: {p.parent} is not a folder (a file, or a symlink to nothing)')
     if not follow and p.is_symlink(): raise UnsafePathError(f'{what} {p} is a symlink: refusing to write through it')
     for name, root in (protected or {}).items():
         if root is not None and inside(p, root):

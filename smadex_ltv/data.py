@@ -517,17 +517,18 @@ def synthetic_asked(cfg: Config) -> bool:
 # %% ../nbs/03_data.ipynb #9d6687e9
 def ensure_data(cfg: Config, progress: bool = True) -> Path:
     """Make sure the config's train and test partitions exist. The synthetic preset is generated only into a folder that
-    holds no partition, or the generator's own dataset left unfinished by a killed run or missing files since (never
-    used as it is), and only when the config asks for it (`synthetic_asked`); otherwise a `FileNotFoundError` names
-    the folders and the windows it looked for."""
+    holds no partition, or the generator's own dataset that a killed run left unfinished (never used as it is), and
+    only when the config asks for it (`synthetic_asked`); otherwise a `FileNotFoundError` names the folders and the
+    windows it looked for. A finished dataset that lost or gained files since is used as it is: the reader names what
+    is wrong with it (`smadex_synth` regenerates it)."""
     from smadex_ltv.synth import generate, synth_state
     d = cfg.data
     raw = Path(d.raw_dir)
     tr, te = raw / d.train_dir, raw / d.test_dir
-    broken = synth_state(raw)[0] in ('partial', 'damaged')      # the generator's own, unfinished or with files gone
+    broken = synth_state(raw)[0] == 'partial'          # the generator's own, unfinished: never used as it is
     if has_partitions(tr) and has_partitions(te) and not broken:
         return raw
-    where = (f'{raw} holds a synthetic dataset that did not finish or has lost files' if broken else
+    where = (f'{raw} holds a synthetic dataset whose generation did not finish' if broken else
              f'no partitions under {tr} (train window {d.train_start or "start"}..{d.train_end or "end"}) and/or {te} '
              f'(test window {d.test_start or "start"}..{d.test_end or "end"})')
     if d.synth_preset is None:
@@ -541,7 +542,7 @@ def ensure_data(cfg: Config, progress: bool = True) -> Path:
         )
     if (has_partitions(tr) or has_partitions(te)) and not broken:
         raise FileNotFoundError(f'{where}: {raw} holds some partitions, so nothing is generated there')
-    what = 'an unfinished or damaged generated dataset' if broken else 'no partitions'
+    what = 'an unfinished generated dataset' if broken else 'no partitions'
     log.info('%s holds %s: generating the synthetic %r preset (seed %d) there', raw, what, cfg.data.synth_preset,
              cfg.seed)
     print(f'{raw} holds {what}: generating the synthetic {cfg.data.synth_preset!r} preset (seed {cfg.seed})')

@@ -21,8 +21,8 @@ from .synth_labels import World, labels, oracle, oracle_law, LAW_COLS
 
 # %% auto #0
 __all__ = ['MANIFEST', 'SPLIT_DIRS', 'ORACLE_COLS', 'SYNTH_VERSION', 'SYNTH_PARTIAL', 'smadex_synth_main', 'REAL_MISSING',
-           'REAL_LABELS', 'partition_name', 'generate_partition', 'synth_config', 'synth_state', 'generate',
-           'smadex_synth', 'sample_table', 'marginals']
+           'REAL_LABELS', 'partition_name', 'generate_partition', 'synth_config', 'own_files', 'synth_state',
+           'generate', 'smadex_synth', 'sample_table', 'marginals']
 
 # %% ../nbs/02_synth.ipynb #9355360a
 MANIFEST = '_SYNTH.json'
@@ -141,38 +141,54 @@ def _in_process(jobs):
 # %% ../nbs/02_synth.ipynb #6817d986
 SYNTH_PARTIAL = '.smadex_ltv-synth-partial'    # marks a dataset this generator is writing (removed once it is whole)
 
-def _complete(out: Path, man: dict) -> bool:
-    "Whether a finished dataset still holds every partition its manifest counts, and its sample submission."
-    n = lambda split: sum(1 for _ in (out/SPLIT_DIRS[split]).glob('datetime=*/part-*.parquet'))
-    return (n('train') == man.get('train_hours') and n('test') == man.get('test_hours')
-            and (out/'sample_submission.csv').is_file())
+def own_files(cfg: dict) -> set[str]:
+    """Every file of the dataset with settings `cfg` (a manifest, or the marker of a run in progress), relative to its
+    folder: the names follow from the seed and the hours alone, so they are known without listing anything."""
+    files = {'sample_submission.csv'}
+    for split, t0 in (('train', TRAIN_START), ('test', TEST_START)):
+        for h in range(int(cfg[f'{split}_hours'])):
+            t = t0 + timedelta(hours=h)
+            part = f'datetime={partition_name(t)}'
+            files |= {f'{SPLIT_DIRS[split]}/{part}/{_part_file(int(cfg["seed"]), split, t)}',
+                      f'oracle/{split}/{part}/oracle.parquet'}
+    return files
+
+def _settings(path: Path) -> dict | Exception:
+    "The JSON object in `path` when it holds a dataset's settings (at least its preset and seed), else the reason."
+    try: d = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e: return e
+    return d if isinstance(d, dict) and not path.is_symlink() and 'preset' in d and 'seed' in d else ValueError(d)
 
 def synth_state(out: Path) -> tuple[str, object]:
-    """What `out` holds, as this generator can prove it: ('none', None) nothing of a dataset; ('partial', pid) one it
-    began and did not finish (its marker names the writing process); ('ours', manifest) one it finished, whole;
-    ('damaged', manifest) one it finished that has since lost files (`_complete`); ('foreign', reason) anything else,
-    which it never replaces."""
+    """What `out` holds, as this generator can prove it: ('none', None) nothing of a dataset; ('partial', marker) one
+    it began and did not finish (the marker names the writing process and the settings); ('ours', manifest) one it
+    finished, every file still there (`own_files`); ('damaged', manifest) one it finished that has lost files since;
+    ('foreign', reason) anything else, which it never replaces."""
     marker, man_path = out/SYNTH_PARTIAL, out/MANIFEST
     if marker.is_file() and not marker.is_symlink():
-        try: return 'partial', int(json.loads(marker.read_text())['pid'])
-        except (OSError, ValueError, KeyError, TypeError, RecursionError): return 'partial', None
+        m = _settings(marker)
+        return 'partial', (m if isinstance(m, dict) else None)
     if man_path.exists() or man_path.is_symlink():
-        try: man = json.loads(man_path.read_text())
-        except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e: man = e
-        if isinstance(man, dict) and not man_path.is_symlink() and 'preset' in man and 'seed' in man:
-            return ('ours' if _complete(out, man) else 'damaged'), man
+        man = _settings(man_path)
+        if isinstance(man, dict):
+            try: whole = all((out/f).is_file() for f in own_files(man))
+            except (KeyError, TypeError, ValueError): return 'foreign', f'{man_path} names no hours'
+            return ('ours' if whole else 'damaged'), man
         return 'foreign', (f'{man_path} is not a manifest this generator wrote ('
-                           f'{"not JSON" if isinstance(man, Exception) else "no preset and seed in it"})')
+                           f'{"not JSON" if isinstance(man, (OSError, json.JSONDecodeError)) else "no preset and seed"})')
     held = [d for d in ('train', 'test', 'oracle', 'sample_submission.csv') if (out/d).exists() or (out/d).is_symlink()]
     return ('foreign', f'{out} holds {", ".join(held)} that this generator did not write') if held else ('none', None)
 
-_OWN_FILE = re.compile(r'(train/train|test/test|oracle/(train|test))/datetime=\d{4}-\d\d-\d\d-\d\d-00/\.?'
-                       r'(part-00000-[0-9a-f-]{36}\.c000\.snappy\.parquet|oracle\.parquet)(\.\d+\.tmp)?')
+_TMP = re.compile(r'(.*/)?\.([^/]+)\.\d+\.tmp')         # a file being written, `atomic_write`'s temporary name
 
-def _strays(out: Path) -> list[str]:
-    "Files under `out`'s train/, test/ and oracle/ that are not of the shape this generator writes (a user's, added)."
-    return sorted(p.relative_to(out).as_posix() for d in ('train', 'test', 'oracle') if (out/d).is_dir()
-                  for p in (out/d).rglob('*') if not p.is_dir() and not _OWN_FILE.fullmatch(p.relative_to(out).as_posix()))
+def _strays(out: Path, cfg: dict | None) -> list[str]:
+    """Files under `out`'s train/, test/ and oracle/ that are not files (or temporary files) of the dataset with settings
+    `cfg` (None: settings unknown, so every file): a user's, added, whatever its name."""
+    try: own = own_files(cfg) if cfg is not None else set()
+    except (KeyError, TypeError, ValueError): own = set()
+    name = lambda r: (m.group(1) or '') + m.group(2) if (m := _TMP.fullmatch(r)) else r
+    return sorted(r for d in ('train', 'test', 'oracle') if (out/d).is_dir() for p in (out/d).rglob('*')
+                  if not p.is_dir() and name(r := p.relative_to(out).as_posix()) not in own)
 
 
 # %% ../nbs/02_synth.ipynb #10c06e4d
@@ -187,18 +203,19 @@ def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
     if state == 'foreign':
         raise FileExistsError(f'{what}: it is never replaced, --overwrite or not; choose another --out '
                               '(or remove it yourself if it is yours to lose)')
-    if state == 'partial' and what is not None and 0 < what != os.getpid() and pid_alive(what):
-        raise FileExistsError(f'{out} is being written by another smadex_synth (process {what}): wait for it or choose '
+    pid = int(what.get('pid', 0)) if state == 'partial' and what is not None else 0
+    if 0 < pid != os.getpid() and pid_alive(pid):
+        raise FileExistsError(f'{out} is being written by another smadex_synth (process {pid}): wait for it or choose '
                               f'another --out (if no such run is going on, remove {out/SYNTH_PARTIAL})')
     same = state in ('ours', 'damaged') and {k: what.get(k) for k in cfg} == cfg
     if state == 'ours' and same and not overwrite: return dict(what, seconds=0.0, rows_per_s=0, reused=True)
     if state in ('ours', 'damaged') and not same and not overwrite:
         raise FileExistsError(f'{out} holds another synthetic dataset ({what.get("preset")}, seed '
-                              f'{what.get("seed")}); pass --overwrite (overwrite=True) or another --out')
-    strays = _strays(out)
+                              f'{what.get("seed")}); pass --overwrite or another --out')
+    strays = _strays(out, what if isinstance(what, dict) else None)
     if strays:
         raise FileExistsError(f'{out} holds {len(strays)} file(s) this generator did not write, e.g. {strays[0]}: they '
-                              'would go with the dataset it replaces; move them out or choose another --out')
+                              'would go with the dataset it replaces; move them out, or generate elsewhere')
     for d in ('train', 'test', 'oracle', 'sample_submission.csv', '.sample_submission.csv.tmp', MANIFEST, SYNTH_PARTIAL):
         p = out / d
         if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
