@@ -286,9 +286,9 @@ def guard_output(path, protected: dict | None = None, header=None, what: str = '
             raise UnsafePathError(f'{what} {p} exists and is not a file this project wrote (it does not start with '
                                   f'{want!r}): refusing to overwrite it; move it or choose another path')
         if proof and not written_here(p):
-            raise UnsafePathError(f'{what} {p} exists and this project has no record of writing it, or it changed since '
-                                  f'(a file of yours with the same header?): refusing to overwrite it; move it or choose '
-                                  f'another path')
+            raise UnsafePathError(f'{what} {p} exists and this project has no record of writing it, or it changed '
+                                  'since (a file of yours with the same header?): refusing to overwrite it; move it or '
+                                  'choose another path')
     return p
 
 # %% ../nbs/00_core.ipynb #f8baf522

@@ -59,8 +59,9 @@ def check_columns(t: pa.Table, source: str = 'the rows to predict') -> pa.Table:
     it would be missing on every row and the forecasts silently worse."""
     missing = [c for c in TEST_ORDER if c != 'row_id' and c not in t.column_names]
     if missing:
-        hint = (f'; {PARTITION_KEY} is the partition folder\'s value ({PARTITION_KEY}=YYYY-MM-DD-HH-00), which a single '
-                'part file lacks: read it with DataLoader.read_partition' if PARTITION_KEY in missing else '')
+        hint = (f'; {PARTITION_KEY} is the value in the partition folder\'s name ({PARTITION_KEY}=YYYY-MM-DD-HH-00), '
+                'which a single part file lacks: read it with DataLoader.read_partition' if PARTITION_KEY in missing
+                else '')
         raise SchemaError(f'{source}: missing column(s) {missing}: the features made from them would be missing on '
                           'every row, the forecasts silently worse (every column of the test schema but row_id is '
                           f'needed){hint}')

@@ -153,6 +153,8 @@ def own_files(cfg: dict) -> set[str]:
                       f'oracle/{split}/{part}/oracle.parquet'}
     return files
 
+
+# %% ../nbs/02_synth.ipynb #d90f273e
 def _settings(path: Path) -> dict | Exception:
     "The JSON object in `path` when it holds a dataset's settings (at least its preset and seed), else the reason."
     try: d = json.loads(path.read_text())
@@ -174,16 +176,18 @@ def synth_state(out: Path) -> tuple[str, object]:
             try: whole = all((out/f).is_file() for f in own_files(man))
             except (KeyError, TypeError, ValueError): return 'foreign', f'{man_path} names no hours'
             return ('ours' if whole else 'damaged'), man
-        return 'foreign', (f'{man_path} is not a manifest this generator wrote ('
-                           f'{"not JSON" if isinstance(man, (OSError, json.JSONDecodeError)) else "no preset and seed"})')
+        why = 'not JSON' if isinstance(man, (OSError, json.JSONDecodeError)) else 'no preset and seed'
+        return 'foreign', f'{man_path} is not a manifest this generator wrote ({why})'
     held = [d for d in ('train', 'test', 'oracle', 'sample_submission.csv') if (out/d).exists() or (out/d).is_symlink()]
     return ('foreign', f'{out} holds {", ".join(held)} that this generator did not write') if held else ('none', None)
 
+
+# %% ../nbs/02_synth.ipynb #c61eff69
 _TMP = re.compile(r'(.*/)?\.([^/]+)\.\d+\.tmp')         # a file being written, `atomic_write`'s temporary name
 
 def _strays(out: Path, cfg: dict | None) -> list[str]:
-    """Files under `out`'s train/, test/ and oracle/ that are not files (or temporary files) of the dataset with settings
-    `cfg` (None: settings unknown, so every file): a user's, added, whatever its name."""
+    """Files under `out`'s train/, test/ and oracle/ that are not files (or temporary files) of the dataset with
+    settings `cfg` (None: settings unknown, so every file): a user's, added, whatever its name."""
     try: own = own_files(cfg) if cfg is not None else set()
     except (KeyError, TypeError, ValueError): own = set()
     name = lambda r: (m.group(1) or '') + m.group(2) if (m := _TMP.fullmatch(r)) else r
@@ -195,8 +199,9 @@ def _strays(out: Path, cfg: dict | None) -> list[str]:
 def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
     """The manifest of `out` when it already holds this dataset (reused, not regenerated); else None, after removing
     the dataset of this generator's that the new one replaces: one it did not finish (its writer gone), or this one
-    with files gone since, always; another finished one only with `overwrite`. A folder holding anything else, or files of the user's among the dataset's
-    (`_strays`), is never replaced, `overwrite` or not; nor is anything written inside a model folder."""
+    with files gone since, always; another finished one only with `overwrite`. A folder holding anything else, or
+    files of the user's among the dataset's (`_strays`), is never replaced, `overwrite` or not; nor is anything
+    written inside a model folder."""
     if out.exists() and not out.is_dir(): raise FileExistsError(f'{out} is a file, not a folder: give --out a folder')
     check_not_in_model(out, 'synthetic data')
     state, what = synth_state(out)
@@ -216,7 +221,8 @@ def _prepare_out(out: Path, cfg: dict, overwrite: bool) -> dict | None:
     if strays:
         raise FileExistsError(f'{out} holds {len(strays)} file(s) this generator did not write, e.g. {strays[0]}: they '
                               'would go with the dataset it replaces; move them out, or generate elsewhere')
-    for d in ('train', 'test', 'oracle', 'sample_submission.csv', '.sample_submission.csv.tmp', MANIFEST, SYNTH_PARTIAL):
+    for d in ('train', 'test', 'oracle', 'sample_submission.csv', '.sample_submission.csv.tmp', MANIFEST,
+              SYNTH_PARTIAL):
         p = out / d
         if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
         elif p.exists() or p.is_symlink(): p.unlink()
@@ -287,7 +293,8 @@ def smadex_synth(preset: Param('tiny, small, medium or full', str) = 'small',
                  test_rows_per_hour: Param('mean rows per test hour', int) = None,
                  workers: Param('worker processes', int) = 1,
                  world: Param(f'label model: {", ".join(WORLDS)}', str) = 'default',
-                 overwrite: Param('replace another dataset this generator wrote in --out (never data it did not write)', store_true) = False):
+                 overwrite: Param('replace another dataset this generator wrote in --out (never data it did not write)',
+                                  store_true) = False):
     "Generate synthetic Smadex-format data with its Bayes-optimal oracle."
     from smadex_ltv.core import friendly_errors
     with friendly_errors('smadex_synth'):
